@@ -47,6 +47,10 @@ type Result struct {
 	// Reply, when set, is written instead of the default acknowledgement
 	// (Zoom's endpoint.url_validation answer).
 	Reply *Reply
+	// AfterQueued, when set, runs only once the events are durably queued
+	// (e.g. remembering a replay token). Doing it earlier would make a
+	// provider's retry after a failed enqueue look like a replay and lose it.
+	AfterQueued func(ctx context.Context) error
 }
 
 // Reply is a provider-specific response body.
