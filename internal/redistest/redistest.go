@@ -242,9 +242,8 @@ func (s *Server) Start() error {
 		"--maxmemory-policy", "noeviction",
 		"--daemonize", "no",
 		"--loglevel", "warning",
+		"--logfile", filepath.Join(s.dir, "redis.log"),
 	)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
@@ -264,7 +263,8 @@ func (s *Server) Start() error {
 		select {
 		case <-s.waitc:
 			s.cmd = nil
-			return errors.New("redis-server exited during start-up")
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			return fmt.Errorf("redis-server exited during start-up:\n%s", log)
 		default:
 		}
 		if time.Now().After(deadline) {

@@ -1,0 +1,32 @@
+# longtail — common tasks. `make help` lists them.
+GO ?= go
+BIN ?= bin/longtail
+STATICCHECK_VERSION ?= 2025.1.1
+
+.PHONY: help build run test lint bench fuzz ci
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/longtail
+	$(GO) build -o $(BIN) ./cmd/longtail
+
+run: ## run the service on the embedded Redis (nothing persisted)
+	$(GO) run ./cmd/longtail serve
+
+test: ## the whole suite against real Redis (installs redis-server if missing)
+	./scripts/test.sh
+
+lint: ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+bench: ## benchmarks, reported against raw Redis measured in the same run
+	./scripts/bench.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	./scripts/fuzz.sh $${FUZZTIME:-30s}
+
+ci: ## what CI runs
+	./.ci/run

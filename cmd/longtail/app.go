@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/longtailhq/longtail/config"
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/httpapi"
+	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/redisconn"
+	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/tracking"
+	"github.com/longtailhq/longtail/webhook"
+)
+
+// app is the wired service: domain packages on one Redis, with the asynq
+// adapters that connect them.
+type app struct {
+	cfg      *config.Config
+	log      zerolog.Logger
+	st       *store
+	clock    func() time.Time
+	tasks    *asynq.Client
+	dir      *directory.Store
+	engine   *scoring.Engine
+	proc     *ingest.Processor
+	topics   *ingest.Topics
+	queue    *jobs.EventQueue
+	registry *prometheus.Registry
+}
+
+func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logger) (*app, error) {
+	clock := time.Now
+	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner, Clock: clock})
+	if err != nil {
+		return nil, err
+	}
+	engine, err := scoring.NewEngine(st.rdb, cfg.Scoring, clock)
+	if err != nil {
+		return nil, err
+	}
+	topics, err := ingest.NewTopics(cfg.Topics)
+	if err != nil {
+		return nil, err
+	}
+	tasks := asynq.NewClientFromRedisClient(st.rdb)
+	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts}, dir, engine, jobs.NewHandoffQueue(tasks))
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
+	return &app{
+		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
+		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
+	}, nil
+}
+
+func (a *app) Close() { _ = a.tasks.Close() }
+
+func (a *app) httpHandler() (http.Handler, error) {
+	providers, err := buildProviders(a.cfg.Webhooks, a.st.rdb)
+	if err != nil {
+		return nil, err
+	}
+	var mounts []func(*http.ServeMux)
+	if a.cfg.Tracking.Secret != "" {
+		signer, err := tracking.NewSigner([]byte(a.cfg.Tracking.Secret))
+		if err != nil {
+			return nil, err
+		}
+		th, err := tracking.NewHandler(tracking.HandlerConfig{
+			Signer: signer, Sink: a.queue, Clock: a.clock, Log: a.log, FallbackURL: a.cfg.Tracking.FallbackURL,
+		})
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, th.Register)
+	}
+	names := make([]string, len(providers))
+	for i, p := range providers {
+		names[i] = p.Name()
+	}
+	a.log.Info().Strs("webhook_providers", names).Bool("tracking", a.cfg.Tracking.Secret != "").Msg("edge configured")
+	api, err := httpapi.New(httpapi.Config{
+		Keys: a.cfg.API.Keys, MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, MaxEvents: a.cfg.Ingest.MaxEvents,
+	}, httpapi.Deps{
+		Log: a.log, Clock: a.clock,
+		Ready:     func(ctx context.Context) error { return redisconn.Ping(ctx, a.st.rdb, 2*time.Second) },
+		Sink:      a.queue,
+		Topics:    a.topics,
+		Providers: []webhook.Provider(providers),
+		Directory: a.dir,
+		Scores:    a.engine,
+		Registry:  a.registry,
+		Mounts: func(mux *http.ServeMux) {
+			for _, m := range mounts {
+				m(mux)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.Handler(), nil
+}
+
+func (a *app) jobDeps() jobs.Deps {
+	return jobs.Deps{Events: a.proc, RFM: rfmRunner{a}}
+}
+
+// periodic is the schedule the scheduler role registers.
+func (a *app) periodic() []jobs.Periodic {
+	return []jobs.Periodic{
+		{Spec: "CRON_TZ=UTC 15 2 * * *", Task: jobs.NewScoreRFMTask(time.Time{})},
+	}
+}
+
+// rfmRunner ranks every partner in the directory.
+type rfmRunner struct{ a *app }
+
+func (r rfmRunner) RunRFM(ctx context.Context) error {
+	var ids []string
+	for id, err := range r.a.dir.PartnerIDs(ctx) {
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	sum, err := r.a.engine.ComputeRFM(ctx, ids, r.a.clock())
+	if err != nil {
+		return fmt.Errorf("rfm: %w", err)
+	}
+	r.a.log.Info().Int("partners", sum.Partners).Interface("segments", sum.Segments).Msg("rfm ranked")
+	return nil
+}

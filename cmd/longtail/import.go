@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/longtailhq/longtail/directory"
+)
+
+func runImport(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := configFlag(fs)
+	quiet := fs.Bool("quiet", false, "no progress output")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("%w: import needs a kind (partners, contacts or reps) and a CSV file", errUsage)
+	}
+	kind, err := directory.ParseKind(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	path := fs.Arg(1)
+	cfg, err := loadConfig(*cfgPath, environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner})
+	if err != nil {
+		return err
+	}
+
+	var progress func(int)
+	var bar *progressbar.ProgressBar
+	if !*quiet {
+		if isTerminal(stderr) {
+			bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("importing "+string(kind)),
+				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"), progressbar.OptionThrottle(100_000_000))
+			progress = func(n int) { _ = bar.Set(n) }
+		} else {
+			last := 0
+			progress = func(n int) {
+				if n-last >= 10000 {
+					fmt.Fprintf(stderr, "importing %s: %d rows read\n", path, n)
+					last = n
+				}
+			}
+		}
+	}
+	rep, err := dir.Import(ctx, kind, f, directory.ImportOptions{Name: path, Progress: progress})
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return err
+	}
+	for _, re := range rep.Errors {
+		fmt.Fprintf(stderr, "%s:%d: %s\n", path, re.Line, re.Reason)
+	}
+	fmt.Fprintf(stdout, "imported %d, rejected %d (%d already up to date)\n", rep.Imported, rep.Rejected, rep.Unchanged)
+	if rep.Rejected > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// reorder moves flags after the positional arguments in front of them, so
+// `longtail import contacts file.csv --config x.yaml` works as people type it.
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) > 1 && a[0] == '-' {
+			flags = append(flags, a)
+			if !containsEq(a) && a != "--quiet" && a != "-quiet" && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}
+
+func containsEq(s string) bool {
+	for _, c := range s {
+		if c == '=' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/longtailhq/longtail/jobs"
+)
+
+// Roles a serve process can take; "all" is every one in one process.
+var roles = map[string]struct{ api, worker, scheduler bool }{
+	"all":       {true, true, true},
+	"api":       {api: true},
+	"worker":    {worker: true},
+	"scheduler": {scheduler: true},
+}
+
+func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := configFlag(fs)
+	listen := fs.String("listen", "", "listen address (overrides http.listen)")
+	roleName := fs.String("role", "all", "all, api, worker or scheduler")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	role, ok := roles[*roleName]
+	if !ok {
+		return fmt.Errorf("%w: --role %q is not all, api, worker or scheduler", errUsage, *roleName)
+	}
+	cfg, err := loadConfig(*cfgPath, environ)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.HTTP.Listen = *listen
+	}
+	log := newLogger(cfg.Log, stderr)
+	log.Info().Str("version", version()).Str("role", *roleName).Msg("longtail starting")
+	logEffectiveConfig(log, cfg)
+
+	st, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	app, err := newApp(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	errc := make(chan error, 3)
+	var httpSrv *http.Server
+	if role.api {
+		handler, err := app.httpHandler()
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
+		}
+		httpSrv = &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+			ReadTimeout:       cfg.HTTP.ReadTimeout,
+			WriteTimeout:      cfg.HTTP.WriteTimeout,
+			IdleTimeout:       cfg.HTTP.IdleTimeout,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          nil,
+			BaseContext:       func(net.Listener) context.Context { return ctx },
+		}
+		log.Info().Str("addr", ln.Addr().String()).Msg("http listening")
+		fmt.Fprintf(stdout, "longtail listening on http://%s\n", ln.Addr())
+		go func() {
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+			}
+		}()
+	}
+
+	var worker *asynq.Server
+	if role.worker {
+		worker = asynq.NewServerFromRedisClient(st.rdb, asynq.Config{
+			Concurrency:       cfg.Worker.Concurrency,
+			Queues:            jobs.Queues(),
+			TaskCheckInterval: cfg.Worker.TaskCheckInterval,
+			Logger:            jobs.Logger(log),
+			LogLevel:          asynq.WarnLevel,
+			ShutdownTimeout:   cfg.HTTP.ShutdownTimeout,
+			BaseContext:       func() context.Context { return log.WithContext(context.Background()) },
+			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+				retried, _ := asynq.GetRetryCount(ctx)
+				maxRetry, _ := asynq.GetMaxRetry(ctx)
+				id, _ := asynq.GetTaskID(ctx)
+				ev := log.Warn()
+				if retried >= maxRetry || errors.Is(err, asynq.SkipRetry) {
+					ev = log.Error().Bool("final", true)
+				}
+				ev.Str("task_type", t.Type()).Str("task_id", id).Int("retried", retried).Err(err).Msg("task failed")
+			}),
+		})
+		mux := asynq.NewServeMux()
+		jobs.Register(mux, app.jobDeps())
+		if err := worker.Start(mux); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		log.Info().Int("concurrency", cfg.Worker.Concurrency).Msg("worker started")
+	}
+
+	var scheduler *asynq.Scheduler
+	if role.scheduler {
+		scheduler = asynq.NewSchedulerFromRedisClient(st.rdb, &asynq.SchedulerOpts{Logger: jobs.Logger(log), LogLevel: asynq.WarnLevel})
+		if err := jobs.RegisterPeriodic(scheduler, app.periodic()); err != nil {
+			return err
+		}
+		if err := scheduler.Start(); err != nil {
+			return fmt.Errorf("start scheduler: %w", err)
+		}
+		log.Info().Msg("scheduler started")
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+	case err = <-errc:
+		log.Error().Err(err).Msg("server failed; shutting down")
+	}
+	shutdown(cfg.HTTP.ShutdownTimeout, log, httpSrv, worker, scheduler)
+	return err
+}
+
+// shutdown stops taking requests first, then lets in-flight tasks finish.
+func shutdown(timeout time.Duration, log zerolog.Logger, h *http.Server, w *asynq.Server, s *asynq.Scheduler) {
+	if h != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		if err := h.Shutdown(ctx); err != nil {
+			log.Warn().Err(err).Msg("http shutdown")
+		}
+		cancel()
+	}
+	if s != nil {
+		s.Shutdown()
+	}
+	if w != nil {
+		w.Shutdown()
+	}
+	log.Info().Msg("stopped")
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/longtailhq/longtail/internal/redistest"
+)
+
+func TestServeEmbeddedAnswersHealthz(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	s := startService(t) // no LONGTAIL_REDIS_URL: embedded Redis
+	resp, err := http.Get(s.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz = %d", resp.StatusCode)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("healthz answered %s after start, want < 10s", d)
+	}
+	if !strings.Contains(s.Stderr.String(), "NOTHING IS PERSISTED") {
+		t.Error("embedded mode did not warn that nothing is persisted")
+	}
+}
+
+func TestServeRealRedisReadyz(t *testing.T) {
+	t.Parallel()
+	s := startService(t, "LONGTAIL_REDIS_URL="+redistest.URL(t))
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s = %d", path, resp.StatusCode)
+		}
+	}
+	if strings.Contains(s.Stderr.String(), "NOTHING IS PERSISTED") {
+		t.Error("real Redis configured but the embedded warning was printed")
+	}
+}
+
+func TestServeUnknownConfigKeyFailsStartup(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "longtail.yaml")
+	if err := os.WriteFile(path, []byte("http:\n  listen: \":0\"\nscoring:\n  treshold: 40\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"serve", "--config", path}, nil, &syncBuffer{}, &syncBuffer{})
+	if err == nil {
+		t.Fatal("serve started with an unknown config key")
+	}
+	for _, want := range []string{path + ":4:3", "scoring.treshold", "unknown key"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--role", "chef"}, {"import", "contacts"}, {"import", "widgets", "x.csv"}} {
+		var stderr syncBuffer
+		err := run(context.Background(), args, nil, &syncBuffer{}, &stderr)
+		if code := exitCode(err, &stderr); code != 2 {
+			t.Errorf("run(%q): exit %d (%v), want 2", args, code, err)
+		}
+	}
+}

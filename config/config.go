@@ -1,0 +1,316 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/scoring"
+)
+
+// Config is the whole of longtail's configuration. Every field's zero
+// value is replaced by the default documented on it (see Default); the
+// example file longtail.example.yaml lists them all.
+type Config struct {
+	HTTP      HTTP      `yaml:"http"`
+	Redis     Redis     `yaml:"redis"`
+	API       API       `yaml:"api"`
+	Log       Log       `yaml:"log"`
+	Directory Directory `yaml:"directory"`
+	Worker    Worker    `yaml:"worker"`
+	Webhooks  Webhooks  `yaml:"webhooks"`
+	Tracking  Tracking  `yaml:"tracking"`
+	Ingest    Ingest    `yaml:"ingest"`
+	// Scoring is the rubric, decay, caps, threshold and RFM (scoring.Config
+	// documents every key and default).
+	Scoring scoring.Config `yaml:"scoring"`
+	// Topics are the rules that give events an interest topic from link
+	// tags, URLs and titles.
+	Topics []ingest.TopicRule `yaml:"topics"`
+}
+
+// HTTP configures the listener.
+type HTTP struct {
+	// Listen is the address; default ":8080".
+	Listen string `yaml:"listen"`
+	// PublicURL is how people and platforms reach this server (links in
+	// mail, rep notifications). Default "http://localhost" + Listen port.
+	PublicURL string `yaml:"public_url"`
+	// ReadHeaderTimeout default 5s, ReadTimeout 30s, WriteTimeout 30s,
+	// IdleTimeout 120s, ShutdownTimeout 15s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// MaxBodyBytes bounds every request body; default 10 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Redis says where state lives.
+type Redis struct {
+	// URL: redis://, rediss://, unix://, redis+sentinel:// or
+	// redis+cluster:// (see README). Empty runs an embedded in-process
+	// Redis that persists nothing.
+	URL string `yaml:"url" secret:"url"`
+}
+
+// API configures the JSON API.
+type API struct {
+	// Keys are the admin bearer keys (each at least 16 characters). With
+	// none configured the /v1 API refuses every request with 401.
+	Keys []string `yaml:"keys" secret:"true"`
+}
+
+// Log configures zerolog.
+type Log struct {
+	// Level: trace, debug, info (default), warn, error.
+	Level string `yaml:"level"`
+	// Format: json (default) or console.
+	Format string `yaml:"format"`
+}
+
+// Directory configures the partner directory.
+type Directory struct {
+	// UnassignedPartner is the partner id unknown emails are filed under;
+	// default "unassigned".
+	UnassignedPartner string `yaml:"unassigned_partner"`
+	// DropUnknownContacts, when true, drops (and counts) events for emails
+	// no contact has instead of creating a contact. Default false.
+	DropUnknownContacts bool `yaml:"drop_unknown_contacts"`
+}
+
+// Worker configures background task processing.
+type Worker struct {
+	// Concurrency is the number of task workers; default 10.
+	Concurrency int `yaml:"concurrency"`
+	// TaskCheckInterval is how often an idle worker polls for new tasks;
+	// default 50ms (asynq's own 1s default is too slow for handoffs).
+	TaskCheckInterval time.Duration `yaml:"task_check_interval"`
+}
+
+// Webhooks configures the provider edge. A provider with no credentials
+// answers 404.
+type Webhooks struct {
+	// MaxAge is the replay window for providers that sign a timestamp;
+	// default 24h (kept below the 72h event dedup horizon so any replay
+	// inside the window is deduplicated and any outside it refused);
+	// "0" disables.
+	MaxAge   *time.Duration `yaml:"max_age"`
+	SendGrid SendGrid       `yaml:"sendgrid"`
+	Mailgun  Mailgun        `yaml:"mailgun"`
+	Postmark Postmark       `yaml:"postmark"`
+	SES      SES            `yaml:"ses"`
+	Mandrill Mandrill       `yaml:"mandrill"`
+	Brevo    Brevo          `yaml:"brevo"`
+	Zoom     Zoom           `yaml:"zoom"`
+}
+
+// SendGrid: the Event Webhook verification key (base64 DER).
+type SendGrid struct {
+	PublicKey string `yaml:"public_key"`
+}
+
+// Mailgun: the HTTP webhook signing key.
+type Mailgun struct {
+	SigningKey string `yaml:"signing_key" secret:"true"`
+	// ReplayCache refuses a signing token seen before; default false.
+	ReplayCache bool `yaml:"replay_cache"`
+}
+
+// Postmark: Basic auth credentials as "user:pass".
+type Postmark struct {
+	BasicAuth string `yaml:"basic_auth" secret:"true"`
+}
+
+// SES: Amazon SNS subscriptions carrying SES events.
+type SES struct {
+	// Enabled turns the endpoint on (SNS needs no shared secret).
+	Enabled bool `yaml:"enabled"`
+	// CertDir pins signing certificates: when set, the only source.
+	CertDir string `yaml:"cert_dir"`
+	// TopicARNs, when set, is the allow-list of topics.
+	TopicARNs []string `yaml:"topic_arns"`
+}
+
+// Mandrill: webhook key and the exact URL configured at Mandrill.
+type Mandrill struct {
+	Key string `yaml:"key" secret:"true"`
+	URL string `yaml:"url"`
+}
+
+// Brevo: bearer token (or "user:pass" for Basic auth).
+type Brevo struct {
+	Token string `yaml:"token" secret:"true"`
+}
+
+// Zoom: the app's secret token.
+type Zoom struct {
+	SecretToken string `yaml:"secret_token" secret:"true"`
+}
+
+// Tracking configures first-party open and click tracking.
+type Tracking struct {
+	// Secret signs tracking tokens (at least 32 bytes). Empty disables
+	// the /t/ routes.
+	Secret string `yaml:"secret" secret:"true"`
+	// FallbackURL is where a click with a forged or damaged token goes
+	// (e.g. the vendor's home page). Empty: a 404 page.
+	FallbackURL string `yaml:"fallback_url"`
+}
+
+// Ingest configures the events API.
+type Ingest struct {
+	// MaxEvents bounds one POST /v1/events request; default 5000.
+	MaxEvents int `yaml:"max_events"`
+}
+
+// Default returns the configuration with every default filled in.
+func Default() Config {
+	return Config{
+		HTTP: HTTP{
+			Listen:            ":8080",
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   15 * time.Second,
+			MaxBodyBytes:      10 << 20,
+		},
+		Log:       Log{Level: "info", Format: "json"},
+		Directory: Directory{UnassignedPartner: "unassigned"},
+		Worker:    Worker{Concurrency: 10, TaskCheckInterval: 50 * time.Millisecond},
+		Ingest:    Ingest{MaxEvents: 5000},
+	}
+}
+
+// ReplayWindow is the effective webhooks.max_age.
+func (w Webhooks) ReplayWindow() time.Duration {
+	if w.MaxAge == nil {
+		return 24 * time.Hour
+	}
+	return *w.MaxAge
+}
+
+// Validate reports every invalid value, naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.HTTP.Listen == "" {
+		bad("http.listen", "required")
+	}
+	for key, d := range map[string]time.Duration{
+		"http.read_header_timeout": c.HTTP.ReadHeaderTimeout, "http.read_timeout": c.HTTP.ReadTimeout,
+		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,
+		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "worker.task_check_interval": c.Worker.TaskCheckInterval,
+	} {
+		if d <= 0 {
+			bad(key, "must be positive, got %s", d)
+		}
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("http.public_url", "%q is not an absolute http(s) URL", c.HTTP.PublicURL)
+		}
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		bad("http.max_body_bytes", "must be positive")
+	}
+	for i, k := range c.API.Keys {
+		if len(k) < 16 {
+			bad(fmt.Sprintf("api.keys[%d]", i), "keys must be at least 16 characters")
+		}
+	}
+	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
+		bad("log.level", "%q is not one of trace, debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		bad("log.format", "%q is not json or console", c.Log.Format)
+	}
+	if c.Directory.UnassignedPartner == "" {
+		bad("directory.unassigned_partner", "required")
+	}
+	if c.Worker.Concurrency <= 0 {
+		bad("worker.concurrency", "must be positive")
+	}
+	if c.Webhooks.MaxAge != nil && *c.Webhooks.MaxAge < 0 {
+		bad("webhooks.max_age", "must not be negative")
+	}
+	if s := c.Tracking.Secret; s != "" && len(s) < 32 {
+		bad("tracking.secret", "must be at least 32 bytes")
+	}
+	if m := c.Webhooks.Mandrill; (m.Key == "") != (m.URL == "") {
+		bad("webhooks.mandrill", "key and url go together")
+	}
+	if c.Ingest.MaxEvents <= 0 {
+		bad("ingest.max_events", "must be positive")
+	}
+	if err := c.Scoring.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("config: %w", err))
+	}
+	if _, err := ingest.NewTopics(c.Topics); err != nil {
+		errs = append(errs, fmt.Errorf("config: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Masked returns the effective configuration as key path → value, with
+// secrets replaced, for logging at start-up.
+func (c *Config) Masked() map[string]any {
+	out := map[string]any{}
+	walkLeaves(reflect.ValueOf(c).Elem(), "", func(path string, v reflect.Value, f reflect.StructField) {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return
+			}
+			v = v.Elem()
+		}
+		val := v.Interface()
+		if d, ok := val.(time.Duration); ok {
+			val = d.String()
+		}
+		switch f.Tag.Get("secret") {
+		case "true":
+			if !v.IsZero() {
+				val = maskAll(v)
+			}
+		case "url":
+			val = maskURL(v.String())
+		}
+		out[path] = val
+	})
+	return out
+}
+
+func maskAll(v reflect.Value) any {
+	if v.Kind() == reflect.Slice {
+		m := make([]string, v.Len())
+		for i := range m {
+			m[i] = "***"
+		}
+		return m
+	}
+	return "***"
+}
+
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if strings.Contains(s, "@") {
+			return "***"
+		}
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "***")
+	}
+	return u.String()
+}

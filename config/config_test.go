@@ -1,0 +1,192 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/longtailhq/longtail/config"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "longtail.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"unknown top-level key", "http:\n  listen: \":9000\"\nredsi:\n  url: x\n", []string{"longtail.yaml:3:1", "redsi", "unknown key"}},
+		{"unknown nested key", "http:\n  listen: \":9000\"\n  lisen: \":1\"\n", []string{"longtail.yaml:3:3", "http.lisen", "unknown key"}},
+		{"wrong type", "worker:\n  concurrency: lots\n", []string{"longtail.yaml:2:16", "worker.concurrency", "integer"}},
+		{"bad duration", "http:\n  read_timeout: soon\n", []string{"longtail.yaml:2:17", "http.read_timeout", "duration"}},
+		{"scalar for mapping", "webhooks: yes\n", []string{"longtail.yaml:1:11", "webhooks", "mapping"}},
+		{"invalid value", "log:\n  level: loud\n", []string{"longtail.yaml:2:10", "log.level", "loud"}},
+		{"invalid scoring value", "scoring:\n  threshold: -5\n", []string{"longtail.yaml:2:14", "scoring.threshold"}},
+		{"unknown event type in rubric", "scoring:\n  points:\n    email.opn: 2\n", []string{"longtail.yaml:", "email.opn"}},
+		{"two errors at once", "http:\n  nope: 1\nworker:\n  nada: 2\n", []string{"http.nope", "worker.nada"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(writeFile(t, tc.yaml), true, nil)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFileAndEnvironment(t *testing.T) {
+	t.Parallel()
+	p := writeFile(t, `
+http:
+  listen: ":9000"
+  read_timeout: 2d
+redis:
+  url: redis://u:secretpw@localhost:6379/2
+api:
+  keys: [aaaaaaaaaaaaaaaaaaaa]
+webhooks:
+  max_age: 0
+  sendgrid:
+    public_key: from-file
+`)
+	env := []string{
+		"LONGTAIL_HTTP_LISTEN=:7000",
+		"LONGTAIL_WEBHOOKS_SENDGRID_PUBLIC_KEY=from-env",
+		"LONGTAIL_API_KEYS=bbbbbbbbbbbbbbbbbbbb, cccccccccccccccccccc",
+		"LONGTAIL_WORKER_CONCURRENCY=3",
+		"PATH=/bin",
+	}
+	cfg, err := config.Load(p, true, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != ":7000" {
+		t.Errorf("listen = %q, want env override :7000", cfg.HTTP.Listen)
+	}
+	if cfg.HTTP.ReadTimeout != 48*time.Hour {
+		t.Errorf("read_timeout = %s, want 48h", cfg.HTTP.ReadTimeout)
+	}
+	if cfg.Webhooks.SendGrid.PublicKey != "from-env" {
+		t.Errorf("sendgrid key = %q", cfg.Webhooks.SendGrid.PublicKey)
+	}
+	if got := cfg.API.Keys; len(got) != 2 || got[1] != "cccccccccccccccccccc" {
+		t.Errorf("api keys = %q", got)
+	}
+	if cfg.Worker.Concurrency != 3 {
+		t.Errorf("concurrency = %d", cfg.Worker.Concurrency)
+	}
+	if cfg.Webhooks.ReplayWindow() != 0 {
+		t.Errorf("max_age 0 should disable the window, got %s", cfg.Webhooks.ReplayWindow())
+	}
+	if cfg.HTTP.WriteTimeout != 30*time.Second {
+		t.Errorf("unset key lost its default: write_timeout = %s", cfg.HTTP.WriteTimeout)
+	}
+	m := cfg.Masked()
+	if s := m["redis.url"].(string); strings.Contains(s, "secretpw") {
+		t.Errorf("masked redis.url leaks the password: %s", s)
+	}
+	if keys := m["api.keys"].([]string); keys[0] != "***" {
+		t.Errorf("masked api.keys = %v", keys)
+	}
+}
+
+func TestEnvironmentErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ env, want string }{
+		{"LONGTAIL_WORKER_CONCURRENCY=many", "LONGTAIL_WORKER_CONCURRENCY"},
+		{"LONGTAIL_HTTP_LISTN=:1", "names no configuration key"},
+		{"LONGTAIL_WEBHOOKS_MAX_AGE=forever", "LONGTAIL_WEBHOOKS_MAX_AGE"},
+	}
+	for _, tc := range tests {
+		_, err := config.Load("", false, []string{tc.env})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want mention of %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	if _, err := config.Load(missing, false, nil); err != nil {
+		t.Errorf("missing default file should mean defaults, got %v", err)
+	}
+	if _, err := config.Load(missing, true, nil); err == nil {
+		t.Error("missing explicit --config file should be an error")
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"redis.url":                    "LONGTAIL_REDIS_URL",
+		"webhooks.sendgrid.public_key": "LONGTAIL_WEBHOOKS_SENDGRID_PUBLIC_KEY",
+		"scoring.threshold":            "LONGTAIL_SCORING_THRESHOLD",
+	} {
+		if got := config.EnvName(path); got != want {
+			t.Errorf("EnvName(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"30d": 720 * time.Hour, "1d12h": 36 * time.Hour, "90s": 90 * time.Second, "0": 0, "0.5d": 12 * time.Hour} {
+		got, err := config.ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "3x", "1d3"} {
+		if _, err := config.ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) succeeded", in)
+		}
+	}
+}
+
+// The shipped example must stay loadable: it documents every key.
+func TestExampleConfigLoads(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load("../longtail.example.yaml", true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Scoring.Threshold != 30 || cfg.Scoring.HalfLife != 30*24*time.Hour || len(cfg.Topics) != 2 {
+		t.Errorf("example config not read as written: threshold %v half_life %s topics %d", cfg.Scoring.Threshold, cfg.Scoring.HalfLife, len(cfg.Topics))
+	}
+}
+
+// Every key the loader knows is mentioned in the example, so the example
+// is the configuration reference.
+func TestExampleConfigMentionsEveryKey(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../longtail.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	for path := range cfg.Masked() {
+		leaf := path[strings.LastIndex(path, ".")+1:]
+		if !strings.Contains(string(data), leaf+":") {
+			t.Errorf("longtail.example.yaml does not document %s", path)
+		}
+	}
+}

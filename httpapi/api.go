@@ -1,0 +1,194 @@
+// Package httpapi is longtail's HTTP surface: the JSON API, the webhook
+// edge and health endpoints. It adapts requests to the domain packages and
+// holds no business rules of its own.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/webhook"
+)
+
+// Config configures the API.
+type Config struct {
+	// Keys are the admin bearer API keys.
+	Keys []string
+	// MaxBodyBytes bounds request bodies; default 10 MiB.
+	MaxBodyBytes int64
+	// MaxEvents bounds one POST /v1/events; default 5000.
+	MaxEvents int
+}
+
+// Deps are the collaborators the API adapts to. Sink and Ready are
+// required; the rest switch routes on when present.
+type Deps struct {
+	Log   zerolog.Logger
+	Clock func() time.Time
+	// Ready reports whether storage answers (/readyz).
+	Ready func(ctx context.Context) error
+	// Sink durably queues accepted events.
+	Sink ingest.Sink
+	// Topics assigns interest topics at the edge; nil means tags and
+	// lt_topic links only.
+	Topics *ingest.Topics
+	// Directory serves the partner, contact and rep routes.
+	Directory Directory
+	// Scores adds scores, timelines, explanations and the leaderboard.
+	Scores Scores
+	// Providers are the configured webhook providers.
+	Providers []webhook.Provider
+	// Mounts adds handlers owned by other packages (tracking, UI, ops).
+	Mounts func(mux *http.ServeMux)
+	// Registry receives the API's metrics and is served on /metrics.
+	Registry *prometheus.Registry
+}
+
+// API is the HTTP handler tree.
+type API struct {
+	cfg       Config
+	log       zerolog.Logger
+	clock     func() time.Time
+	ready     func(ctx context.Context) error
+	sink      ingest.Sink
+	topics    *ingest.Topics
+	providers map[string]webhook.Provider
+	dir       Directory
+	scores    Scores
+	keys      keyring
+	metrics   *metrics
+	mux       *http.ServeMux
+	routes    []route
+}
+
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// New validates cfg and deps and builds the route table.
+func New(cfg Config, d Deps) (*API, error) {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 10 << 20
+	}
+	if cfg.MaxEvents == 0 {
+		cfg.MaxEvents = 5000
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.MaxEvents < 0 {
+		return nil, errors.New("httpapi: limits must not be negative")
+	}
+	if d.Sink == nil || d.Ready == nil {
+		return nil, errors.New("httpapi: Sink and Ready are required")
+	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	a := &API{
+		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink, topics: d.Topics,
+		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
+		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
+	}
+	if d.Scores != nil && d.Directory == nil {
+		return nil, errors.New("httpapi: Scores needs Directory")
+	}
+	for _, p := range d.Providers {
+		if _, dup := a.providers[p.Name()]; dup {
+			return nil, fmt.Errorf("httpapi: provider %q configured twice", p.Name())
+		}
+		a.providers[p.Name()] = p
+	}
+	a.handle("GET /healthz", a.healthz)
+	a.handle("GET /readyz", a.readyz)
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	a.handle("POST /webhooks/{provider}", a.webhook)
+	a.handle("HEAD /webhooks/{provider}", a.webhook)
+	a.handle("POST /v1/events", a.requireAdmin(a.postEvents))
+	a.registerDirectory()
+	a.registerScores()
+	if d.Mounts != nil {
+		d.Mounts(a.mux)
+	}
+	return a, nil
+}
+
+// handle registers a route with its pattern as the metrics label.
+func (a *API) handle(pattern string, h http.HandlerFunc) {
+	a.routes = append(a.routes, route{pattern, h})
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h(rw, r)
+		a.metrics.requestDuration.WithLabelValues(pattern, strconv.Itoa(rw.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+// Handler returns the handler with request ids, access log and panic
+// recovery around the routes.
+func (a *API) Handler() http.Handler {
+	var h http.Handler = a.mux
+	h = recoverer(h)
+	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
+		ev := hlog.FromRequest(r).Info()
+		if status >= 500 {
+			ev = hlog.FromRequest(r).Warn()
+		}
+		ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Int("size", size).Dur("duration", d).Msg("request")
+	})(h)
+	h = hlog.RequestIDHandler("req_id", "X-Request-Id")(h)
+	h = hlog.NewHandler(a.log)(h)
+	return h
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				hlog.FromRequest(r).Error().Interface("panic", v).Msg("handler panicked")
+				writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.ready(ctx); err != nil {
+		unavailable(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

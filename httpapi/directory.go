@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/longtailhq/longtail/directory"
+)
+
+// Directory is what the API needs of the partner directory.
+type Directory interface {
+	PutPartner(ctx context.Context, p directory.Partner) (directory.Partner, bool, error)
+	GetPartner(ctx context.Context, id string) (directory.Partner, error)
+	PutContact(ctx context.Context, c directory.Contact) (directory.Contact, bool, error)
+	LookupContact(ctx context.Context, idOrEmail string) (directory.Contact, error)
+	PutRep(ctx context.Context, r directory.Rep) (directory.Rep, bool, error)
+	GetRep(ctx context.Context, id string) (directory.Rep, error)
+	ContactsOfPartner(ctx context.Context, partnerID string) ([]directory.Contact, error)
+}
+
+func (a *API) contactsOf(ctx context.Context, partnerID string) ([]string, error) {
+	cs, err := a.dir.ContactsOfPartner(ctx, partnerID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids, nil
+}
+
+func (a *API) registerDirectory() {
+	if a.dir == nil {
+		return
+	}
+	a.handle("PUT /v1/partners/{id}", a.requireAdmin(a.putPartner))
+	a.handle("GET /v1/partners/{id}", a.requireAdmin(a.getPartner))
+	a.handle("PUT /v1/contacts/{id}", a.requireAdmin(a.putContact))
+	a.handle("GET /v1/contacts/{id}", a.requireAdmin(a.getContact))
+	a.handle("PUT /v1/reps/{id}", a.requireAdmin(a.putRep))
+	a.handle("GET /v1/reps/{id}", a.requireAdmin(a.getRep))
+}
+
+// directoryError maps the directory's sentinel errors to statuses.
+func directoryError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, directory.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", "%v", err)
+	case errors.Is(err, directory.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "%v", err)
+	case errors.Is(err, directory.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", "%v", err)
+	case errors.Is(err, context.DeadlineExceeded), isUnavailable(err):
+		unavailable(w, r, err)
+	default:
+		internalError(w, r, err)
+	}
+}
+
+// pathID checks that a body id, when given, matches the path id.
+func pathID(w http.ResponseWriter, r *http.Request, bodyID *string) bool {
+	id := r.PathValue("id")
+	if *bodyID != "" && *bodyID != id {
+		writeError(w, http.StatusBadRequest, "invalid", "body id %q does not match path id %q", *bodyID, id)
+		return false
+	}
+	*bodyID = id
+	return true
+}
+
+func (a *API) putPartner(w http.ResponseWriter, r *http.Request) {
+	var p directory.Partner
+	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &p) || !pathID(w, r, &p.ID) {
+		return
+	}
+	out, _, err := a.dir.PutPartner(r.Context(), p)
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getPartner(w http.ResponseWriter, r *http.Request) {
+	p, err := a.dir.GetPartner(r.Context(), r.PathValue("id"))
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	view, err := a.partnerView(r.Context(), p)
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+func (a *API) putContact(w http.ResponseWriter, r *http.Request) {
+	var c directory.Contact
+	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &c) || !pathID(w, r, &c.ID) {
+		return
+	}
+	out, _, err := a.dir.PutContact(r.Context(), c)
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getContact(w http.ResponseWriter, r *http.Request) {
+	c, err := a.dir.LookupContact(r.Context(), r.PathValue("id"))
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	view, err := a.contactView(r.Context(), c)
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+func (a *API) putRep(w http.ResponseWriter, r *http.Request) {
+	var rep directory.Rep
+	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &rep) || !pathID(w, r, &rep.ID) {
+		return
+	}
+	out, _, err := a.dir.PutRep(r.Context(), rep)
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getRep(w http.ResponseWriter, r *http.Request) {
+	rep, err := a.dir.GetRep(r.Context(), r.PathValue("id"))
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/longtailhq/longtail/event"
+)
+
+type rejection struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+}
+
+type eventsResponse struct {
+	Accepted int         `json:"accepted"`
+	Rejected []rejection `json:"rejected"`
+}
+
+// postEvents takes a JSON array or NDJSON of canonical events. Each item is
+// decoded on its own so one bad item is reported by index and the rest are
+// still accepted.
+func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
+	if !mediaTypeOK(w, r, "application/json", "application/x-ndjson", "application/jsonl", "application/json-seq") {
+		return
+	}
+	body, done := readBody(w, r, a.cfg.MaxBodyBytes)
+	if done {
+		return
+	}
+	items, err := splitEvents(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", "%v", err)
+		return
+	}
+	if len(items) > a.cfg.MaxEvents {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", "%d events in one request; the limit is %d (ingest.max_events)", len(items), a.cfg.MaxEvents)
+		return
+	}
+	resp := eventsResponse{Rejected: []rejection{}}
+	valid := make([]event.Event, 0, len(items))
+	parsed := 0
+	for i, raw := range items {
+		var ev event.Event
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ev); err != nil {
+			resp.Rejected = append(resp.Rejected, rejection{i, "not a canonical event: " + err.Error()})
+			continue
+		}
+		parsed++
+		if ev.Source == "" {
+			ev.Source = "api"
+		}
+		if err := ev.Validate(); err != nil {
+			resp.Rejected = append(resp.Rejected, rejection{i, err.Error()})
+			continue
+		}
+		a.topics.Assign(&ev)
+		valid = append(valid, ev)
+	}
+	if parsed == 0 && len(items) > 0 {
+		writeJSON(w, http.StatusBadRequest, struct {
+			errorBody
+			Rejected []rejection `json:"rejected"`
+		}{errorBody{errorDetail{"bad_json", "no item could be parsed as a canonical event"}}, resp.Rejected})
+		return
+	}
+	if len(valid) > 0 {
+		if err := a.sink.Record(r.Context(), valid); err != nil {
+			unavailable(w, r, err)
+			return
+		}
+	}
+	resp.Accepted = len(valid)
+	status := http.StatusOK
+	if resp.Accepted == 0 && len(resp.Rejected) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, status, resp)
+}
+
+// splitEvents returns the raw items of a JSON array, or the non-blank
+// lines of NDJSON.
+func splitEvents(body []byte) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, fmt.Errorf("empty body: send a JSON array or NDJSON of events")
+	}
+	if trimmed[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(trimmed, &items); err != nil {
+			return nil, fmt.Errorf("body is not a JSON array of events: %v", err)
+		}
+		return items, nil
+	}
+	var items []json.RawMessage
+	for _, line := range bytes.Split(trimmed, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		items = append(items, json.RawMessage(line))
+	}
+	return items, nil
+}

@@ -1,0 +1,74 @@
+// Package jobs holds longtail's background task types: one file per type,
+// each with a stable wire name, a payload struct, a constructor and its
+// handler. Register wires them all into an asynq.ServeMux.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+)
+
+// Queues, by priority weight. Handoffs are what a rep waits on, so they
+// outrank bulk ingestion; periodic work comes last.
+const (
+	QueueHandoff  = "handoff"
+	QueueIngest   = "ingest"
+	QueuePeriodic = "periodic"
+)
+
+// Queues returns the weighted queue map for asynq.Config. The handoff
+// queue joins once the rep queue consumes it; until then its tasks wait.
+func Queues() map[string]int {
+	return map[string]int{QueueIngest: 3, QueuePeriodic: 1}
+}
+
+// Handle adapts a typed handler: it decodes the JSON payload into T and
+// turns a payload that cannot be decoded into asynq.SkipRetry, since no
+// retry will ever make it decodable.
+func Handle[T any](fn func(ctx context.Context, payload T) error) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		var p T
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("%s: decode payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+		}
+		return retryDecision(fn(ctx, p))
+	})
+}
+
+// ErrPermanent marks a domain failure no retry can fix (bad data that
+// passed the edge). Wrap it; the handler's error is then not retried.
+var ErrPermanent = errors.New("permanent failure")
+
+// retryDecision maps domain errors to asynq's retry control in one place.
+func retryDecision(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrPermanent) && !errors.Is(err, asynq.SkipRetry) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}
+
+// enqueue submits t and treats a TaskID conflict as success: the same
+// identity already queued means the work is already on its way.
+func enqueue(ctx context.Context, c *asynq.Client, t *asynq.Task, opts ...asynq.Option) error {
+	_, err := c.EnqueueContext(ctx, t, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}
+
+func marshal(typ string, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Payload structs hold only JSON-safe fields; failure is a bug.
+		panic(fmt.Sprintf("jobs: marshal %s payload: %v", typ, err))
+	}
+	return b
+}

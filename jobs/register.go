@@ -1,0 +1,23 @@
+package jobs
+
+import (
+	"github.com/hibiken/asynq"
+)
+
+// Deps are what the task handlers need; each is a small interface
+// implemented by a domain package and wired in cmd.
+type Deps struct {
+	Events EventProcessor
+	RFM    RFMRunner
+}
+
+// Register adds every task handler to mux. It panics on a missing
+// dependency or a duplicate registration: both are wiring bugs that must
+// stop the process at boot, not surface on the first task.
+func Register(mux *asynq.ServeMux, d Deps) {
+	if d.Events == nil || d.RFM == nil {
+		panic(errMissingDeps)
+	}
+	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events))
+	mux.Handle(TypeScoreRFM, handleScoreRFM(d.RFM))
+}

@@ -1,0 +1,129 @@
+package scoring
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/longtailhq/longtail/event"
+	"github.com/redis/go-redis/v9"
+)
+
+// Batch is the events of one contact.
+type Batch struct {
+	Target Target
+	Events []event.Event
+}
+
+// ApplyBatch applies the batches of many contacts as Apply would, with all
+// their scripts in one pipelined round trip and the leaderboard updates in
+// a second: how the ingest job should score a webhook's worth of events.
+// Each contact's batch is atomic on its own; results are in input order. On
+// error some batches may have been applied: retrying the whole call is safe,
+// since applied events come back as duplicates. A batch larger than one
+// script call takes (256 events) goes through Apply.
+func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, error) {
+	now, err := e.now()
+	if err != nil {
+		return nil, err
+	}
+	type call struct {
+		i    int
+		keys []string
+		args []any
+		cmd  *redis.Cmd
+	}
+	results := make([]*Result, len(batches))
+	calls := make([]*call, 0, len(batches))
+	for i, b := range batches {
+		t := b.Target
+		if err := checkID("partner_id", t.PartnerID); err != nil {
+			return nil, fmt.Errorf("batches[%d]: %w", i, err)
+		}
+		if err := checkID("contact_id", t.ContactID); err != nil {
+			return nil, fmt.Errorf("batches[%d]: %w", i, err)
+		}
+		for j := range b.Events {
+			if ev := &b.Events[j]; ev.ID == "" || !ev.Type.Valid() || ev.OccurredAt.IsZero() {
+				return nil, fmt.Errorf("%w: batches[%d].events[%d] (%q): needs an id, a valid type and occurred_at", ErrInvalidTarget, i, j, ev.ID)
+			}
+		}
+		if len(b.Events) > maxChunk {
+			continue
+		}
+		args, err := e.applyArgs(t, b.Events, now)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, &call{i: i, keys: applyKeys(t), args: args})
+	}
+	for attempt := 0; ; attempt++ {
+		pipe := e.rdb.Pipeline()
+		for _, c := range calls {
+			c.cmd = applyScript.EvalSha(ctx, pipe, c.keys, c.args...)
+		}
+		_, _ = pipe.Exec(ctx) // errors are read per command below
+		var missing []*call
+		for _, c := range calls {
+			if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
+				missing = append(missing, c)
+			}
+		}
+		if len(missing) == 0 || attempt == 1 {
+			break
+		}
+		// The server lost its script cache (restart, SCRIPT FLUSH): load
+		// and run again the calls that did not execute.
+		if err := applyScript.Load(ctx, e.rdb).Err(); err != nil {
+			return nil, fmt.Errorf("scoring: load apply script: %w", err)
+		}
+		calls = missing
+	}
+	type lbWrite struct {
+		version int64
+		norm    string
+	}
+	latest := map[string]lbWrite{}
+	for i, b := range batches {
+		if len(b.Events) <= maxChunk {
+			continue
+		}
+		res, err := e.Apply(ctx, b.Target, b.Events)
+		if err != nil {
+			return nil, fmt.Errorf("batches[%d]: %w", i, err)
+		}
+		results[i] = res
+	}
+	for _, c := range calls {
+		b := batches[c.i]
+		raw, err := c.cmd.Slice()
+		if err != nil {
+			return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, err)
+		}
+		res, pnorm, err := e.parseApply(b.Target, b.Events, raw, now)
+		if err != nil {
+			return nil, err
+		}
+		results[c.i] = res
+		if pid := b.Target.PartnerID; !b.Target.NoRollup && res.Version > latest[pid].version {
+			latest[pid] = lbWrite{res.Version, pnorm}
+		}
+	}
+	if len(latest) > 0 {
+		pipe := e.rdb.Pipeline()
+		for pid, w := range latest {
+			leaderboardScript.Eval(ctx, pipe, []string{leaderboardKey, leaderboardVersionsKey}, pid, w.version, w.norm)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return results, fmt.Errorf("scoring: leaderboard: %w", err)
+		}
+	}
+	return results, nil
+}
+
+func applyKeys(t Target) []string {
+	return []string{
+		contactScoreKey(t.PartnerID, t.ContactID), contactSeenKey(t.PartnerID, t.ContactID),
+		contactTimelineKey(t.PartnerID, t.ContactID), partnerScoreKey(t.PartnerID),
+		partnerContactsKey(t.PartnerID), partnerRFMKey(t.PartnerID),
+	}
+}

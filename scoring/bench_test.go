@@ -1,0 +1,178 @@
+package scoring
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// contactEvents is a realistic handful for one contact: a delivered
+// message opened and clicked, a page visit and a webinar.
+func contactEvents(cid string, at time.Time) []event.Event {
+	msg := "msg-" + cid
+	evs := []event.Event{
+		{ID: "sg:" + cid + ":d", Type: event.EmailDelivered, MessageID: msg, OccurredAt: at.Add(-time.Hour), Source: "sendgrid"},
+		{ID: "sg:" + cid + ":o", Type: event.EmailOpen, MessageID: msg, OccurredAt: at.Add(-50 * time.Minute), Source: "sendgrid",
+			Title: "Register deals in two clicks"},
+		{ID: "sg:" + cid + ":c", Type: event.EmailClick, MessageID: msg, OccurredAt: at.Add(-49 * time.Minute), Source: "sendgrid",
+			Topic: "deal-registration", URL: "https://vendor.example/deals", Title: "Register deals in two clicks"},
+		{ID: "web:" + cid + ":1", Type: event.WebVisit, OccurredAt: at.Add(-48 * time.Minute), Source: "web",
+			Topic: "security", URL: "https://vendor.example/security/zero-trust"},
+		{ID: "zoom:" + cid + ":w", Type: event.WebinarAttended, OccurredAt: at.Add(-24 * time.Hour), Source: "zoom",
+			Topic: "security", Title: "Zero trust for MSPs"},
+	}
+	return evs
+}
+
+// BenchmarkApply measures events/s through Apply with 5-event batches, one
+// contact per batch, from parallel workers as the ingest job runs them.
+func BenchmarkApply(b *testing.B) {
+	bd := setup(b, Config{})
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			cid := "c" + strconv.FormatInt(i, 10)
+			tg := Target{PartnerID: "p" + strconv.FormatInt(i%2000, 10), ContactID: cid, Persona: "technical", PartnerType: "MSP"}
+			if _, err := bd.eng.Apply(bd.ctx, tg, contactEvents(cid, t0)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(5*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func TestMemoryPerContact(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("memory measurement in -short mode")
+	}
+	perContact := measureMemory(t, 10000, 2000)
+	t.Logf("%.0f bytes per contact at 10k contacts (excluding timelines)", perContact)
+	if perContact > 1200 {
+		t.Errorf("%.0f bytes per contact, budget 1200", perContact)
+	}
+}
+
+// BenchmarkMemory100k reports the per-contact memory at 100k contacts in
+// 20k partners; run with -bench=Memory100k -benchtime=1x.
+func BenchmarkMemory100k(b *testing.B) {
+	for range b.N {
+		b.ReportMetric(measureMemory(b, 100000, 20000), "B/contact")
+	}
+}
+
+func measureMemory(t testing.TB, contacts, partners int) float64 {
+	srv := redistest.StartServer(t)
+	rdb := redis.NewClient(srv.Options())
+	defer rdb.Close()
+	ctx := context.Background()
+	c := &clock{now: t0}
+	eng, err := NewEngine(rdb, Config{}, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyScript.Load(ctx, rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := leaderboardScript.Load(ctx, rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := usedMemory(t, rdb)
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				cid := fmt.Sprintf("c%06d", i)
+				tg := Target{PartnerID: fmt.Sprintf("p%05d", i%partners), ContactID: cid}
+				if _, err := eng.Apply(ctx, tg, contactEvents(cid, t0)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range contacts {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	after := usedMemory(t, rdb)
+	var timelines int64
+	for start := 0; start < contacts; start += 1000 {
+		pipe := rdb.Pipeline()
+		var cmds []*redis.IntCmd
+		for i := start; i < min(start+1000, contacts); i++ {
+			cid := fmt.Sprintf("c%06d", i)
+			cmds = append(cmds, pipe.MemoryUsage(ctx, contactTimelineKey(fmt.Sprintf("p%05d", i%partners), cid)))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cmds {
+			timelines += c.Val()
+		}
+	}
+	return float64(after-before-timelines) / float64(contacts)
+}
+
+func usedMemory(t testing.TB, rdb *redis.Client) int64 {
+	info, err := rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no used_memory in INFO memory")
+	return 0
+}
+
+// BenchmarkApplyBatch measures events/s through ApplyBatch: 40 contacts of
+// 5 events per call, as a webhook batch grouped by contact.
+func BenchmarkApplyBatch(b *testing.B) {
+	bd := setup(b, Config{})
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			batches := make([]Batch, 40)
+			for j := range batches {
+				i := n.Add(1)
+				cid := "c" + strconv.FormatInt(i, 10)
+				batches[j] = Batch{
+					Target: Target{PartnerID: "p" + strconv.FormatInt(i%2000, 10), ContactID: cid},
+					Events: contactEvents(cid, t0),
+				}
+			}
+			if _, err := bd.eng.ApplyBatch(bd.ctx, batches); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(5*n.Load())/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,247 @@
+package scoring
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+// clock is a settable time source shared by an engine and its test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+type bundle struct {
+	ctx   context.Context
+	rdb   *redis.Client
+	eng   *Engine
+	clock *clock
+}
+
+var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+func setup(t testing.TB, cfg Config) *bundle {
+	t.Helper()
+	rdb := redistest.New(t)
+	c := &clock{now: t0}
+	eng, err := NewEngine(rdb, cfg, c.Now)
+	if err != nil {
+		t.Fatalf("NewEngine: %v", err)
+	}
+	return &bundle{ctx: context.Background(), rdb: rdb, eng: eng, clock: c}
+}
+
+func ev(id string, typ event.Type, at time.Time) event.Event {
+	return event.Event{ID: id, Type: typ, OccurredAt: at}
+}
+
+func (b *bundle) apply(t testing.TB, tg Target, evs ...event.Event) *Result {
+	t.Helper()
+	res, err := b.eng.Apply(b.ctx, tg, evs)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return res
+}
+
+func near(a, b, rel float64) bool {
+	return math.Abs(a-b) <= rel*math.Max(math.Max(math.Abs(a), math.Abs(b)), 1e-300)
+}
+
+func TestApplyNineteen(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	tg := Target{PartnerID: "p1", ContactID: "c1"}
+	evs := []event.Event{
+		ev("e1", event.EmailOpen, t0), ev("e2", event.WebVisit, t0),
+		ev("e3", event.EmailClick, t0), ev("e4", event.WebinarAttended, t0),
+	}
+	for round := 0; round < 2; round++ {
+		res := b.apply(t, tg, evs...)
+		if math.Abs(res.PartnerScore-19) > 0.01 || math.Abs(res.ContactScore-19) > 0.01 {
+			t.Fatalf("round %d: partner %v contact %v, want 19", round, res.PartnerScore, res.ContactScore)
+		}
+		for _, er := range res.Events {
+			if er.Duplicate != (round == 1) {
+				t.Errorf("round %d: event %s duplicate=%v", round, er.ID, er.Duplicate)
+			}
+		}
+	}
+	p, err := b.eng.Partner(b.ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(p.Score-19) > 0.01 || p.HottestContactID != "c1" {
+		t.Fatalf("Partner = %+v, want score 19, hottest c1", p)
+	}
+	lb, err := b.eng.Leaderboard(b.ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lb) != 1 || lb[0].PartnerID != "p1" || math.Abs(lb[0].Score-19) > 0.01 {
+		t.Fatalf("Leaderboard = %+v", lb)
+	}
+	c, err := b.eng.Contact(b.ctx, "p1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Timeline) != 4 {
+		t.Fatalf("timeline has %d items, want 4 (duplicates are not appended)", len(c.Timeline))
+	}
+	// Half a life later the score has halved exactly.
+	b.clock.Add(15 * Day)
+	p, _ = b.eng.Partner(b.ctx, "p1")
+	if want := 19 / math.Sqrt2; !near(p.Score, want, 1e-12) {
+		t.Fatalf("after 15 days partner score %v, want %v", p.Score, want)
+	}
+}
+
+func TestApplyRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	tests := []struct {
+		name string
+		tg   Target
+		evs  []event.Event
+	}{
+		{"no partner", Target{ContactID: "c"}, nil},
+		{"no contact", Target{PartnerID: "p"}, nil},
+		{"brace in partner", Target{PartnerID: "p}x", ContactID: "c"}, nil},
+		{"no id", Target{PartnerID: "p", ContactID: "c"}, []event.Event{ev("", event.EmailOpen, t0)}},
+		{"bad type", Target{PartnerID: "p", ContactID: "c"}, []event.Event{ev("x", "email.opn", t0)}},
+		{"no time", Target{PartnerID: "p", ContactID: "c"}, []event.Event{ev("x", event.EmailOpen, time.Time{})}},
+	}
+	for _, tt := range tests {
+		if _, err := b.eng.Apply(b.ctx, tt.tg, tt.evs); err == nil {
+			t.Errorf("%s: Apply succeeded, want an error", tt.name)
+		}
+	}
+}
+
+func TestContactTimelineAndInterests(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{TimelineLength: 3, TopicMultipliers: map[string]float64{"security": 2}})
+	tg := Target{PartnerID: "p1", ContactID: "c1"}
+	visit := ev("v1", event.WebVisit, t0.Add(-2*time.Hour))
+	visit.Topic, visit.Title, visit.URL = "security", "Zero trust", "https://x.example/zt"
+	b.apply(t, tg,
+		ev("o1", event.EmailOpen, t0.Add(-4*time.Hour)),
+		visit,
+		ev("d1", event.ContentDownload, t0.Add(-3*time.Hour)),
+		ev("f1", event.WebinarRegistered, t0.Add(time.Hour)), // future: counts as now
+	)
+	c, err := b.eng.Contact(b.ctx, "p1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, it := range c.Timeline {
+		ids = append(ids, it.ID)
+	}
+	if diff := cmp.Diff([]string{"f1", "v1", "d1"}, ids); diff != "" {
+		t.Errorf("timeline ids (-want, +got):\n%s", diff)
+	}
+	if got := c.Timeline[1]; got.Points != 6 || got.Title != "Zero trust" || got.Topic != "security" || got.URL == "" {
+		t.Errorf("visit item = %+v, want 6 points with title, topic and url", got)
+	}
+	h := 30 * Day
+	want := Decayed(1, t0.Add(-4*time.Hour), t0, h) + Decayed(6, t0.Add(-2*time.Hour), t0, h) +
+		Decayed(5, t0.Add(-3*time.Hour), t0, h) + 5
+	if !near(c.Score, want, 1e-12) {
+		t.Errorf("score %v, want %v", c.Score, want)
+	}
+	if got, want := c.Interests["security"], Decayed(6, t0.Add(-2*time.Hour), t0, h); !near(got, want, 1e-12) {
+		t.Errorf("security interest %v, want %v", got, want)
+	}
+}
+
+func TestNoRollup(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	res := b.apply(t, Target{PartnerID: "unassigned", ContactID: "c1", NoRollup: true},
+		ev("a", event.WebinarAttended, t0), ev("b", event.EventAttended, t0), ev("c", event.DealRegistered, t0))
+	if res.ContactScore != 35 || res.PartnerScore != 0 || res.Crossing != nil {
+		t.Fatalf("result %+v: want contact 35, no partner score, no crossing", res)
+	}
+	p, err := b.eng.Partner(b.ctx, "unassigned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Score != 0 || p.HottestContactID != "" {
+		t.Fatalf("unassigned partner = %+v, want untouched", p)
+	}
+	if lb, _ := b.eng.Leaderboard(b.ctx, 10); len(lb) != 0 {
+		t.Fatalf("leaderboard = %+v, want empty", lb)
+	}
+}
+
+func TestFitKeptApart(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{Threshold: 4, Fit: []FitRule{
+		{Name: "msp", PartnerType: "MSP", Points: 20},
+		{Name: "tech", Persona: "technical", Points: 7},
+	}})
+	tg := Target{PartnerID: "p1", ContactID: "c1", Persona: "technical", PartnerType: "MSP"}
+	res := b.apply(t, tg, ev("o", event.EmailOpen, t0))
+	if res.Crossing != nil || res.PartnerScore != 1 {
+		t.Fatalf("result %+v: fit must not count toward the threshold", res)
+	}
+	p, _ := b.eng.Partner(b.ctx, "p1")
+	c, _ := b.eng.Contact(b.ctx, "p1", "c1")
+	if p.Fit != 20 || c.Fit != 27 {
+		t.Fatalf("partner fit %v contact fit %v, want 20 and 27", p.Fit, c.Fit)
+	}
+}
+
+func TestRules(t *testing.T) {
+	t.Parallel()
+	r, err := NewRubric(Config{
+		TopicMultipliers: map[string]float64{"deal-registration": 2},
+		Rules: []Rule{
+			{Name: "owners", Persona: "owner-manager", Multiplier: 1.5},
+			{Name: "gold visits", Tier: "gold", EventType: event.WebVisit, Multiplier: 0},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	click := ev("x", event.EmailClick, t0)
+	click.Topic = "deal-registration"
+	tests := []struct {
+		name string
+		ev   event.Event
+		tg   Target
+		want float64
+	}{
+		{"plain click", ev("x", event.EmailClick, t0), Target{}, 5},
+		{"topic multiplier", click, Target{}, 10},
+		{"persona rule and topic", click, Target{Persona: "owner-manager"}, 15},
+		{"silenced for gold", ev("x", event.WebVisit, t0), Target{Tier: "gold"}, 0},
+		{"not silenced for silver", ev("x", event.WebVisit, t0), Target{Tier: "silver"}, 3},
+		{"purchase has no points", ev("x", event.Purchase, t0), Target{}, 0},
+		{"unsubscribe is negative", ev("x", event.EmailUnsubscribe, t0), Target{}, -10},
+	}
+	for _, tt := range tests {
+		if got, f := r.Points(tt.ev, tt.tg); got != tt.want || f != "" {
+			t.Errorf("%s: Points = %v %q, want %v", tt.name, got, f, tt.want)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package scoring
+
+import "github.com/longtailhq/longtail/event"
+
+// Every Redis key of the scoring engine is built here.
+//
+// Per-partner keys share the hash tag {p:<partnerID>} with the partner
+// directory (which owns lt:{p:<pid>}:partner and lt:{p:<pid>}:c:<cid>), so
+// one Lua script can update a contact and its partner atomically on Redis
+// Cluster. Scoring keys carry ":s:" after the tag so they never collide with
+// the directory's. The leaderboard lives in its own slot, {lb}.
+//
+//	lt:{p:<pid>}:s:c:<cid>  hash  contact: normalised score, explain
+//	                              aggregates (interests derive from them),
+//	                              suppression, fit
+//	lt:{p:<pid>}:s:d:<cid>  hash  contact: seen event-id digests, per-message
+//	                              markers and daily-cap counters, each with
+//	                              its expiry
+//	lt:{p:<pid>}:s:t:<cid>  list  contact timeline, newest arrival first
+//	                              (a list of listpacks: far smaller than a
+//	                              zset of JSON members)
+//	lt:{p:<pid>}:s:p        hash  partner: normalised score, interests,
+//	                              threshold state, version, RFM result, fit
+//	lt:{p:<pid>}:s:pc       zset  partner's contacts by normalised score
+//	lt:{p:<pid>}:s:r        hash  partner RFM day buckets (f<day>, m<day>)
+//	lt:{lb}:partners        zset  partners by normalised score
+//	lt:{lb}:ver             hash  partner → version last written to the zset
+
+func partnerTag(pid string) string { return "lt:{p:" + pid + "}:s:" }
+
+func contactScoreKey(pid, cid string) string    { return partnerTag(pid) + "c:" + cid }
+func contactSeenKey(pid, cid string) string     { return partnerTag(pid) + "d:" + cid }
+func contactTimelineKey(pid, cid string) string { return partnerTag(pid) + "t:" + cid }
+func partnerScoreKey(pid string) string         { return partnerTag(pid) + "p" }
+func partnerContactsKey(pid string) string      { return partnerTag(pid) + "pc" }
+func partnerRFMKey(pid string) string           { return partnerTag(pid) + "r" }
+
+const (
+	leaderboardKey         = "lt:{lb}:partners"
+	leaderboardVersionsKey = "lt:{lb}:ver"
+)
+
+// typeCodes are the short names event types take inside stored field names
+// (explain aggregates, daily-cap counters), to keep per-contact hashes
+// small. They are stored: never change or reuse one; add new types with new
+// codes. The script tests "op", "cl" and "dl" by name.
+var typeCodes = map[event.Type]string{
+	event.EmailDelivered:    "dl",
+	event.EmailOpen:         "op",
+	event.EmailClick:        "cl",
+	event.EmailBounce:       "bo",
+	event.EmailSpam:         "sp",
+	event.EmailUnsubscribe:  "un",
+	event.EmailReply:        "re",
+	event.WebVisit:          "wv",
+	event.ContentDownload:   "cd",
+	event.WebinarRegistered: "wr",
+	event.WebinarAttended:   "wa",
+	event.EventAttended:     "ea",
+	event.DealRegistered:    "dr",
+	event.Purchase:          "pu",
+}
+
+// typeOfCode inverts typeCodes.
+func typeOfCode(code string) (event.Type, bool) {
+	for t, c := range typeCodes {
+		if c == code {
+			return t, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,347 @@
+package scoring
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/longtailhq/longtail/event"
+	"github.com/redis/go-redis/v9"
+)
+
+// TimelineItem is one recorded event of a contact. The timeline keeps the
+// last TimelineLength events to arrive and lists them newest first.
+type TimelineItem struct {
+	ID         string     `json:"id"`
+	Type       event.Type `json:"type"`
+	OccurredAt time.Time  `json:"occurred_at"`
+	Topic      string     `json:"topic,omitempty"`
+	// Points credited before decay; 0 when Filtered says why.
+	Points    float64 `json:"points"`
+	Filtered  string  `json:"filtered,omitempty"`
+	Title     string  `json:"title,omitempty"`
+	URL       string  `json:"url,omitempty"`
+	Source    string  `json:"source,omitempty"`
+	MessageID string  `json:"message_id,omitempty"`
+}
+
+// ContactScore is a contact's scoring state decayed to now.
+type ContactScore struct {
+	Score     float64            `json:"score"`
+	Fit       float64            `json:"fit"`
+	Interests map[string]float64 `json:"interests"`
+	// Suppressed is the first reason the contact must not be mailed:
+	// "hard_bounce", "spam", "unsubscribe", or "".
+	Suppressed string         `json:"suppressed"`
+	Timeline   []TimelineItem `json:"timeline"`
+}
+
+// RFM is a partner's recency / frequency / monetary figures and ranks.
+type RFM struct {
+	R       int    `json:"r"`
+	F       int    `json:"f"`
+	M       int    `json:"m"`
+	Segment string `json:"segment"`
+	// RecencyDays since the last scored engagement; -1 when there was none.
+	RecencyDays int       `json:"recency_days"`
+	Frequency   int       `json:"frequency"`
+	Monetary    float64   `json:"monetary"`
+	ComputedAt  time.Time `json:"computed_at"`
+}
+
+// PartnerScore is a partner's scoring state decayed to now.
+type PartnerScore struct {
+	Score            float64            `json:"score"`
+	HottestContactID string             `json:"hottest_contact_id"`
+	Interests        map[string]float64 `json:"interests"`
+	// RFM is nil until ComputeRFM has ranked the partner.
+	RFM                *RFM       `json:"rfm"`
+	ThresholdCrossedAt *time.Time `json:"threshold_crossed_at"`
+	// Armed is false between a crossing and the re-arm.
+	Armed bool `json:"armed"`
+	// Fit is kept apart from Score and never counts toward the threshold.
+	Fit float64 `json:"fit"`
+}
+
+// Contact reads a contact's decayed score, interests, suppression and
+// timeline. An unknown contact reads as zero.
+func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*ContactScore, error) {
+	if err := checkID("partner_id", partnerID); err != nil {
+		return nil, err
+	}
+	if err := checkID("contact_id", contactID); err != nil {
+		return nil, err
+	}
+	pipe := e.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, contactScoreKey(partnerID, contactID))
+	tl := pipe.LRange(ctx, contactTimelineKey(partnerID, contactID), 0, -1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("scoring: read contact %s: %w", contactID, err)
+	}
+	d := e.decay(e.clock())
+	fields := h.Val()
+	out := &ContactScore{
+		Score:      parseNum(fields["s"]) * d,
+		Fit:        parseNum(fields["fit"]),
+		Interests:  contactInterests(fields, d),
+		Suppressed: fields["sup"],
+		Timeline:   make([]TimelineItem, 0, len(tl.Val())),
+	}
+	for _, m := range tl.Val() {
+		var it TimelineItem
+		if err := json.Unmarshal([]byte(m), &it); err != nil {
+			return nil, fmt.Errorf("scoring: contact %s timeline item: %w", contactID, err)
+		}
+		out.Timeline = append(out.Timeline, it)
+	}
+	// Stored newest arrival first; shown newest occurrence first.
+	sort.SliceStable(out.Timeline, func(i, j int) bool {
+		return out.Timeline[i].OccurredAt.After(out.Timeline[j].OccurredAt)
+	})
+	return out, nil
+}
+
+// Partner reads a partner's decayed score, hottest contact, interests, RFM
+// and threshold state. An unknown partner reads as zero.
+func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, error) {
+	if err := checkID("partner_id", partnerID); err != nil {
+		return nil, err
+	}
+	pipe := e.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, partnerScoreKey(partnerID))
+	hot := pipe.ZRevRange(ctx, partnerContactsKey(partnerID), 0, 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("scoring: read partner %s: %w", partnerID, err)
+	}
+	d := e.decay(e.clock())
+	fields := h.Val()
+	out := &PartnerScore{
+		Score:     parseNum(fields["s"]) * d,
+		Interests: interests(fields, d),
+		Armed:     fields["dis"] != "1",
+		Fit:       parseNum(fields["fit"]),
+	}
+	if len(hot.Val()) > 0 {
+		out.HottestContactID = hot.Val()[0]
+	}
+	if ms, err := strconv.ParseInt(fields["xat"], 10, 64); err == nil && ms > 0 {
+		at := time.UnixMilli(ms).UTC()
+		out.ThresholdCrossedAt = &at
+	}
+	if s := fields["rfm"]; s != "" {
+		out.RFM = new(RFM)
+		if err := json.Unmarshal([]byte(s), out.RFM); err != nil {
+			return nil, fmt.Errorf("scoring: partner %s rfm: %w", partnerID, err)
+		}
+	}
+	return out, nil
+}
+
+// Entry is one leaderboard row.
+type Entry struct {
+	PartnerID string  `json:"partner_id"`
+	Score     float64 `json:"score"`
+}
+
+// Leaderboard returns the limit partners with the highest decayed scores,
+// highest first. With one half-life for all, the order of the stored
+// normalised scores is the order of the decayed scores at any time.
+func (e *Engine) Leaderboard(ctx context.Context, limit int) ([]Entry, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: limit must be positive, got %d", ErrInvalidTarget, limit)
+	}
+	zs, err := e.rdb.ZRevRangeWithScores(ctx, leaderboardKey, 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("scoring: leaderboard: %w", err)
+	}
+	d := e.decay(e.clock())
+	out := make([]Entry, len(zs))
+	for i, z := range zs {
+		out[i] = Entry{PartnerID: z.Member.(string), Score: z.Score * d}
+	}
+	return out, nil
+}
+
+// ScoredPartners returns the ids of every partner that has been scored (the
+// leaderboard's members), for ComputeRFM and Sweep.
+func (e *Engine) ScoredPartners(ctx context.Context) ([]string, error) {
+	ids, err := e.rdb.ZRange(ctx, leaderboardKey, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("scoring: scored partners: %w", err)
+	}
+	return ids, nil
+}
+
+// Explanation breaks a partner's score down by contact, event type and
+// topic, decayed to At.
+type Explanation struct {
+	PartnerID string               `json:"partner_id"`
+	At        time.Time            `json:"at"`
+	Score     float64              `json:"score"`
+	Contacts  []ContactExplanation `json:"contacts"`
+	Rubric    RubricSummary        `json:"rubric"`
+}
+
+// ContactExplanation is one contact's part of an Explanation.
+type ContactExplanation struct {
+	ContactID  string        `json:"contact_id"`
+	Score      float64       `json:"score"`
+	Suppressed string        `json:"suppressed,omitempty"`
+	Items      []ExplainItem `json:"items"`
+}
+
+// ExplainItem aggregates one (type, topic) of a contact since its first
+// event: how many events scored, their points before and after decay, and
+// how many were recorded but not scored, by reason.
+type ExplainItem struct {
+	Type     event.Type     `json:"type"`
+	Topic    string         `json:"topic,omitempty"`
+	Count    int            `json:"count"`
+	Points   float64        `json:"points"`
+	Decayed  float64        `json:"decayed"`
+	Filtered map[string]int `json:"filtered,omitempty"`
+}
+
+// RubricSummary is the rubric the points were computed with.
+type RubricSummary struct {
+	Points           map[event.Type]float64 `json:"points"`
+	HalfLife         time.Duration          `json:"half_life"`
+	Threshold        float64                `json:"threshold"`
+	TierThresholds   map[string]float64     `json:"tier_thresholds,omitempty"`
+	TopicMultipliers map[string]float64     `json:"topic_multipliers,omitempty"`
+	Rules            []Rule                 `json:"rules,omitempty"`
+	DailyCaps        map[event.Type]int     `json:"daily_caps"`
+}
+
+// Explain breaks the partner's score down for the given contacts, or for
+// every contact ever scored under the partner when contactIDs is nil.
+// Items are sorted by decayed points, highest first.
+func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []string) (*Explanation, error) {
+	if err := checkID("partner_id", partnerID); err != nil {
+		return nil, err
+	}
+	now := e.clock()
+	d := e.decay(now)
+	if contactIDs == nil {
+		ids, err := e.rdb.ZRevRange(ctx, partnerContactsKey(partnerID), 0, -1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
+		}
+		contactIDs = ids
+	}
+	pipe := e.rdb.Pipeline()
+	ps := pipe.HGet(ctx, partnerScoreKey(partnerID), "s")
+	cmds := make([]*redis.MapStringStringCmd, len(contactIDs))
+	for i, cid := range contactIDs {
+		if err := checkID("contact_id", cid); err != nil {
+			return nil, err
+		}
+		cmds[i] = pipe.HGetAll(ctx, contactScoreKey(partnerID, cid))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
+	}
+	cfg := e.cfg
+	out := &Explanation{
+		PartnerID: partnerID, At: now, Score: parseNum(ps.Val()) * d,
+		Contacts: make([]ContactExplanation, 0, len(contactIDs)),
+		Rubric: RubricSummary{
+			Points: cfg.Points, HalfLife: cfg.HalfLife, Threshold: cfg.Threshold,
+			TierThresholds: cfg.TierThresholds, TopicMultipliers: cfg.TopicMultipliers,
+			Rules: cfg.Rules, DailyCaps: cfg.DailyCaps,
+		},
+	}
+	for i, cid := range contactIDs {
+		fields := cmds[i].Val()
+		ce := ContactExplanation{ContactID: cid, Score: parseNum(fields["s"]) * d, Suppressed: fields["sup"]}
+		for f, v := range fields {
+			if !strings.HasPrefix(f, "x") {
+				continue
+			}
+			it, err := parseExplain(f, v, d)
+			if err != nil {
+				return nil, fmt.Errorf("scoring: explain contact %s: %w", cid, err)
+			}
+			ce.Items = append(ce.Items, it)
+		}
+		sort.Slice(ce.Items, func(a, b int) bool {
+			x, y := ce.Items[a], ce.Items[b]
+			if x.Decayed != y.Decayed {
+				return x.Decayed > y.Decayed
+			}
+			if x.Type != y.Type {
+				return x.Type < y.Type
+			}
+			return x.Topic < y.Topic
+		})
+		out.Contacts = append(out.Contacts, ce)
+	}
+	return out, nil
+}
+
+// parseExplain reads a field "x<type code><topic>" holding "count raw norm"
+// and then up to one counter per filterReasons entry.
+func parseExplain(field, value string, decay float64) (ExplainItem, error) {
+	if len(field) < 3 {
+		return ExplainItem{}, fmt.Errorf("malformed explain field %q", field)
+	}
+	typ, ok := typeOfCode(field[1:3])
+	topic := field[3:]
+	nums := strings.Fields(value)
+	if !ok || len(nums) < 3 || len(nums) > 3+len(filterReasons) {
+		return ExplainItem{}, fmt.Errorf("malformed explain field %q = %q", field, value)
+	}
+	vals := make([]float64, 3+len(filterReasons))
+	for i, s := range nums {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return ExplainItem{}, fmt.Errorf("malformed explain field %q: %w", field, err)
+		}
+		vals[i] = v
+	}
+	it := ExplainItem{Type: typ, Topic: topic, Count: int(vals[0]), Points: vals[1], Decayed: vals[2] * decay}
+	for i, r := range filterReasons {
+		if n := int(vals[3+i]); n > 0 {
+			if it.Filtered == nil {
+				it.Filtered = map[string]int{}
+			}
+			it.Filtered[r] = n
+		}
+	}
+	return it, nil
+}
+
+// contactInterests sums a contact's explain aggregates per topic: the
+// decayed points of each topic, with no field of their own.
+func contactInterests(fields map[string]string, decay float64) map[string]float64 {
+	out := map[string]float64{}
+	for f, v := range fields {
+		if len(f) <= 3 || f[0] != 'x' {
+			continue
+		}
+		if norm := strings.Fields(v); len(norm) >= 3 {
+			out[f[3:]] += parseNum(norm[2]) * decay
+		}
+	}
+	return out
+}
+
+func interests(fields map[string]string, decay float64) map[string]float64 {
+	out := map[string]float64{}
+	for f, v := range fields {
+		if topic, ok := strings.CutPrefix(f, "i|"); ok {
+			out[topic] = parseNum(v) * decay
+		}
+	}
+	return out
+}
+
+// parseNum reads a stored number; a missing field is 0.
+func parseNum(s string) float64 {
+	v, _ := strconv.ParseFloat(s, 64)
+	return v
+}

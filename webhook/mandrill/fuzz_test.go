@@ -1,0 +1,50 @@
+package mandrill
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/longtailhq/longtail/webhook"
+)
+
+// FuzzHandle feeds arbitrary mandrill_events values, correctly signed so
+// that the parser is reached, and arbitrary raw bodies under the published
+// vector signature. Handle must never panic, every event must validate, and
+// an error must be one of the two the HTTP layer maps.
+func FuzzHandle(f *testing.F) {
+	f.Add(readFixture(f, "webhook-example-all-message-and-sync-events.json"), []byte("mandrill_events=%5B%5D"))
+	f.Add(readFixture(f, "signature-vector/mandrill_events.value.json"), []byte(url.Values{eventsField: {readFixture(f, "signature-vector/mandrill_events.value.json")}}.Encode()))
+	f.Add(`[{"event":"click","_id":"m","ts":1.5,"url":"u","msg":{"email":"a@b.example","metadata":{"lt_contact":1e400}}}]`, []byte("a=1&b=2"))
+	f.Add(`[{"type":"whitelist"},{"event":""}]`, []byte("%"))
+	p := newProvider(f, testKey, testURL)
+	vector := newProvider(f, vectorKey, vectorURL)
+	f.Fuzz(func(t *testing.T, eventsJSON string, raw []byte) {
+		check(t, p, signedRequest(eventsJSON))
+		check(t, vector, post(string(raw), vectorSig))
+	})
+}
+
+func check(t *testing.T, p *Provider, req *webhook.Request) {
+	t.Helper()
+	res, err := p.Handle(context.Background(), req)
+	if err != nil {
+		if !errors.Is(err, webhook.ErrUnauthorized) && !errors.Is(err, webhook.ErrBadPayload) {
+			t.Fatalf("unclassified error: %v", err)
+		}
+		if res != nil {
+			t.Fatalf("error %v came with a result", err)
+		}
+		return
+	}
+	for i := range res.Events {
+		ev := res.Events[i]
+		if err := ev.Validate(); err != nil {
+			t.Fatalf("event %d does not validate: %v (%+v)", i, err, ev)
+		}
+		if ev.Email != res.Events[i].Email {
+			t.Fatalf("event %d was not normalised before return: %q", i, res.Events[i].Email)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package postmark_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/longtailhq/longtail/webhook"
+)
+
+// FuzzHandle sends every input with the right credentials and checks that
+// Handle never panics, fails only with ErrBadPayload, and returns only events
+// that validate.
+func FuzzHandle(f *testing.F) {
+	for _, dir := range []string{"activecampaign-postmark-skills", "postmarkapp-docs"} {
+		entries, err := os.ReadDir(filepath.Join(fixtures, dir))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, e := range entries {
+			f.Add(readFile(f, filepath.Join(dir, e.Name())))
+		}
+	}
+	p := newProvider(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		res, err := p.Handle(context.Background(), authed(body))
+		if err != nil {
+			if !errors.Is(err, webhook.ErrBadPayload) {
+				t.Fatalf("authenticated body gave %v, want ErrBadPayload or success", err)
+			}
+			return
+		}
+		for i := range res.Events {
+			if err := res.Events[i].Validate(); err != nil {
+				t.Fatalf("event %d does not validate: %v", i, err)
+			}
+		}
+	})
+}

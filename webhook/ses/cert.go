@@ -1,0 +1,216 @@
+package ses
+
+import (
+	"container/list"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/longtailhq/longtail/webhook"
+)
+
+// maxCertBytes bounds a certificate file or response; AWS's are about 2 KiB.
+const maxCertBytes = 64 << 10
+
+// certificate returns the signing certificate for rawURL, checked as the
+// configured source requires. The host rule applies in both modes, so a
+// message naming a foreign URL is refused the same way whether or not a file
+// of that name happens to be pinned.
+func (p *Provider) certificate(ctx context.Context, rawURL string, now time.Time) (*x509.Certificate, error) {
+	u, err := snsURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ses: SigningCertURL: %v", webhook.ErrUnauthorized, err)
+	}
+	if !strings.HasSuffix(u.Path, ".pem") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%w: ses: SigningCertURL %q is not a .pem file", webhook.ErrUnauthorized, rawURL)
+	}
+	if p.certDir != "" {
+		return p.pinned(u.Path)
+	}
+	key := u.String()
+	if cert, ok := p.cache.get(key); ok {
+		if err := checkDates(cert, now); err != nil {
+			p.cache.remove(key)
+			return nil, fmt.Errorf("%w: ses: signing certificate %s: %v", webhook.ErrUnauthorized, key, err)
+		}
+		return cert, nil
+	}
+	cert, err := p.fetch(ctx, u, now)
+	if err != nil {
+		return nil, err
+	}
+	p.cache.add(key, cert)
+	return cert, nil
+}
+
+// pinned reads the operator's copy of a certificate. It is read on every
+// use, not cached, so that removing a file revokes it at once.
+func (p *Provider) pinned(urlPath string) (*x509.Certificate, error) {
+	name := path.Base(urlPath)
+	if name == "." || name == "/" || name == ".." || strings.HasPrefix(name, ".") {
+		return nil, fmt.Errorf("%w: ses: SigningCertURL path %q names no certificate file", webhook.ErrUnauthorized, urlPath)
+	}
+	// OpenInRoot keeps the lookup inside CertDir whatever the name holds.
+	f, err := os.OpenInRoot(p.certDir, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: ses: signing certificate %s is not pinned in Config.CertDir", webhook.ErrUnauthorized, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ses: reading pinned certificate %s: %w", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCertBytes))
+	if err != nil {
+		return nil, fmt.Errorf("ses: reading pinned certificate %s: %w", name, err)
+	}
+	certs, err := parsePEM(data)
+	if err != nil {
+		// The operator's file is broken: our fault, not the sender's.
+		return nil, fmt.Errorf("ses: pinned certificate %s: %w", name, err)
+	}
+	return certs[0], nil
+}
+
+// fetch downloads a certificate and verifies its chain at now. A failure to
+// reach AWS, or an AWS-side error, is returned plain so that SNS retries; an
+// answer that cannot be trusted is ErrUnauthorized.
+func (p *Provider) fetch(ctx context.Context, u *url.URL, now time.Time) (*x509.Certificate, error) {
+	rawURL := u.String()
+	resp, err := p.get(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("ses: fetching signing certificate: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		return nil, fmt.Errorf("ses: fetching signing certificate %s: %s", rawURL, resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: ses: signing certificate %s: %s", webhook.ErrUnauthorized, rawURL, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCertBytes))
+	if err != nil {
+		return nil, fmt.Errorf("ses: fetching signing certificate: %w", err)
+	}
+	certs, err := parsePEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ses: signing certificate %s: %v", webhook.ErrUnauthorized, rawURL, err)
+	}
+	// AWS serves the leaf alone. The intermediates come from the file when
+	// present and from the TLS chain of the AWS host that served it, which
+	// in practice is issued by the same CA; they only help build a path to
+	// Roots and are never trusted themselves.
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if resp.TLS != nil {
+		for _, c := range resp.TLS.PeerCertificates {
+			inter.AddCert(c)
+		}
+	}
+	_, err = certs[0].Verify(x509.VerifyOptions{
+		Roots:         p.roots,
+		Intermediates: inter,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: ses: signing certificate %s: %v", webhook.ErrUnauthorized, rawURL, err)
+	}
+	return certs[0], nil
+}
+
+func parsePEM(data []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("no PEM certificate")
+	}
+	return certs, nil
+}
+
+func checkDates(c *x509.Certificate, now time.Time) error {
+	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+		return fmt.Errorf("not valid at %s (valid %s to %s)", now.UTC().Format(time.RFC3339),
+			c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// certCache is a small LRU of verified certificates by URL.
+type certCache struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // of *cacheEntry, most recent first
+	byURL map[string]*list.Element
+}
+
+type cacheEntry struct {
+	url  string
+	cert *x509.Certificate
+}
+
+func newCertCache(max int) *certCache {
+	return &certCache{max: max, order: list.New(), byURL: map[string]*list.Element{}}
+}
+
+func (c *certCache) get(url string) (*x509.Certificate, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byURL[url]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*cacheEntry).cert, true
+}
+
+func (c *certCache) add(url string, cert *x509.Certificate) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byURL[url]; ok {
+		el.Value.(*cacheEntry).cert = cert
+		c.order.MoveToFront(el)
+		return
+	}
+	c.byURL[url] = c.order.PushFront(&cacheEntry{url: url, cert: cert})
+	for c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.byURL, last.Value.(*cacheEntry).url)
+	}
+}
+
+func (c *certCache) remove(url string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byURL[url]; ok {
+		c.order.Remove(el)
+		delete(c.byURL, url)
+	}
+}
