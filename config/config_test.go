@@ -190,3 +190,10 @@ func TestExampleConfigMentionsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestDeployConfigLoads(t *testing.T) {
+	t.Parallel()
+	if _, err := config.Load("../deploy/longtail.yaml", true, nil); err != nil {
+		t.Fatal(err)
+	}
+}

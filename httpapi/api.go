@@ -46,6 +46,8 @@ type Deps struct {
 	Directory Directory
 	// Scores adds scores, timelines, explanations and the leaderboard.
 	Scores Scores
+	// EnqueueRFM queues an RFM ranking run (POST /v1/scoring/rfm).
+	EnqueueRFM func(ctx context.Context) error
 	// Providers are the configured webhook providers.
 	Providers []webhook.Provider
 	// Mounts adds handlers owned by other packages (tracking, UI, ops).
@@ -65,6 +67,7 @@ type API struct {
 	providers map[string]webhook.Provider
 	dir       Directory
 	scores    Scores
+	rfm       func(ctx context.Context) error
 	keys      keyring
 	metrics   *metrics
 	mux       *http.ServeMux
@@ -100,6 +103,7 @@ func New(cfg Config, d Deps) (*API, error) {
 		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink, topics: d.Topics,
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
+		rfm: d.EnqueueRFM,
 	}
 	if d.Scores != nil && d.Directory == nil {
 		return nil, errors.New("httpapi: Scores needs Directory")

@@ -16,19 +16,6 @@ type Directory interface {
 	LookupContact(ctx context.Context, idOrEmail string) (directory.Contact, error)
 	PutRep(ctx context.Context, r directory.Rep) (directory.Rep, bool, error)
 	GetRep(ctx context.Context, id string) (directory.Rep, error)
-	ContactsOfPartner(ctx context.Context, partnerID string) ([]directory.Contact, error)
-}
-
-func (a *API) contactsOf(ctx context.Context, partnerID string) ([]string, error) {
-	cs, err := a.dir.ContactsOfPartner(ctx, partnerID)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(cs))
-	for i, c := range cs {
-		ids[i] = c.ID
-	}
-	return ids, nil
 }
 
 func (a *API) registerDirectory() {

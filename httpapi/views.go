@@ -67,6 +67,17 @@ func (a *API) registerScores() {
 	}
 	a.handle("GET /v1/partners/{id}/score", a.requireAdmin(a.explainPartner))
 	a.handle("GET /v1/leaderboard", a.requireAdmin(a.leaderboard))
+	if a.rfm != nil {
+		a.handle("POST /v1/scoring/rfm", a.requireAdmin(a.enqueueRFM))
+	}
+}
+
+func (a *API) enqueueRFM(w http.ResponseWriter, r *http.Request) {
+	if err := a.rfm(r.Context()); err != nil {
+		unavailable(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]bool{"queued": true})
 }
 
 func (a *API) explainPartner(w http.ResponseWriter, r *http.Request) {
@@ -76,12 +87,9 @@ func (a *API) explainPartner(w http.ResponseWriter, r *http.Request) {
 		directoryError(w, r, err)
 		return
 	}
-	contacts, err := a.contactsOf(ctx, p.ID)
-	if err != nil {
-		directoryError(w, r, err)
-		return
-	}
-	ex, err := a.scores.Explain(ctx, p.ID, contacts)
+	// nil: every contact ever scored under the partner, including one
+	// that has since moved on, since its points are still in the sum.
+	ex, err := a.scores.Explain(ctx, p.ID, nil)
 	if err != nil {
 		directoryError(w, r, err)
 		return

@@ -22,7 +22,7 @@ type Directory interface {
 
 // Scorer is what the processor needs of the scoring engine.
 type Scorer interface {
-	Apply(ctx context.Context, t scoring.Target, evs []event.Event) (*scoring.Result, error)
+	ApplyBatch(ctx context.Context, batches []scoring.Batch) ([]*scoring.Result, error)
 	AckCrossing(ctx context.Context, partnerID string, seq int64) (bool, error)
 }
 
@@ -80,11 +80,18 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) error {
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		res, err := p.scorer.Apply(ctx, g.target, g.events)
-		if err != nil {
-			return fmt.Errorf("score contact %s: %w", g.target.ContactID, err)
-		}
+	batches := make([]scoring.Batch, len(groups))
+	for i, g := range groups {
+		batches[i] = scoring.Batch{Target: g.target, Events: g.events}
+	}
+	// One pipelined round trip for the whole request; each contact's step
+	// is still atomic on its own, and a retry finds applied events as
+	// duplicates.
+	results, err := p.scorer.ApplyBatch(ctx, batches)
+	if err != nil {
+		return fmt.Errorf("score %d contacts: %w", len(batches), err)
+	}
+	for _, res := range results {
 		for _, r := range res.Events {
 			if r.Duplicate {
 				p.stats.duplicates.Add(1)

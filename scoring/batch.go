@@ -47,6 +47,10 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 				return nil, fmt.Errorf("%w: batches[%d].events[%d] (%q): needs an id, a valid type and occurred_at", ErrInvalidTarget, i, j, ev.ID)
 			}
 		}
+		if len(b.Events) == 0 {
+			results[i] = &Result{}
+			continue
+		}
 		if len(b.Events) > maxChunk {
 			continue
 		}
@@ -56,14 +60,15 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		}
 		calls = append(calls, &call{i: i, keys: applyKeys(t), args: args})
 	}
+	run := calls
 	for attempt := 0; ; attempt++ {
 		pipe := e.rdb.Pipeline()
-		for _, c := range calls {
+		for _, c := range run {
 			c.cmd = applyScript.EvalSha(ctx, pipe, c.keys, c.args...)
 		}
 		_, _ = pipe.Exec(ctx) // errors are read per command below
 		var missing []*call
-		for _, c := range calls {
+		for _, c := range run {
 			if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
 				missing = append(missing, c)
 			}
@@ -76,7 +81,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if err := applyScript.Load(ctx, e.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("scoring: load apply script: %w", err)
 		}
-		calls = missing
+		run = missing
 	}
 	type lbWrite struct {
 		version int64
@@ -122,8 +127,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 
 func applyKeys(t Target) []string {
 	return []string{
-		contactScoreKey(t.PartnerID, t.ContactID), contactSeenKey(t.PartnerID, t.ContactID),
-		contactTimelineKey(t.PartnerID, t.ContactID), partnerScoreKey(t.PartnerID),
+		contactScoreKey(t.PartnerID, t.ContactID), contactTimelineKey(t.PartnerID, t.ContactID),
+		partnerScoreKey(t.PartnerID),
 		partnerContactsKey(t.PartnerID), partnerRFMKey(t.PartnerID),
 	}
 }

@@ -96,10 +96,10 @@ type Config struct {
 	// content.download 5. An explicit 0 removes a cap.
 	DailyCaps map[event.Type]int `yaml:"daily_caps"`
 
-	// ScannerClickSeconds: a click less than this long after the message was
+	// ScannerClickWindow: a click less than this long after the message was
 	// delivered (per the click's delivered_at or an earlier email.delivered
 	// event of the same message) is a link scanner's. If zero, 10s.
-	ScannerClickSeconds time.Duration `yaml:"scanner_click_seconds"`
+	ScannerClickWindow time.Duration `yaml:"scanner_click_window"`
 
 	// ScannerUserAgents are case-insensitive substrings marking a click as a
 	// scanner's. If nil, a default list of secure-email gateways and HTTP
@@ -265,8 +265,8 @@ func (c Config) Validate() error {
 			return bad("daily_caps."+string(t), "must not be negative (0 removes the cap)")
 		}
 	}
-	if c.ScannerClickSeconds < 0 {
-		return bad("scanner_click_seconds", "must not be negative")
+	if c.ScannerClickWindow < 0 {
+		return bad("scanner_click_window", "must not be negative")
 	}
 	for i, ua := range c.ScannerUserAgents {
 		if strings.TrimSpace(ua) == "" {
@@ -341,8 +341,8 @@ func (c Config) withDefaults() Config {
 	if out.RearmFraction == 0 {
 		out.RearmFraction = 0.5
 	}
-	if out.ScannerClickSeconds == 0 {
-		out.ScannerClickSeconds = 10 * time.Second
+	if out.ScannerClickWindow == 0 {
+		out.ScannerClickWindow = 10 * time.Second
 	}
 	if out.ScannerUserAgents == nil {
 		out.ScannerUserAgents = append([]string(nil), defaultScannerUserAgents...)

@@ -139,13 +139,17 @@ func (e *Engine) decay(now time.Time) float64 {
 // the leaderboard. Applying the same events again changes nothing.
 //
 // Events must have an ID, a valid Type and an OccurredAt; events dated after
-// now count as of now.
+// now count as of now. An empty batch does nothing and returns an empty
+// Result.
 func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Result, error) {
 	if err := checkID("partner_id", t.PartnerID); err != nil {
 		return nil, err
 	}
 	if err := checkID("contact_id", t.ContactID); err != nil {
 		return nil, err
+	}
+	if len(evs) == 0 {
+		return &Result{}, nil
 	}
 	now, err := e.now()
 	if err != nil {
@@ -161,7 +165,7 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	// call can spread); each chunk is atomic and dedup holds across them.
 	res := &Result{Events: make([]EventResult, 0, len(evs))}
 	var pnorm string
-	for start := 0; start == 0 || start < len(evs); start += maxChunk {
+	for start := 0; start < len(evs); start += maxChunk {
 		chunk := evs[start:min(start+maxChunk, len(evs))]
 		args, err := e.applyArgs(t, chunk, now)
 		if err != nil {
@@ -195,20 +199,26 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 // maxChunk bounds the events of one script call.
 const maxChunk = 256
 
-func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, error) { // evs are valid
+// applyArgs encodes a batch of already validated events for applyScript.
+func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, error) {
 	r := e.rubric
 	rollup, threshold := "1", r.Threshold(t.Tier)
 	if t.NoRollup {
 		rollup = "0"
 	}
-	args := make([]any, 0, applyArgs+eventArgs*len(evs))
-	args = append(args,
-		sinceEpoch(now), Epoch.UnixMilli(), e.cfg.HalfLife.Milliseconds(),
-		minutes(e.cfg.DedupRetention)+1, minutes(e.cfg.MessageRetention)+1,
-		e.cfg.ScannerClickSeconds.Milliseconds(), rollup, fmtFloat(threshold),
-		fmtFloat(e.cfg.RearmFraction), t.ContactID, fmtFloat(r.ContactFit(t)), fmtFloat(r.PartnerFit(t)),
-		e.cfg.TimelineLength, pruneInterval(e.cfg), len(evs),
-	)
+	// The contact-hash fields the script reads: fixed ones, then each
+	// event's, once each.
+	fields := []any{"_p", "s", "sup", "fit"}
+	seen := map[string]bool{}
+	need := func(f string) string {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			fields = append(fields, f)
+		}
+		return f
+	}
+	evArgs := make([]any, 0, 1+eventArgs*len(evs))
+	evArgs = append(evArgs, len(evs))
 	for i := range evs {
 		ev := &evs[i]
 		at := ev.OccurredAt
@@ -216,12 +226,25 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, e
 			at = now
 		}
 		pts, filtered := r.Points(*ev, t)
-		var msg, delivered string
+		code := typeCodes[ev.Type]
+		var deliveredField, markerField, deliveredAt, capField string
 		if ev.MessageID != "" {
-			msg = digest("m", ev.MessageID)
+			msg := digest("m", ev.MessageID)
+			switch ev.Type {
+			case event.EmailDelivered:
+				deliveredField = "d" + msg
+			case event.EmailOpen:
+				markerField = need("o" + msg)
+			case event.EmailClick:
+				deliveredField, markerField = need("d"+msg), need("c"+msg)
+			}
 		}
 		if ev.DeliveredAt != nil && !ev.DeliveredAt.IsZero() {
-			delivered = strconv.FormatInt(sinceEpoch(*ev.DeliveredAt), 10)
+			deliveredAt = strconv.FormatInt(sinceEpoch(*ev.DeliveredAt), 10)
+		}
+		cap := r.DailyCap(ev.Type)
+		if cap > 0 {
+			capField = need("k" + code + strconv.FormatInt(floorDiv(sinceEpoch(at), 86400000), 10))
 		}
 		head, err := json.Marshal(timelineHead{
 			ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Topic: ev.Topic,
@@ -230,13 +253,22 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, e
 		if err != nil {
 			return nil, fmt.Errorf("scoring: encode events[%d]: %w", i, err)
 		}
-		args = append(args,
-			digest("i", ev.ID), typeCodes[ev.Type], sinceEpoch(at), ev.Topic, fmtFloat(pts), filtered,
-			msg, delivered, fmtFloat(monetary(*ev)), r.DailyCap(ev.Type), Suppression(*ev),
-			string(head[:len(head)-1]),
+		evArgs = append(evArgs,
+			need("i"+digest("i", ev.ID)), code, sinceEpoch(at), ev.Topic, fmtFloat(pts), filtered,
+			deliveredField, markerField, deliveredAt, fmtFloat(monetary(*ev)),
+			capField, cap, Suppression(*ev), need("x"+code+ev.Topic), string(head[:len(head)-1]),
 		)
 	}
-	return args, nil
+	args := make([]any, 0, headerArgs+1+len(fields)+len(evArgs))
+	args = append(args,
+		sinceEpoch(now), Epoch.UnixMilli(), e.cfg.HalfLife.Milliseconds(),
+		minutes(e.cfg.DedupRetention)+1, minutes(e.cfg.MessageRetention)+1,
+		e.cfg.ScannerClickWindow.Milliseconds(), rollup, fmtFloat(threshold),
+		fmtFloat(e.cfg.RearmFraction), t.ContactID, fmtFloat(r.ContactFit(t)), fmtFloat(r.PartnerFit(t)),
+		e.cfg.TimelineLength, pruneInterval(e.cfg), len(fields),
+	)
+	args = append(args, fields...)
+	return append(args, evArgs...), nil
 }
 
 // pruneInterval spaces the sweeps of a contact's seen hash (in minutes) so

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -243,5 +244,58 @@ func TestRules(t *testing.T) {
 		if got, f := r.Points(tt.ev, tt.tg); got != tt.want || f != "" {
 			t.Errorf("%s: Points = %v %q, want %v", tt.name, got, f, tt.want)
 		}
+	}
+}
+
+func TestTypeCodes(t *testing.T) {
+	t.Parallel()
+	seen := map[string]event.Type{}
+	for _, typ := range event.Types() {
+		code, ok := typeCodes[typ]
+		if !ok || len(code) != 2 {
+			t.Errorf("type %s has code %q, want two bytes", typ, code)
+		}
+		if other, dup := seen[code]; dup {
+			t.Errorf("code %q used by %s and %s", code, other, typ)
+		}
+		seen[code] = typ
+		if back, ok := typeOfCode(code); !ok || back != typ {
+			t.Errorf("typeOfCode(%q) = %s, want %s", code, back, typ)
+		}
+	}
+}
+
+func TestLargeBatchesAreChunked(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{DailyCaps: map[event.Type]int{event.WebVisit: 0}})
+	var evs []event.Event
+	for i := range 600 {
+		// Every id twice, the copies 300 apart, so they land in other chunks.
+		evs = append(evs, ev(fmt.Sprintf("v%d", i%300), event.WebVisit, t0))
+	}
+	res := b.apply(t, Target{PartnerID: "p", ContactID: "c"}, evs...)
+	dups := 0
+	for _, r := range res.Events {
+		if r.Duplicate {
+			dups++
+		}
+	}
+	if len(res.Events) != 600 || dups != 300 || !near(res.ContactScore, 900, 1e-12) {
+		t.Fatalf("%d results, %d duplicates, score %v; want 600, 300, 900", len(res.Events), dups, res.ContactScore)
+	}
+	got, err := b.eng.ApplyBatch(b.ctx, []Batch{
+		{Target: Target{PartnerID: "p", ContactID: "d"}, Events: evs},
+		{Target: Target{PartnerID: "p", ContactID: "e"}, Events: evs[:3]},
+		{Target: Target{PartnerID: "p", ContactID: "f"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(got[0].ContactScore, 900, 1e-12) || !near(got[1].ContactScore, 9, 1e-12) || got[2].ContactScore != 0 {
+		t.Fatalf("ApplyBatch scores %v %v %v, want 900 9 0", got[0].ContactScore, got[1].ContactScore, got[2].ContactScore)
+	}
+	p, _ := b.eng.Partner(b.ctx, "p")
+	if !near(p.Score, 1809, 1e-12) {
+		t.Fatalf("partner score %v, want 1809", p.Score)
 	}
 }

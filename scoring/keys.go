@@ -12,10 +12,11 @@ import "github.com/longtailhq/longtail/event"
 //
 //	lt:{p:<pid>}:s:c:<cid>  hash  contact: normalised score, explain
 //	                              aggregates (interests derive from them),
-//	                              suppression, fit
-//	lt:{p:<pid>}:s:d:<cid>  hash  contact: seen event-id digests, per-message
-//	                              markers and daily-cap counters, each with
-//	                              its expiry
+//	                              suppression, fit; and, pruned by expiry,
+//	                              seen event-id digests, per-message markers
+//	                              and daily-cap counters (one key per
+//	                              contact saves ~100 B and a round of
+//	                              HMGET/HSET in the script)
 //	lt:{p:<pid>}:s:t:<cid>  list  contact timeline, newest arrival first
 //	                              (a list of listpacks: far smaller than a
 //	                              zset of JSON members)
@@ -29,7 +30,6 @@ import "github.com/longtailhq/longtail/event"
 func partnerTag(pid string) string { return "lt:{p:" + pid + "}:s:" }
 
 func contactScoreKey(pid, cid string) string    { return partnerTag(pid) + "c:" + cid }
-func contactSeenKey(pid, cid string) string     { return partnerTag(pid) + "d:" + cid }
 func contactTimelineKey(pid, cid string) string { return partnerTag(pid) + "t:" + cid }
 func partnerScoreKey(pid string) string         { return partnerTag(pid) + "p" }
 func partnerContactsKey(pid string) string      { return partnerTag(pid) + "pc" }

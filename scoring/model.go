@@ -109,23 +109,25 @@ func (m *Model) Apply(t Target, evs []event.Event, now time.Time) *Result {
 		if opcl {
 			marker = string(ev.Type[6]) + ev.MessageID
 		}
-		if filt == "" && ev.MessageID != "" {
-			switch ev.Type {
-			case event.EmailDelivered:
+		if filt == "" {
+			switch {
+			case ev.Type == event.EmailDelivered && ev.MessageID != "":
 				c.seen["d"+ev.MessageID] = nowM + msgTTL
 				c.deliver[ev.MessageID] = atMs
-			case event.EmailClick:
+			case ev.Type == event.EmailClick:
+				// Delivery time from the click's own payload, else from an
+				// earlier email.delivered of the message.
 				d, ok := int64(0), false
 				if ev.DeliveredAt != nil && !ev.DeliveredAt.IsZero() {
 					d, ok = ev.DeliveredAt.UnixMilli(), true
-				} else if live("d" + ev.MessageID) {
+				} else if ev.MessageID != "" && live("d"+ev.MessageID) {
 					d, ok = c.deliver[ev.MessageID], true
 				}
-				if ok && atMs >= d && atMs-d < m.cfg.ScannerClickSeconds.Milliseconds() {
+				if ok && atMs >= d && atMs-d < m.cfg.ScannerClickWindow.Milliseconds() {
 					filt = FilteredScannerClick
 				}
 			}
-			if filt == "" && opcl && live(marker) {
+			if filt == "" && opcl && ev.MessageID != "" && live(marker) {
 				filt = FilteredPerMessage
 			}
 		}

@@ -179,8 +179,9 @@ func TestPropertyDecayMatchesBruteForce(t *testing.T) {
 					}
 					checkNear(t, "contact "+tg.ContactID, model.ContactScore(tg.PartnerID, tg.ContactID, now), c.Score,
 						absSum(model.contacts[[2]string{tg.PartnerID, tg.ContactID}].creditsOrNil(), now))
+					_, scale := topicSums(model.contacts[[2]string{tg.PartnerID, tg.ContactID}].creditsOrNil(), now)
 					for topic, w := range model.ContactInterests(tg.PartnerID, tg.ContactID, now) {
-						checkNear(t, "interest "+topic, w, c.Interests[topic], math.Abs(w)+1e-300)
+						checkNear(t, "interest "+topic, w, c.Interests[topic], scale[topic])
 					}
 					if c.Suppressed != model.Suppressed(tg.PartnerID, tg.ContactID) {
 						t.Errorf("contact %s suppressed %q, want %q", tg.ContactID, c.Suppressed, model.Suppressed(tg.PartnerID, tg.ContactID))
@@ -192,6 +193,13 @@ func TestPropertyDecayMatchesBruteForce(t *testing.T) {
 						t.Fatal(err)
 					}
 					checkNear(t, "partner "+pid, model.PartnerScore(pid, now), p.Score, absSum(mp.credits, now))
+					topics, scale := topicSums(mp.credits, now)
+					if len(topics) != len(p.Interests) {
+						t.Errorf("partner %s interests %v, want %v", pid, p.Interests, topics)
+					}
+					for topic, w := range topics {
+						checkNear(t, "partner interest "+topic, w, p.Interests[topic], scale[topic])
+					}
 				}
 			}
 		})
@@ -203,6 +211,20 @@ func (c *modelContact) creditsOrNil() []credit {
 		return nil
 	}
 	return c.credits
+}
+
+// topicSums brute-forces decayed points per topic and the sums of their
+// magnitudes.
+func topicSums(cs []credit, now time.Time) (sum, abs map[string]float64) {
+	sum, abs = map[string]float64{}, map[string]float64{}
+	for _, c := range cs {
+		if c.topic != "" {
+			d := Decayed(c.points, c.at, now, 30*Day)
+			sum[c.topic] += d
+			abs[c.topic] += math.Abs(d)
+		}
+	}
+	return sum, abs
 }
 
 func absSum(cs []credit, now time.Time) float64 {

@@ -81,7 +81,7 @@ local nf = tonumber(ARGV[15])
 local vals = redis.call('HMGET', sc, unpack(ARGV, 16, 15 + nf))
 local S = {}
 for i = 1, nf do S[ARGV[15 + i]] = vals[i] end
-local W, nw = {}, 0
+local W = {}
 local function put(f, v) S[f] = v; W[f] = v end
 -- live returns what follows "expiry:" in an unexpired seen value ("" when
 -- nothing follows), or nil.
@@ -206,8 +206,7 @@ local hs = {}
 for f, x in pairs(W) do hs[#hs + 1] = f; hs[#hs + 1] = x end
 redis.call('HSET', sc, unpack(hs))
 if #tlargs > 0 then
-  redis.call('LPUSH', tl, unpack(tlargs))
-  redis.call('LTRIM', tl, 0, tllen - 1)
+  if redis.call('LPUSH', tl, unpack(tlargs)) > tllen then redis.call('LTRIM', tl, 0, tllen - 1) end
 end
 
 if ARGV[7] ~= '1' then

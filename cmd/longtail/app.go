@@ -102,6 +102,9 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Directory: a.dir,
 		Scores:    a.engine,
 		Registry:  a.registry,
+		EnqueueRFM: func(ctx context.Context) error {
+			return jobs.EnqueueRFM(ctx, a.tasks, a.clock())
+		},
 		Mounts: func(mux *http.ServeMux) {
 			for _, m := range mounts {
 				m(mux)

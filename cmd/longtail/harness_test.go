@@ -39,6 +39,7 @@ func (s *syncBuffer) String() string {
 // service is `longtail serve` running in-process on a real listener.
 type service struct {
 	URL    string
+	env    []string
 	Stderr *syncBuffer
 	stop   context.CancelFunc
 	done   chan error
@@ -52,15 +53,26 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 // port) and waits until it listens. It stops when the test ends.
 func startService(t *testing.T, environ ...string) *service {
 	t.Helper()
+	return startRole(t, "all", environ...)
+}
+
+// startRole runs serve --role role and waits until it is up.
+func startRole(t *testing.T, role string, environ ...string) *service {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	env := append([]string{"LONGTAIL_API_KEYS=" + testAPIKey, "LONGTAIL_LOG_LEVEL=warn"}, environ...)
-	s := &service{Stderr: stderr, stop: cancel, done: make(chan error, 1)}
-	go func() { s.done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, env, stdout, stderr) }()
+	s := &service{Stderr: stderr, stop: cancel, done: make(chan error, 1), env: env}
+	go func() {
+		s.done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--role", role}, env, stdout, stderr)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil {
 			s.URL = m[1]
+			break
+		}
+		if role == "worker" && strings.Contains(stdout.String(), "worker started") {
 			break
 		}
 		select {
@@ -138,5 +150,3 @@ func eventually(t *testing.T, d time.Duration, f func() error) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-var _ = strings.Contains

@@ -65,8 +65,8 @@ func TestImportContactsReportsBadRowsAndIsIdempotent(t *testing.T) {
 
 	// 10,000 data rows; three bad ones at known file lines.
 	bad := map[int]string{ // file line → row text
-		1502: "c-bad1,p001,,Ann,Lee,technical,Europe/Paris,fr",              // missing email
-		4711: "c-bad2,p002,not-an-email,Bob,Ray,sales,Europe/Paris,en",      // invalid email
+		1502: "c-bad1,p001,,Ann,Lee,technical,Europe/Paris,fr",            // missing email
+		4711: "c-bad2,p002,not-an-email,Bob,Ray,sales,Europe/Paris,en",    // invalid email
 		9000: "c-bad3,p003,zed@acme.example,Zed,Oz,sales,Mars/Olympus,en", // unknown time zone
 	}
 	contacts := filepath.Join(dir, "contacts.csv")

@@ -16,6 +16,8 @@ const usage = `longtail finds the partners worth a phone call in a long tail of 
 Usage:
   longtail serve   [--config FILE] [--listen ADDR] [--role all|api|worker|scheduler]
   longtail import  partners|contacts|reps FILE.csv [--config FILE]
+  longtail score   explain PARTNER_ID [--json]
+  longtail score   rfm [--inline]
   longtail version
 
 Configuration comes from a YAML file (--config, default ./longtail.yaml when
@@ -67,6 +69,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runServe(ctx, rest, environ, stdout, stderr)
 	case "import":
 		return runImport(ctx, rest, environ, stdout, stderr)
+	case "score":
+		return runScore(ctx, rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "longtail", version())
 		return nil

@@ -117,6 +117,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			return fmt.Errorf("start worker: %w", err)
 		}
 		log.Info().Int("concurrency", cfg.Worker.Concurrency).Msg("worker started")
+		fmt.Fprintln(stdout, "longtail worker started")
 	}
 
 	var scheduler *asynq.Scheduler
@@ -129,6 +130,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			return fmt.Errorf("start scheduler: %w", err)
 		}
 		log.Info().Msg("scheduler started")
+		fmt.Fprintln(stdout, "longtail scheduler started")
 	}
 
 	select {

@@ -77,3 +77,27 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// Roles split one deployment across processes on the same Redis: the API
+// only queues, a worker does the scoring.
+func TestRolesSplitAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	url := redistest.URL(t)
+	api := startRole(t, "api", "LONGTAIL_REDIS_URL="+url)
+	body := `[{"id":"r1","type":"web.visit","email":"roles@acme.example","occurred_at":"` + time.Now().UTC().Format(time.RFC3339) + `"}]`
+	if code := api.do(t, "POST", "/v1/events", "application/json", strings.NewReader(body), nil); code != 200 {
+		t.Fatalf("POST /v1/events = %d", code)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if code := api.do(t, "GET", "/v1/contacts/roles@acme.example", "", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("an api-only process processed the event (GET contact = %d)", code)
+	}
+	startRole(t, "worker", "LONGTAIL_REDIS_URL="+url)
+	eventually(t, 10*time.Second, func() error {
+		var c contactJSON
+		if code := api.do(t, "GET", "/v1/contacts/roles@acme.example", "", nil, &c); code != 200 || len(c.Timeline) != 1 {
+			return errorf("GET contact = %d, timeline %d", code, len(c.Timeline))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/scoring"
+)
+
+func runScore(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: score needs a subcommand: explain PARTNER_ID, or rfm", errUsage)
+	}
+	sub, rest := args[0], args[1:]
+	fs := flag.NewFlagSet("score "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	inline := fs.Bool("inline", false, "rfm: compute in this process instead of queueing the task for a worker")
+	if err := fs.Parse(reorder(rest)); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg, err := loadConfig(*cfgPath, environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	engine, err := scoring.NewEngine(st.rdb, cfg.Scoring, time.Now)
+	if err != nil {
+		return err
+	}
+	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner})
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "explain":
+		if fs.NArg() != 1 {
+			return fmt.Errorf("%w: score explain needs one PARTNER_ID", errUsage)
+		}
+		p, err := dir.GetPartner(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		ex, err := engine.Explain(ctx, p.ID, nil)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(ex)
+		}
+		printExplanation(stdout, p, ex)
+		return nil
+	case "rfm":
+		if fs.NArg() != 0 {
+			return fmt.Errorf("%w: score rfm takes no arguments", errUsage)
+		}
+		if *inline {
+			a := &app{dir: dir, engine: engine, clock: time.Now, log: log}
+			return rfmRunner{a}.RunRFM(ctx)
+		}
+		client := asynq.NewClientFromRedisClient(st.rdb)
+		defer client.Close()
+		if err := jobs.EnqueueRFM(ctx, client, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "RFM ranking queued; a worker (longtail serve) runs it")
+		return nil
+	default:
+		return fmt.Errorf("%w: unknown score subcommand %q", errUsage, sub)
+	}
+}
+
+func printExplanation(w io.Writer, p directory.Partner, ex *scoring.Explanation) {
+	fmt.Fprintf(w, "%s (%s) score %.2f at %s\n", p.Name, p.ID, ex.Score, ex.At.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "rubric: half-life %s, threshold %.0f\n\n", ex.Rubric.HalfLife, ex.Rubric.Threshold)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CONTACT\tTYPE\tTOPIC\tCOUNT\tPOINTS\tAFTER DECAY\tNOT SCORED")
+	for _, c := range ex.Contacts {
+		for _, it := range c.Items {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%.2f\t%s\n", c.ContactID, it.Type, dash(it.Topic), it.Count, it.Points, it.Decayed, filtered(it.Filtered))
+		}
+		note := ""
+		if c.Suppressed != "" {
+			note = " (suppressed: " + c.Suppressed + ")"
+		}
+		fmt.Fprintf(tw, "%s\ttotal\t\t\t\t%.2f\t%s\n", c.ContactID, c.Score, note)
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func filtered(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := ""
+	for i, k := range keys {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%d %s", m[k], k)
+	}
+	return s
+}
