@@ -50,7 +50,10 @@ type Deps struct {
 	EnqueueRFM func(ctx context.Context) error
 	// Providers are the configured webhook providers.
 	Providers []webhook.Provider
-	// Mounts adds handlers owned by other packages (tracking, UI, ops).
+	// Ops is the task-queue monitor (asynqmon), served under /ops/queues/
+	// to holders of the admin key; its RootPath must be "/ops/queues".
+	Ops http.Handler
+	// Mounts adds handlers owned by other packages (tracking, UI).
 	Mounts func(mux *http.ServeMux)
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
@@ -122,6 +125,10 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.handle("POST /v1/events", a.requireAdmin(a.postEvents))
 	a.registerDirectory()
 	a.registerScores()
+	if d.Ops != nil {
+		a.mux.Handle("/ops/queues/", a.requireAdminBrowser(d.Ops))
+		a.mux.Handle("GET /ops/queues", http.RedirectHandler("/ops/queues/", http.StatusMovedPermanently))
+	}
 	if d.Mounts != nil {
 		d.Mounts(a.mux)
 	}

@@ -37,6 +37,24 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(tok), true
 }
 
+// requireAdminBrowser guards pages a person opens in a browser (the ops
+// queue monitor): the admin key as a bearer token, or as the password of
+// HTTP Basic auth so the browser can prompt for it.
+func (a *API) requireAdminBrowser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearer(r)
+		if !ok {
+			_, tok, ok = r.BasicAuth()
+		}
+		if !ok || !a.keys.match(tok) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="longtail ops", charset="UTF-8"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "the ops pages need the admin API key (as the Basic auth password)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // requireAdmin lets through requests carrying an admin API key.
 func (a *API) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package repqueue
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,7 +149,7 @@ func quantile(sorted []int64, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(float64(len(sorted))*p+0.999999) - 1
+	i := int(math.Ceil(float64(len(sorted))*p)) - 1
 	i = min(max(i, 0), len(sorted)-1)
 	return time.Duration(sorted[i]) * time.Millisecond
 }

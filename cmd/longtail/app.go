@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/longtailhq/longtail/config"
@@ -102,6 +104,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Directory: a.dir,
 		Scores:    a.engine,
 		Registry:  a.registry,
+		Ops:       asynqmon.New(asynqmon.Options{RootPath: "/ops/queues", RedisConnOpt: sharedConn{a.st.rdb}}),
 		EnqueueRFM: func(ctx context.Context) error {
 			return jobs.EnqueueRFM(ctx, a.tasks, a.clock())
 		},
@@ -127,6 +130,12 @@ func (a *app) periodic() []jobs.Periodic {
 		{Spec: "CRON_TZ=UTC 15 2 * * *", Task: jobs.NewScoreRFMTask(time.Time{})},
 	}
 }
+
+// sharedConn hands asynqmon the process's one Redis client (whatever its
+// topology) instead of a second connection setup.
+type sharedConn struct{ c redis.UniversalClient }
+
+func (s sharedConn) MakeRedisClient() any { return s.c }
 
 // rfmRunner ranks every partner in the directory.
 type rfmRunner struct{ a *app }

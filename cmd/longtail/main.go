@@ -18,6 +18,7 @@ Usage:
   longtail import  partners|contacts|reps FILE.csv [--config FILE]
   longtail score   explain PARTNER_ID [--json]
   longtail score   rfm [--inline]
+  longtail simulate --events FILE [--threshold N[,N...]] [--json]
   longtail version
 
 Configuration comes from a YAML file (--config, default ./longtail.yaml when
@@ -71,6 +72,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runImport(ctx, rest, environ, stdout, stderr)
 	case "score":
 		return runScore(ctx, rest, environ, stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "longtail", version())
 		return nil

@@ -101,3 +101,29 @@ func TestRolesSplitAcrossProcesses(t *testing.T) {
 		return nil
 	})
 }
+
+func TestOpsQueueMonitorNeedsTheAdminKey(t *testing.T) {
+	t.Parallel()
+	s := startService(t, "LONGTAIL_REDIS_URL="+redistest.URL(t))
+	get := func(user, pass string) int {
+		req, _ := http.NewRequest("GET", s.URL+"/ops/queues/api/queues", nil)
+		if pass != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get("", ""); code != http.StatusUnauthorized {
+		t.Errorf("no credentials: %d", code)
+	}
+	if code := get("ops", "wrong-key-wrong-key"); code != http.StatusUnauthorized {
+		t.Errorf("wrong key: %d", code)
+	}
+	if code := get("ops", testAPIKey); code != http.StatusOK {
+		t.Errorf("admin key: %d", code)
+	}
+}
