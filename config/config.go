@@ -11,6 +11,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/notify"
+	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 )
 
@@ -33,6 +35,51 @@ type Config struct {
 	// Topics are the rules that give events an interest topic from link
 	// tags, URLs and titles.
 	Topics []ingest.TopicRule `yaml:"topics"`
+	// SMTP is the mail server every email goes through (rep notifications
+	// now, nurture sends later).
+	SMTP SMTP `yaml:"smtp"`
+	// Handoff is routing, SLAs and notifications of the rep call queue
+	// (repqueue.Config documents the routing keys and defaults).
+	Handoff Handoff `yaml:"handoff"`
+	// UI configures the rep's pages.
+	UI UI `yaml:"ui"`
+}
+
+// SMTP configures outgoing mail. With no URL, notifications are logged
+// and shown on the rep's page only.
+type SMTP struct {
+	// URL: smtp://[user:pass@]host:587[?starttls=auto|require|off] or
+	// smtps://[user:pass@]host:465 (see the mailer package).
+	URL string `yaml:"url" secret:"url"`
+	// From is the sender of notifications, e.g.
+	// "Longtail <noreply@vendor.example>". Required with a URL.
+	From string `yaml:"from"`
+}
+
+// Handoff configures what happens when a partner crosses the threshold.
+type Handoff struct {
+	repqueue.Config `yaml:",inline"`
+	// Notify is how reps hear of a hand-off: "email" (one email each,
+	// default), "digest" (one email a day, at digest_schedule) or "none".
+	// A rep's own preference, Attrs["notify"], wins.
+	Notify string `yaml:"notify"`
+	// DigestSchedule is the cron spec of the daily digest; default
+	// "CRON_TZ=UTC 0 7 * * 1-5".
+	DigestSchedule string `yaml:"digest_schedule"`
+	// SweepSchedule is the cron spec of the SLA sweep; default every
+	// minute.
+	SweepSchedule string `yaml:"sweep_schedule"`
+	// Webhooks receive every hand-off and outcome, signed with their
+	// secret (X-Longtail-Signature: t=<unix>,v1=<hex HMAC-SHA256>).
+	Webhooks []notify.Webhook `yaml:"webhooks"`
+}
+
+// UI configures the rep's call-queue pages.
+type UI struct {
+	// SessionTTL is how long a sign-in lasts; default 12h.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// SecureCookies marks session cookies Secure; set it behind HTTPS.
+	SecureCookies bool `yaml:"secure_cookies"`
 }
 
 // HTTP configures the listener.
@@ -187,6 +234,12 @@ func Default() Config {
 		Directory: Directory{UnassignedPartner: "unassigned"},
 		Worker:    Worker{Concurrency: 10, TaskCheckInterval: 50 * time.Millisecond},
 		Ingest:    Ingest{MaxEvents: 5000},
+		Handoff: Handoff{
+			Notify:         "email",
+			DigestSchedule: "CRON_TZ=UTC 0 7 * * 1-5",
+			SweepSchedule:  "@every 1m",
+		},
+		UI: UI{SessionTTL: 12 * time.Hour},
 	}
 }
 
@@ -258,6 +311,25 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ingest.NewTopics(c.Topics); err != nil {
 		errs = append(errs, fmt.Errorf("config: %w", err))
+	}
+	if err := c.Handoff.Config.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("config: %w", err))
+	}
+	switch c.Handoff.Notify {
+	case "email", "digest", "none":
+	default:
+		bad("handoff.notify", "%q is not email, digest or none", c.Handoff.Notify)
+	}
+	for i, h := range c.Handoff.Webhooks {
+		if _, err := notify.NewWebhookSender([]notify.Webhook{h}, nil); err != nil {
+			bad(fmt.Sprintf("handoff.webhooks[%d]", i), "%v", err)
+		}
+	}
+	if c.SMTP.URL != "" && c.SMTP.From == "" {
+		bad("smtp.from", "required with smtp.url")
+	}
+	if c.UI.SessionTTL <= 0 {
+		bad("ui.session_ttl", "must be positive")
 	}
 	return errors.Join(errs...)
 }

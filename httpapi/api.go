@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/webhook"
 )
 
@@ -46,6 +47,11 @@ type Deps struct {
 	Directory Directory
 	// Scores adds scores, timelines, explanations and the leaderboard.
 	Scores Scores
+	// Queue serves the rep call-queue routes and tokens.
+	Queue RepQueue
+	// OnOutcome runs after an outcome is recorded (outbound webhooks);
+	// it must be idempotent, since a client may retry the outcome.
+	OnOutcome func(ctx context.Context, e *repqueue.Entry) error
 	// EnqueueRFM queues an RFM ranking run (POST /v1/scoring/rfm).
 	EnqueueRFM func(ctx context.Context) error
 	// Providers are the configured webhook providers.
@@ -71,6 +77,8 @@ type API struct {
 	dir       Directory
 	scores    Scores
 	rfm       func(ctx context.Context) error
+	queue     RepQueue
+	onOutcome func(ctx context.Context, e *repqueue.Entry) error
 	keys      keyring
 	metrics   *metrics
 	mux       *http.ServeMux
@@ -106,7 +114,10 @@ func New(cfg Config, d Deps) (*API, error) {
 		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink, topics: d.Topics,
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
-		rfm: d.EnqueueRFM,
+		rfm: d.EnqueueRFM, queue: d.Queue, onOutcome: d.OnOutcome,
+	}
+	if d.Queue != nil && d.Directory == nil {
+		return nil, errors.New("httpapi: Queue needs Directory")
 	}
 	if d.Scores != nil && d.Directory == nil {
 		return nil, errors.New("httpapi: Scores needs Directory")
@@ -125,6 +136,7 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.handle("POST /v1/events", a.requireAdmin(a.postEvents))
 	a.registerDirectory()
 	a.registerScores()
+	a.registerRepQueue()
 	if d.Ops != nil {
 		a.mux.Handle("/ops/queues/", a.requireAdminBrowser(d.Ops))
 		a.mux.Handle("GET /ops/queues", http.RedirectHandler("/ops/queues/", http.StatusMovedPermanently))

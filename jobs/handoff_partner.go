@@ -2,16 +2,21 @@ package jobs
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
 
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/notify"
+	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 )
 
-// TypeHandoffPartner hands a partner that crossed the threshold to a rep.
-// Its consumer is the rep queue; until that is wired the tasks wait,
-// durable and visible, in the handoff queue.
+// TypeHandoffPartner hands a partner that crossed the threshold to a rep:
+// route it, queue it with its reasons, and notify.
 const TypeHandoffPartner = "handoff:partner"
 
 // HandoffPartnerPayload is the wire form of a hand-off task.
@@ -44,4 +49,98 @@ func NewHandoffQueue(c *asynq.Client) *HandoffQueue { return &HandoffQueue{clien
 // Handoff enqueues the crossing; an already-queued crossing is success.
 func (q *HandoffQueue) Handoff(ctx context.Context, c scoring.Crossing) error {
 	return enqueue(ctx, q.client, NewHandoffPartnerTask(c))
+}
+
+// RepQueue is what the hand-off handler needs of the rep queue.
+type RepQueue interface {
+	Handoff(ctx context.Context, partnerID string, seq int64, crossedAt time.Time) (*repqueue.Entry, bool, error)
+}
+
+// RepDirectory gives the rep behind an entry.
+type RepDirectory interface {
+	GetRep(ctx context.Context, id string) (directory.Rep, error)
+}
+
+// HandoffDeps are what the hand-off handler needs.
+type HandoffDeps struct {
+	Queue RepQueue
+	Reps  RepDirectory
+	// Tasks queues the notifications.
+	Tasks *asynq.Client
+	// Webhooks is how many handoff.webhooks receivers there are.
+	Webhooks int
+	// Notify is the default notification mode: "email", "digest" or "none".
+	Notify string
+	// PageURL is the rep's queue page, linked from notifications.
+	PageURL string
+	Log     zerolog.Logger
+}
+
+// handleHandoffPartner routes and queues the partner, then queues the rep's
+// notification and the outbound webhooks. Every step is idempotent (the
+// queue entry per crossing, the notification tasks by id), so the whole
+// handler can run again after a crash at any point.
+func handleHandoffPartner(d HandoffDeps) asynq.Handler {
+	return Handle(func(ctx context.Context, p HandoffPartnerPayload) error {
+		if p.PartnerID == "" || p.Seq <= 0 {
+			return fmt.Errorf("%s: partner id and seq are required: %w", TypeHandoffPartner, ErrPermanent)
+		}
+		e, created, err := d.Queue.Handoff(ctx, p.PartnerID, p.Seq, p.CrossedAt)
+		if err != nil {
+			if errors.Is(err, repqueue.ErrInvalid) || errors.Is(err, repqueue.ErrNotFound) {
+				return fmt.Errorf("%s %s: %w: %w", TypeHandoffPartner, p.PartnerID, err, ErrPermanent)
+			}
+			return err
+		}
+		log := d.Log.With().Str("task", TypeHandoffPartner).Str("partner_id", p.PartnerID).Int64("seq", p.Seq).
+			Str("rep_id", e.RepID).Bool("created", created).Logger()
+		if e.Seq != p.Seq {
+			// An earlier crossing's entry is still open: that call covers
+			// this one, and its notifications went out already.
+			log.Info().Int64("open_seq", e.Seq).Msg("partner already in a call queue")
+			return nil
+		}
+		h, mode, err := notification(ctx, d, e)
+		if err != nil {
+			return err
+		}
+		if e.RepID != "" && mode == "email" {
+			if err := EnqueueNotifyRep(ctx, d.Tasks, h, e.Seq); err != nil {
+				return err
+			}
+		}
+		payload, err := notify.NewHandoffPayload(h)
+		if err != nil {
+			return fmt.Errorf("%s: %w: %w", TypeHandoffPartner, err, ErrPermanent)
+		}
+		if err := EnqueueWebhooks(ctx, d.Tasks, d.Webhooks, payload); err != nil {
+			return err
+		}
+		if created {
+			log.Info().Float64("score", e.Score).Str("mode", mode).Msg("partner handed off")
+		}
+		return nil
+	})
+}
+
+// notification builds the message of an entry and picks how its rep wants
+// to hear of it.
+func notification(ctx context.Context, d HandoffDeps, e *repqueue.Entry) (notify.Handoff, string, error) {
+	mode := d.Notify
+	var rep directory.Rep
+	if e.RepID != "" {
+		var err error
+		rep, err = d.Reps.GetRep(ctx, e.RepID)
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return notify.Handoff{}, "", err
+		}
+		if m := rep.Attrs["notify"]; m == "email" || m == "digest" || m == "none" {
+			mode = m
+		}
+	}
+	locale := rep.Attrs["locale"]
+	if locale == "" {
+		locale = "en"
+	}
+	return handoffMessage(e, rep, locale, d.PageURL), mode, nil
 }

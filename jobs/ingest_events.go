@@ -84,4 +84,4 @@ func handleIngestEvents(p EventProcessor) asynq.Handler {
 	})
 }
 
-var errMissingDeps = errors.New("jobs: Deps.Events and Deps.RFM are required")
+var errMissingDeps = errors.New("jobs: Deps.Events, RFM, Handoff.Queue, Handoff.Reps, Handoff.Tasks and Sweeper are required")

@@ -20,10 +20,9 @@ const (
 	QueuePeriodic = "periodic"
 )
 
-// Queues returns the weighted queue map for asynq.Config. The handoff
-// queue joins once the rep queue consumes it; until then its tasks wait.
+// Queues returns the weighted queue map for asynq.Config.
 func Queues() map[string]int {
-	return map[string]int{QueueIngest: 3, QueuePeriodic: 1}
+	return map[string]int{QueueHandoff: 6, QueueIngest: 3, QueuePeriodic: 1}
 }
 
 // Handle adapts a typed handler: it decodes the JSON payload into T and

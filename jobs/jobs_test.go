@@ -9,9 +9,12 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/notify"
+	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 )
 
@@ -78,9 +81,39 @@ func TestRegisterPanicsOnMissingOrDuplicate(t *testing.T) {
 		f()
 	}
 	mustPanic("missing deps", func() { jobs.Register(asynq.NewServeMux(), jobs.Deps{}) })
+	deps := fullDeps(t)
 	mux := asynq.NewServeMux()
-	jobs.Register(mux, jobs.Deps{Events: nopEvents{}, RFM: nopRFM{}})
-	mustPanic("duplicate", func() { jobs.Register(mux, jobs.Deps{Events: nopEvents{}, RFM: nopRFM{}}) })
+	jobs.Register(mux, deps)
+	mustPanic("duplicate", func() { jobs.Register(mux, deps) })
+}
+
+// fullDeps wires every handler on real parts.
+func fullDeps(t *testing.T) jobs.Deps {
+	t.Helper()
+	rdb := redistest.New(t)
+	dir, err := directory.New(rdb, directory.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := scoring.NewEngine(rdb, scoring.Config{}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := notify.NewRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { client.Close() })
+	return jobs.Deps{
+		Events: nopEvents{}, RFM: nopRFM{}, Sweeper: q,
+		Handoff: jobs.HandoffDeps{Queue: q, Reps: dir, Tasks: client, Notify: "email"},
+		Notify:  jobs.NotifyDeps{Renderer: r, Redis: rdb},
+	}
 }
 
 func TestEventQueueIsDurableAndIdempotent(t *testing.T) {

@@ -2,22 +2,30 @@ package jobs
 
 import (
 	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
 )
 
 // Deps are what the task handlers need; each is a small interface
 // implemented by a domain package and wired in cmd.
 type Deps struct {
-	Events EventProcessor
-	RFM    RFMRunner
+	Events  EventProcessor
+	RFM     RFMRunner
+	Handoff HandoffDeps
+	Sweeper Sweeper
+	Notify  NotifyDeps
+	Log     zerolog.Logger
 }
 
 // Register adds every task handler to mux. It panics on a missing
 // dependency or a duplicate registration: both are wiring bugs that must
 // stop the process at boot, not surface on the first task.
 func Register(mux *asynq.ServeMux, d Deps) {
-	if d.Events == nil || d.RFM == nil {
+	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Reps == nil || d.Handoff.Tasks == nil || d.Sweeper == nil {
 		panic(errMissingDeps)
 	}
 	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events))
 	mux.Handle(TypeScoreRFM, handleScoreRFM(d.RFM))
+	mux.Handle(TypeHandoffPartner, handleHandoffPartner(d.Handoff))
+	mux.Handle(TypeHandoffSweep, handleHandoffSweep(d.Sweeper, d.Log))
+	RegisterNotify(mux, d.Notify)
 }

@@ -48,6 +48,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -364,14 +365,15 @@ func envelope(e *email.Email) (string, []string, error) {
 	}
 	sa, err := mail.ParseAddress(sender)
 	if err != nil {
-		return "", nil, fmt.Errorf("sender %q: %v", sender, err)
+		// Addresses stay out of errors: they are logged.
+		return "", nil, fmt.Errorf("sender address: %v", err)
 	}
 	var rcpts []string
 	for _, list := range [][]string{e.To, e.Cc, e.Bcc} {
 		for _, r := range list {
 			a, err := mail.ParseAddress(r)
 			if err != nil {
-				return "", nil, fmt.Errorf("recipient: %v", err)
+				return "", nil, fmt.Errorf("recipient address: %v", err)
 			}
 			rcpts = append(rcpts, a.Address)
 		}
@@ -528,16 +530,25 @@ func (m *Mailer) transact(s *session, sender string, rcpts []string, raw []byte)
 func classify(stage string, err error, uncertain bool) error {
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
+		msg := redactAddresses(tp.Msg)
 		if tp.Code >= 500 && tp.Code < 600 {
-			return fmt.Errorf("mailer: %s: %d %s: %w", stage, tp.Code, tp.Msg, ErrPermanent)
+			return fmt.Errorf("mailer: %s: %d %s: %w", stage, tp.Code, msg, ErrPermanent)
 		}
-		return fmt.Errorf("mailer: %s: %d %s", stage, tp.Code, tp.Msg)
+		return fmt.Errorf("mailer: %s: %d %s", stage, tp.Code, msg)
 	}
 	if uncertain {
 		return fmt.Errorf("mailer: %s: %w: %w", stage, err, ErrUncertain)
 	}
 	return fmt.Errorf("mailer: %s: %w", stage, err)
 }
+
+// addressLike matches what servers quote in replies ("<jane@x>: Recipient
+// address rejected").
+var addressLike = regexp.MustCompile(`[^\s<>"'@]+@[^\s<>"']+`)
+
+// redactAddresses keeps email addresses out of errors, which end up in
+// logs and in the task store above debug level.
+func redactAddresses(s string) string { return addressLike.ReplaceAllString(s, "[address]") }
 
 func (s *session) close() {
 	if s.c != nil {

@@ -10,6 +10,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -194,7 +195,7 @@ func TestSendClassifiesFailures(t *testing.T) {
 		wantPermanent bool
 		wantInMessage string
 	}{
-		{name: "recipient refused 550", setup: func(s *smtptest.Server) { s.Reject(smtptest.StageRcpt, 550, "no such user") },
+		{name: "recipient refused 550", setup: func(s *smtptest.Server) { s.Reject(smtptest.StageRcpt, 550, "<rep@vendor.example>: no such user") },
 			wantPermanent: true, wantInMessage: "RCPT TO: 550"},
 		{name: "sender refused 553", setup: func(s *smtptest.Server) { s.Reject(smtptest.StageMail, 553, "not allowed") },
 			wantPermanent: true, wantInMessage: "MAIL FROM: 553"},
@@ -242,6 +243,9 @@ func TestSendClassifiesFailures(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "password") {
 				t.Errorf("error reveals the password: %v", err)
+			}
+			if strings.Contains(err.Error(), "rep@vendor.example") {
+				t.Errorf("error carries an email address (errors reach logs): %v", err)
 			}
 			if n := len(srv.Messages()); n != 0 {
 				t.Errorf("server accepted %d messages", n)
@@ -515,6 +519,25 @@ func TestSetMessageID(t *testing.T) {
 		}
 		if got := e.Headers.Get("Message-Id"); tt.ok && got != tt.want {
 			t.Errorf("SetMessageID(%q) header = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestHeloName(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t)
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	for url, want := range map[string]string{srv.URL + "?helo=worker-1.example": "worker-1.example", srv.URL: host} {
+		m := newMailer(t, url)
+		if err := m.Send(context.Background(), message(t, "h@longtail")); err != nil {
+			t.Fatal(err)
+		}
+		msgs := srv.Messages()
+		if got := msgs[len(msgs)-1].Helo; got != want {
+			t.Errorf("%s: EHLO name = %q, want %q", url, got, want)
 		}
 	}
 }

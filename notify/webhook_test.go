@@ -200,6 +200,8 @@ func TestDeliverMapsStatuses(t *testing.T) {
 func TestDeliverTransientFailures(t *testing.T) {
 	t.Parallel()
 	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The server notices a client hanging up only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):

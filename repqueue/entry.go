@@ -66,8 +66,8 @@ type ContactCard struct {
 // call stands. A partner has at most one entry at a time; a new crossing
 // replaces a closed one.
 type Entry struct {
-	PartnerID   string       `json:"partner_id"`
-	PartnerName string       `json:"partner_name"`
+	PartnerID   string `json:"partner_id"`
+	PartnerName string `json:"partner_name"`
 	// RepID is empty while the entry is unrouted.
 	RepID     string       `json:"rep_id"`
 	ContactID string       `json:"contact_id"`
@@ -82,7 +82,7 @@ type Entry struct {
 	State   string              `json:"state"`
 	// Escalated is set once SLA breaches sent the entry up to a manager
 	// (or there was nobody to send it to).
-	Escalated bool      `json:"escalated"`
+	Escalated bool `json:"escalated"`
 	// CrossedAt is when the partner crossed the threshold (scoring's
 	// time); QueuedAt is when the handoff ran.
 	CrossedAt time.Time `json:"crossed_at"`

@@ -216,6 +216,8 @@ func (q *Queue) applyOutcome(ctx context.Context, e *Entry, raw map[string]strin
 		state = StateQueued
 		avail = at
 		due = q.hours.add(at, q.cfg.ClaimSLA)
+		// The rep's zone when the rep can be read; the configured zone
+		// otherwise, rather than failing an outcome over a due date.
 		if rep, err := q.dir.GetRep(ctx, repID); err == nil {
 			due = q.repHours(&rep).add(at, q.cfg.ClaimSLA)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/longtailhq/longtail/directory"
+	"github.com/redis/go-redis/v9"
 )
 
 // capacityTTL keeps a day's capacity set a little past the day in any zone.
@@ -180,7 +181,7 @@ func (q *Queue) remaining(ctx context.Context, cs []candidate) error {
 		return nil
 	}
 	pipe := q.rdb.Pipeline()
-	cmds := make([]interface{ Val() int64 }, len(cs))
+	cmds := make([]*redis.IntCmd, len(cs))
 	for i, c := range cs {
 		cmds[i] = pipe.SCard(ctx, capacityKey(c.rep.ID, c.day))
 	}

@@ -59,7 +59,7 @@ func TestRouting(t *testing.T) {
 			owner:   func(*directory.Rep) {},
 			partner: directory.Partner{Region: "emea", Type: "msp"}, others: []directory.Rep{{ID: "pool1", DailyCapacity: 0}}, want: "owner"},
 		{name: "partner without owner goes to round robin", cfg: Config{},
-			partner: directory.Partner{}, others: []directory.Rep{{ID: "solo", DailyCapacity: 1}}, want: "solo"},
+			partner: directory.Partner{Region: "NA"}, others: []directory.Rep{{ID: "solo", DailyCapacity: 1}}, want: "solo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,21 +114,67 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		}
 	}
 	if len(latest) > 0 {
-		pipe := e.rdb.Pipeline()
-		for pid, w := range latest {
-			leaderboardScript.Eval(ctx, pipe, []string{leaderboardKey, leaderboardVersionsKey}, pid, w.version, w.norm)
+		// One leaderboard call per lbChunk partners: they all live in the
+		// {lb} slot.
+		pids := make([]string, 0, len(latest))
+		for pid := range latest {
+			pids = append(pids, pid)
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		var lbArgs [][]any
+		for start := 0; start < len(pids); start += lbChunk {
+			chunk := pids[start:min(start+lbChunk, len(pids))]
+			args := make([]any, 0, 3*len(chunk))
+			for _, pid := range chunk {
+				args = append(args, pid, latest[pid].version, latest[pid].norm)
+			}
+			lbArgs = append(lbArgs, args)
+		}
+		if err := evalShaPipelined(ctx, e.rdb, leaderboardScript, []string{leaderboardKey, leaderboardVersionsKey}, lbArgs); err != nil {
 			return results, fmt.Errorf("scoring: leaderboard: %w", err)
 		}
 	}
 	return results, nil
 }
 
+// lbChunk bounds the partners of one leaderboard script call (Lua's
+// unpack limits the arguments one call can spread).
+const lbChunk = 500
+
+// evalShaPipelined runs script once per argument list with the same keys,
+// pipelined, loading the script and running again what the server could
+// not find in its script cache (restart, SCRIPT FLUSH).
+func evalShaPipelined(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, keys []string, argLists [][]any) error {
+	run := argLists
+	for attempt := 0; ; attempt++ {
+		pipe := rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(run))
+		for i, args := range run {
+			cmds[i] = script.EvalSha(ctx, pipe, keys, args...)
+		}
+		_, _ = pipe.Exec(ctx) // errors are read per command below
+		var missing [][]any
+		for i, c := range cmds {
+			switch err := c.Err(); {
+			case err == nil:
+			case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
+				missing = append(missing, run[i])
+			default:
+				return err
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if err := script.Load(ctx, rdb).Err(); err != nil {
+			return fmt.Errorf("load script: %w", err)
+		}
+		run = missing
+	}
+}
+
 func applyKeys(t Target) []string {
 	return []string{
 		contactScoreKey(t.PartnerID, t.ContactID), contactTimelineKey(t.PartnerID, t.ContactID),
-		partnerScoreKey(t.PartnerID),
-		partnerContactsKey(t.PartnerID), partnerRFMKey(t.PartnerID),
+		partnerScoreKey(t.PartnerID), partnerContactsKey(t.PartnerID),
 	}
 }

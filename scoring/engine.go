@@ -3,10 +3,12 @@ package scoring
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,52 +201,79 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 // maxChunk bounds the events of one script call.
 const maxChunk = 256
 
-// applyArgs encodes a batch of already validated events for applyScript.
+// applyArgs encodes a batch of already validated events for applyScript
+// (see its comment for the layout).
 func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, error) {
 	r := e.rubric
 	rollup, threshold := "1", r.Threshold(t.Tier)
 	if t.NoRollup {
 		rollup = "0"
 	}
-	// The contact-hash fields the script reads: fixed ones, then each
-	// event's, once each.
-	fields := []any{"_p", "s", "sup", "fit"}
-	seen := map[string]bool{}
-	need := func(f string) string {
-		if f != "" && !seen[f] {
-			seen[f] = true
-			fields = append(fields, f)
-		}
-		return f
-	}
-	evArgs := make([]any, 0, 1+eventArgs*len(evs))
-	evArgs = append(evArgs, len(evs))
+	nowMs := sinceEpoch(now)
+	nowM := floorDiv(nowMs, 60000)
+	msgV := strconv.FormatInt(nowM+minutes(e.cfg.MessageRetention)+1, 10)
+	halfMs := e.cfg.HalfLife.Milliseconds()
+	// The hash fields the script reads besides its fixed ones, each once;
+	// events refer to them by index.
+	var cf, pf fieldSet
+	evArgs := make([]any, 0, 3*len(evs))
 	for i := range evs {
 		ev := &evs[i]
 		at := ev.OccurredAt
 		if at.After(now) {
 			at = now
 		}
+		ms := sinceEpoch(at)
+		day := floorDiv(ms, 86400000)
 		pts, filtered := r.Points(*ev, t)
 		code := typeCodes[ev.Type]
-		var deliveredField, markerField, deliveredAt, capField string
+		var kind, hasDelivered, deliveredAt, gslot, dlf, mk, kf, tf, ff, mf float64
+		var deliveredVal string
+		switch ev.Type {
+		case event.EmailDelivered:
+			kind = 1
+		case event.EmailClick:
+			kind = 2
+		}
 		if ev.MessageID != "" {
 			msg := digest("m", ev.MessageID)
 			switch ev.Type {
 			case event.EmailDelivered:
-				deliveredField = "d" + msg
+				dlf = cf.add("d" + msg)
+				deliveredVal = msgV + ":" + strconv.FormatInt(ms, 10)
 			case event.EmailOpen:
-				markerField = need("o" + msg)
+				mk = cf.add("o" + msg)
 			case event.EmailClick:
-				deliveredField, markerField = need("d"+msg), need("c"+msg)
+				dlf, mk = cf.add("d"+msg), cf.add("c"+msg)
 			}
 		}
 		if ev.DeliveredAt != nil && !ev.DeliveredAt.IsZero() {
-			deliveredAt = strconv.FormatInt(sinceEpoch(*ev.DeliveredAt), 10)
+			hasDelivered, deliveredAt = 1, float64(sinceEpoch(*ev.DeliveredAt))
 		}
 		cap := r.DailyCap(ev.Type)
+		var capPrefix string
 		if cap > 0 {
-			capField = need("k" + code + strconv.FormatInt(floorDiv(sinceEpoch(at), 86400000), 10))
+			kf = cf.add("k" + code + strconv.FormatInt(day, 10))
+			capPrefix = strconv.FormatInt(max(nowM, (day+1)*1440)+1440, 10) + ":"
+		}
+		if filtered != "" {
+			gslot = float64(4 + slices.Index(filterReasons, filtered))
+		}
+		money := monetary(*ev)
+		var norm float64
+		if pts != 0 {
+			norm = pts * math.Exp2(float64(ms)/float64(halfMs))
+		}
+		if !t.NoRollup {
+			if pts != 0 && ev.Topic != "" {
+				tf = pf.add("i|" + ev.Topic)
+			}
+			if pts > 0 {
+				ff = pf.add("f" + strconv.FormatInt(day, 10))
+			}
+			if money > 0 {
+				mf = pf.add("m" + strconv.FormatInt(day, 10))
+			}
 		}
 		head, err := json.Marshal(timelineHead{
 			ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Topic: ev.Topic,
@@ -253,22 +282,92 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, e
 		if err != nil {
 			return nil, fmt.Errorf("scoring: encode events[%d]: %w", i, err)
 		}
+		hl := len(head) - 1
+		head = append(head[:hl], `,"points":`...)
+		head = strconv.AppendFloat(head, pts, 'g', -1, 64)
+		head = append(head, `,"filtered":"`...)
+		head = append(head, filtered...)
+		head = append(head, `"}`...)
+		sup := Suppression(*ev)
+		hasSup := 0.0
+		if sup != "" {
+			hasSup = 1
+		}
+		idf := cf.add("i" + digest("i", ev.ID))
+		ek := cf.add("x" + code + ev.Topic)
 		evArgs = append(evArgs,
-			need("i"+digest("i", ev.ID)), code, sinceEpoch(at), ev.Topic, fmtFloat(pts), filtered,
-			deliveredField, markerField, deliveredAt, fmtFloat(monetary(*ev)),
-			capField, cap, Suppression(*ev), need("x"+code+ev.Topic), string(head[:len(head)-1]),
-		)
+			packFloats(kind, float64(ms), pts, norm, hasDelivered, deliveredAt, money, float64(cap), gslot,
+				idf, dlf, mk, kf, ek, tf, ff, mf, float64(hl), hasSup),
+			string(head))
+		if kind == 1 && dlf > 0 {
+			evArgs = append(evArgs, deliveredVal)
+		}
+		if kf > 0 {
+			evArgs = append(evArgs, capPrefix)
+		}
+		if sup != "" {
+			evArgs = append(evArgs, sup)
+		}
 	}
-	args := make([]any, 0, headerArgs+1+len(fields)+len(evArgs))
+	args := make([]any, 0, headerArgs+len(cf.list)+len(pf.list)+len(evArgs))
 	args = append(args,
-		sinceEpoch(now), Epoch.UnixMilli(), e.cfg.HalfLife.Milliseconds(),
-		minutes(e.cfg.DedupRetention)+1, minutes(e.cfg.MessageRetention)+1,
-		e.cfg.ScannerClickWindow.Milliseconds(), rollup, fmtFloat(threshold),
-		fmtFloat(e.cfg.RearmFraction), t.ContactID, fmtFloat(r.ContactFit(t)), fmtFloat(r.PartnerFit(t)),
-		e.cfg.TimelineLength, pruneInterval(e.cfg), len(fields),
+		packFloats(float64(nowMs), float64(nowM), float64(halfMs), float64(e.cfg.ScannerClickWindow.Milliseconds()),
+			float64(e.cfg.TimelineLength), threshold, e.cfg.RearmFraction, float64(Epoch.UnixMilli()),
+			float64(len(cf.list)), float64(len(pf.list)), float64(len(evs))),
+		strconv.FormatInt(nowM+minutes(e.cfg.DedupRetention)+1, 10), msgV,
+		strconv.FormatInt(nowM+pruneInterval(e.cfg), 10), rollup, fmtFloat(threshold),
+		t.ContactID, fmtFloat(r.ContactFit(t)), fmtFloat(r.PartnerFit(t)),
 	)
-	args = append(args, fields...)
+	args = append(args, cf.list...)
+	args = append(args, pf.list...)
 	return append(args, evArgs...), nil
+}
+
+// fieldSet collects the distinct hash fields a script call reads, in
+// order. Batches are small, so a linear scan beats a map until they are
+// not.
+type fieldSet struct {
+	list []any
+	idx  map[string]int
+}
+
+// add records f once and returns its 1-based index.
+func (s *fieldSet) add(f string) float64 {
+	if s.idx == nil && len(s.list) < 32 {
+		for i, x := range s.list {
+			if x.(string) == f {
+				return float64(i + 1)
+			}
+		}
+		s.list = append(s.list, f)
+		return float64(len(s.list))
+	}
+	if s.idx == nil {
+		s.idx = make(map[string]int, 2*len(s.list))
+		for i, x := range s.list {
+			s.idx[x.(string)] = i + 1
+		}
+	}
+	if i, ok := s.idx[f]; ok {
+		return float64(i)
+	}
+	s.list = append(s.list, f)
+	s.idx[f] = len(s.list)
+	return float64(len(s.list))
+}
+
+// packFloats encodes numbers for struct.unpack('<d...') in the scripts.
+func packFloats(fs ...float64) string {
+	b := make([]byte, 0, 8*len(fs))
+	for _, f := range fs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	}
+	return string(b)
+}
+
+// unpackFloat reads the i-th little-endian float64 of b.
+func unpackFloat(b string, i int) float64 {
+	return math.Float64frombits(binary.LittleEndian.Uint64([]byte(b[8*i : 8*i+8])))
 }
 
 // pruneInterval spaces the sweeps of a contact's seen hash (in minutes) so
@@ -281,40 +380,47 @@ func minutes(d time.Duration) int64 { return int64(d / time.Minute) }
 // sinceEpoch is t in ms since Epoch, the time unit of the scripts.
 func sinceEpoch(t time.Time) int64 { return t.Sub(Epoch).Milliseconds() }
 
+// parseApply reads applyScript's output; it returns the partner's
+// normalised score formatted for the leaderboard.
 func (e *Engine) parseApply(t Target, evs []event.Event, raw []any, now time.Time) (*Result, string, error) {
-	if len(raw) != 7+2*len(evs) {
-		return nil, "", fmt.Errorf("scoring: apply script returned %d values for %d events", len(raw), len(evs))
+	if len(raw) != 6 {
+		return nil, "", fmt.Errorf("scoring: apply script returned %d values, want 6", len(raw))
 	}
-	str := func(i int) string { s, _ := raw[i].(string); return s }
+	scores, _ := raw[0].(string)
+	codes, _ := raw[5].(string)
+	if len(scores) != 16 || len(codes) != len(evs) {
+		return nil, "", fmt.Errorf("scoring: apply script output: %d bytes of scores, %d codes for %d events",
+			len(scores), len(codes), len(evs))
+	}
 	num := func(i int) int64 { n, _ := raw[i].(int64); return n }
-	cnorm, err1 := strconv.ParseFloat(str(0), 64)
-	pnorm, err2 := strconv.ParseFloat(str(1), 64)
-	threshold, err3 := strconv.ParseFloat(str(6), 64)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, "", fmt.Errorf("scoring: apply script output: %w", err)
-	}
+	cnorm, pnorm := unpackFloat(scores, 0), unpackFloat(scores, 1)
 	d := e.decay(now)
 	res := &Result{
 		Events:       make([]EventResult, len(evs)),
 		ContactScore: cnorm * d,
 		PartnerScore: pnorm * d,
-		Version:      num(2),
+		Version:      num(1),
 	}
-	if seq := num(3); seq > 0 {
+	if seq := num(2); seq > 0 {
 		res.Crossing = &Crossing{
-			PartnerID: t.PartnerID, Seq: seq, CrossedAt: time.UnixMilli(num(4)).UTC(),
-			Threshold: threshold, New: num(5) == 1,
+			PartnerID: t.PartnerID, Seq: seq, CrossedAt: time.UnixMilli(num(3)).UTC(),
+			Threshold: e.rubric.Threshold(t.Tier), New: num(4) == 1,
 		}
 	}
 	for i := range evs {
-		f := str(7 + 2*i)
-		p, err := strconv.ParseFloat(str(8+2*i), 64)
-		if err != nil {
-			return nil, "", fmt.Errorf("scoring: apply script output for events[%d]: %w", i, err)
+		er := EventResult{ID: evs[i].ID}
+		switch c := codes[i]; {
+		case c == '0':
+			er.Points, er.Filtered = e.rubric.Points(evs[i], t)
+		case c >= '4' && int(c-'4') < len(filterReasons):
+			er.Filtered = filterReasons[c-'4']
+		default:
+			return nil, "", fmt.Errorf("scoring: apply script output for events[%d]: code %q", i, c)
 		}
-		res.Events[i] = EventResult{ID: evs[i].ID, Duplicate: f == FilteredDuplicate, Points: p, Filtered: f}
+		er.Duplicate = er.Filtered == FilteredDuplicate
+		res.Events[i] = er
 	}
-	return res, str(1), nil
+	return res, fmtFloat(pnorm), nil
 }
 
 // AckCrossing marks the partner's crossing seq as handed off: Apply stops

@@ -21,9 +21,11 @@ import "github.com/longtailhq/longtail/event"
 //	                              (a list of listpacks: far smaller than a
 //	                              zset of JSON members)
 //	lt:{p:<pid>}:s:p        hash  partner: normalised score, interests,
-//	                              threshold state, version, RFM result, fit
+//	                              threshold state, version, RFM result, fit,
+//	                              RFM day buckets f<day>, m<day> (in the
+//	                              partner hash, the script reads and writes
+//	                              them with the rest: two redis.call fewer)
 //	lt:{p:<pid>}:s:pc       zset  partner's contacts by normalised score
-//	lt:{p:<pid>}:s:r        hash  partner RFM day buckets (f<day>, m<day>)
 //	lt:{lb}:partners        zset  partners by normalised score
 //	lt:{lb}:ver             hash  partner → version last written to the zset
 
@@ -33,7 +35,6 @@ func contactScoreKey(pid, cid string) string    { return partnerTag(pid) + "c:" 
 func contactTimelineKey(pid, cid string) string { return partnerTag(pid) + "t:" + cid }
 func partnerScoreKey(pid string) string         { return partnerTag(pid) + "p" }
 func partnerContactsKey(pid string) string      { return partnerTag(pid) + "pc" }
-func partnerRFMKey(pid string) string           { return partnerTag(pid) + "r" }
 
 const (
 	leaderboardKey         = "lt:{lb}:partners"

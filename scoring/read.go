@@ -283,27 +283,19 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 	return out, nil
 }
 
-// parseExplain reads a field "x<type code><topic>" holding "count raw norm"
-// and then up to one counter per filterReasons entry.
+// parseExplain reads a field "x<type code><topic>" holding the packed
+// float64 "count points N" and then, when any is set, one counter per
+// filterReasons entry (see applyScript).
 func parseExplain(field, value string, decay float64) (ExplainItem, error) {
 	if len(field) < 3 {
 		return ExplainItem{}, fmt.Errorf("malformed explain field %q", field)
 	}
 	typ, ok := typeOfCode(field[1:3])
-	topic := field[3:]
-	nums := strings.Fields(value)
-	if !ok || len(nums) < 3 || len(nums) > 3+len(filterReasons) {
-		return ExplainItem{}, fmt.Errorf("malformed explain field %q = %q", field, value)
+	vals, err := explainValues(value)
+	if !ok || err != nil {
+		return ExplainItem{}, fmt.Errorf("malformed explain field %q = %x", field, value)
 	}
-	vals := make([]float64, 3+len(filterReasons))
-	for i, s := range nums {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return ExplainItem{}, fmt.Errorf("malformed explain field %q: %w", field, err)
-		}
-		vals[i] = v
-	}
-	it := ExplainItem{Type: typ, Topic: topic, Count: int(vals[0]), Points: vals[1], Decayed: vals[2] * decay}
+	it := ExplainItem{Type: typ, Topic: field[3:], Count: int(vals[0]), Points: vals[1], Decayed: vals[2] * decay}
 	for i, r := range filterReasons {
 		if n := int(vals[3+i]); n > 0 {
 			if it.Filtered == nil {
@@ -315,6 +307,23 @@ func parseExplain(field, value string, decay float64) (ExplainItem, error) {
 	return it, nil
 }
 
+// explainLen is the number of values of a full explain aggregate: count,
+// points, N and one counter per filterReasons entry.
+const explainLen = 8
+
+// explainValues unpacks an explain aggregate: 3 or explainLen little-endian
+// float64, the missing counters zero.
+func explainValues(value string) ([explainLen]float64, error) {
+	var vals [explainLen]float64
+	if n := len(value); n%8 != 0 || n < 24 || n > 8*len(vals) {
+		return vals, fmt.Errorf("%d bytes", n)
+	}
+	for i := range len(value) / 8 {
+		vals[i] = unpackFloat(value, i)
+	}
+	return vals, nil
+}
+
 // contactInterests sums a contact's explain aggregates per topic: the
 // decayed points of each topic, with no field of their own.
 func contactInterests(fields map[string]string, decay float64) map[string]float64 {
@@ -323,8 +332,8 @@ func contactInterests(fields map[string]string, decay float64) map[string]float6
 		if len(f) <= 3 || f[0] != 'x' {
 			continue
 		}
-		if norm := strings.Fields(v); len(norm) >= 3 {
-			out[f[3:]] += parseNum(norm[2]) * decay
+		if vals, err := explainValues(v); err == nil {
+			out[f[3:]] += vals[2] * decay
 		}
 	}
 	return out

@@ -44,14 +44,12 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 	for start := 0; start < len(partnerIDs); start += rfmChunk {
 		chunk := partnerIDs[start:min(start+rfmChunk, len(partnerIDs))]
 		pipe := e.rdb.Pipeline()
-		buckets := make([]*redis.MapStringStringCmd, len(chunk))
-		lasts := make([]*redis.StringCmd, len(chunk))
+		partners := make([]*redis.MapStringStringCmd, len(chunk))
 		for i, pid := range chunk {
 			if err := checkID("partner_id", pid); err != nil {
 				return nil, err
 			}
-			buckets[i] = pipe.HGetAll(ctx, partnerRFMKey(pid))
-			lasts[i] = pipe.HGet(ctx, partnerScoreKey(pid), "last")
+			partners[i] = pipe.HGetAll(ctx, partnerScoreKey(pid))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 			return nil, fmt.Errorf("scoring: rfm read: %w", err)
@@ -59,14 +57,18 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 		prune := e.rdb.Pipeline()
 		for i, pid := range chunk {
 			f := rfmFacts{id: pid, recency: -1}
-			if ms, err := strconv.ParseInt(lasts[i].Val(), 10, 64); err == nil && ms > 0 {
+			fields := partners[i].Val()
+			if ms, err := strconv.ParseInt(fields["last"], 10, 64); err == nil && ms > 0 {
 				f.engaged = true
 				f.recency = int(max(now.Sub(time.UnixMilli(ms)), 0) / Day)
 			}
 			var stale []string
-			for field, v := range buckets[i].Val() {
+			for field, v := range fields {
+				if field == "" || (field[0] != 'f' && field[0] != 'm') {
+					continue
+				}
 				day, err := strconv.ParseInt(field[1:], 10, 64)
-				if err != nil {
+				if err != nil { // "fit"
 					continue
 				}
 				switch {
@@ -80,7 +82,7 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 				}
 			}
 			if len(stale) > 0 {
-				prune.HDel(ctx, partnerRFMKey(pid), stale...)
+				prune.HDel(ctx, partnerScoreKey(pid), stale...)
 			}
 			facts = append(facts, f)
 		}

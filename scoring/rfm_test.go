@@ -82,12 +82,20 @@ func TestComputeRFM(t *testing.T) {
 	}}, sum); diff != "" {
 		t.Errorf("summary (-want, +got):\n%s", diff)
 	}
-	// Buckets older than both windows are dropped.
-	fields, _ := b.rdb.HKeys(b.ctx, partnerRFMKey("p5")).Result()
+	// Buckets older than both windows are dropped; the others stay (they
+	// live in the partner hash, next to fields such as "fit").
+	fields, _ := b.rdb.HKeys(b.ctx, partnerScoreKey("p5")).Result()
+	freq := 0
 	for _, f := range fields {
 		if f[0] == 'm' {
 			t.Errorf("p5 keeps stale bucket %s", f)
 		}
+		if f[0] == 'f' && f != "fit" {
+			freq++
+		}
+	}
+	if freq != 5 {
+		t.Errorf("p5 keeps %d frequency buckets of %q, want its 5 visit days", freq, fields)
 	}
 }
 

@@ -2,250 +2,283 @@ package scoring
 
 import "github.com/redis/go-redis/v9"
 
-// headerArgs is the number of ARGV entries before the field list, and
-// eventArgs the number per event; Engine.applyArgs and applyScript agree.
-const (
-	headerArgs = 14
-	eventArgs  = 15
-)
+// headerArgs is the number of ARGV entries before the field lists;
+// Engine.applyArgs and applyScript agree.
+const headerArgs = 9
 
 // applyScript scores one batch of events of one contact, atomically: dedup,
 // per-message and daily-cap filters, scanner clicks after delivery, decayed
 // sums for the contact and its partner, explain aggregates, timeline, RFM
 // facts and the threshold test.
 //
-// Go computes every field name the batch can touch, so the script reads the
-// contact hash with one HMGET and writes it with one HSET: its cost grows
-// with the batch, not with history, and it does little string work (Lua in
-// Redis is slow at it). Numbers are stored as '%.17g' strings so every
-// float64 survives the round trip (Redis formats bare Lua numbers with 14
-// digits). Scores are normalised: N = Σ p·2^(t/half) with t in ms since
-// Epoch, read as N·2^(−now/half). Times in ARGV are ms since Epoch.
+// Lua in Redis is slow at everything but table indexing and redis.call:
+// string.format, tonumber and concatenations cost 0.2–0.6 µs each, every
+// ARGV entry ~0.05 µs, every field a redis.call reads or writes ~0.2 µs.
+// So Go computes everything that does not depend on stored state: each
+// field name, once, which events then refer to by index; the normalised
+// value p·2^(t/half) of each event (math.Exp2, as Model and Weight do);
+// marker values; the timeline JSON. Numbers come packed as little-endian
+// float64 (struct.unpack, in C). The script reads and writes each hash
+// once (HMGET, HSET) plus LPUSH and ZADD: its cost grows with the batch,
+// not with history. Lua numbers passed to redis.call are formatted by
+// Redis with '%.17g', so every float64 survives the round trip; explain
+// aggregates are packed float64. Scores are normalised: N = Σ p·2^(t/half)
+// with t in ms since Epoch, read as N·2^(−now/half). Times are ms since
+// Epoch unless said otherwise.
 //
 // KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact hash (scores and seen markers)
 // KEYS[2] -> lt:{p:<pid>}:s:t:<cid>  contact timeline list
-// KEYS[3] -> lt:{p:<pid>}:s:p        partner hash
+// KEYS[3] -> lt:{p:<pid>}:s:p        partner hash (with the RFM day buckets)
 // KEYS[4] -> lt:{p:<pid>}:s:pc       partner contacts zset
-// KEYS[5] -> lt:{p:<pid>}:s:r        partner RFM buckets hash
 // --
-// ARGV[1]  -> now
-// ARGV[2]  -> Epoch, unix ms (crossed_at and last are stored as unix ms)
-// ARGV[3]  -> half-life, ms
-// ARGV[4]  -> dedup retention, minutes
-// ARGV[5]  -> message-marker retention, minutes
-// ARGV[6]  -> scanner window after delivery, ms
-// ARGV[7]  -> "1" to roll up to the partner, "0" not to
-// ARGV[8]  -> partner threshold
-// ARGV[9]  -> re-arm fraction
-// ARGV[10] -> contact id
-// ARGV[11] -> contact fit points
-// ARGV[12] -> partner fit points
-// ARGV[13] -> timeline length
-// ARGV[14] -> seen-marker pruning interval, minutes
-// ARGV[15] -> number of contact-hash fields f to read, then the f names
-// then the number of events n, then n groups of 15:
+// ARGV[1] -> 11 little-endian float64: now, now in minutes since Epoch
+// (now_m), half-life, scanner window after delivery, timeline
+// length, partner threshold, re-arm fraction, Epoch in unix ms
+// (crossed_at and last are stored as unix ms), nf, np, n
+// ARGV[2] -> value of a new event-id marker: its expiry, now_m + dedup
+// retention, in minutes
+// ARGV[3] -> value of a new open/click marker: now_m + message retention
+// ARGV[4] -> next seen-marker pruning time, minutes since Epoch
+// ARGV[5] -> "1" to roll up to the partner, "0" not to
+// ARGV[6] -> partner threshold, as stored in the partner's "thr"
+// ARGV[7] -> contact id
+// ARGV[8] -> contact fit points ("0": none)
+// ARGV[9] -> partner fit points ("0": none)
+// then nf contact-hash field names (besides _p, s, sup, fit), np
+// partner-hash field names (besides the fixed ones read below; 0 without
+// roll-up), and per event, n times:
 //
-//	+1 id field "i<digest>"      +2 type code (typeCodes)    +3 occurred_at (≤ now)
-//	+4 topic                     +5 points      +6 reason filtered in Go, or ""
-//	+7 delivered field or ""     +8 open/click marker field or ""
-//	+9 delivered_at or ""        +10 monetary value
-//	+11 daily-cap field or ""    +12 daily cap
-//	+13 suppression reason or "" +14 explain field "x<type code><topic>"
-//	+15 timeline JSON without its closing "}"
+//	19 little-endian float64: kind (1 email.delivered, 2 email.click, 0
+//	  other), occurred_at (≤ now), points, normalised value, 1 if
+//	  delivered_at is set, delivered_at, monetary value, daily cap,
+//	  explain slot (4–8) of the reason filtered in Go (0: none), then
+//	  contact field indexes (0: none) of: id marker "i<digest>", delivered
+//	  marker "d<msg digest>", open/click marker, daily-cap counter
+//	  "k<type code><day>", explain aggregate "x<type code><topic>"; partner
+//	  field indexes of: interest "i|<topic>", RFM frequency "f<day>", RFM
+//	  monetary "m<day>"; the byte length of the timeline JSON before
+//	  ',"points"', 1 if a suppression reason follows
+//	timeline JSON as recorded unless the script filters the event
+//	delivered marker value "<expiry>:<occurred_at>" (email.delivered with
+//	  a delivered marker only)
+//	daily-cap marker value prefix "<expiry>:" (with a daily-cap counter only)
+//	suppression reason (when set only)
 //
 // Contact-hash fields: s (N), sup, fit, x<type code><topic> explain
-// aggregate "count points N [duplicate machine_open scanner_click
-// per_message daily_cap]" (trailing zero counters omitted); and seen
-// markers, each value starting with its expiry in minutes since Epoch:
-// i<id digest>; d<msg digest> "exp:delivered_at"; o<msg>, c<msg> counted
-// open / click; k<type code><day> "exp:count"; _p next pruning time.
+// aggregate: 3 or 8 packed little-endian float64 "count points N
+// [duplicate machine_open scanner_click per_message daily_cap]" (slots 4–8
+// are the filterReasons in order); and seen markers, each value starting
+// with its expiry in minutes since Epoch: i<id digest>; d<msg digest>
+// "exp:delivered_at"; o<msg>, c<msg> counted open / click; k<type
+// code><day> "exp:count"; _p next pruning time (absent: nothing to prune).
 //
-// Output: {contact N, partner N, partner version, pending crossing seq (0 =
-// none), crossed_at unix ms, 1 if this call crossed, threshold, then per
-// event: filtered reason ("" if scored), points}.
+// Output: {contact N and partner N as 2 packed little-endian float64,
+// partner version, pending crossing seq (0 = none), crossed_at unix ms, 1
+// if this call crossed, one character per event: "0" scored or filtered in
+// Go, else the explain slot "4"–"8" of the reason the script filtered it}.
 var applyScript = redis.NewScript(applyScriptSrc)
 
 const applyScriptSrc = `
-local sc, tl, ph, pc, rf = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now = tonumber(ARGV[1])
-local half = tonumber(ARGV[3])
-local dedup_ttl, msg_ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
-local scanner = tonumber(ARGV[6])
-local tllen = tonumber(ARGV[13])
-local now_m = math.floor(now / 60000)
-local DAY = 86400000
+local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, nf, np, n =
+  struct.unpack('<ddddddddddd', ARGV[1])
+local dedup_v, msg_v = ARGV[2], ARGV[3]
+local tonumber, find, sub, spack, sunpack = tonumber, string.find, string.sub, struct.pack, struct.unpack
 
-local function fmt(x) return string.format('%.17g', x) end
-
-local nf = tonumber(ARGV[15])
-local vals = redis.call('HMGET', sc, unpack(ARGV, 16, 15 + nf))
-local S = {}
-for i = 1, nf do S[ARGV[15 + i]] = vals[i] end
-local W = {}
-local function put(f, v) S[f] = v; W[f] = v end
--- live returns what follows "expiry:" in an unexpired seen value ("" when
+-- V[i] is the stored value of contact field i (ARGV[9 + i]).
+local V = redis.call('HMGET', sc, '_p', 's', 'sup', 'fit', unpack(ARGV, 10, 9 + nf))
+local hs, j = {}, 0
+local function put(i, v)
+  V[i + 4] = v
+  hs[j + 1], hs[j + 2] = ARGV[9 + i], v
+  j = j + 2
+end
+-- live tells whether marker i, holding only its expiry, is unexpired.
+local function live(i)
+  local v = V[i + 4]
+  if not v then return false end
+  local exp = tonumber(v)
+  return exp ~= nil and exp > now_m
+end
+-- rest returns what follows "expiry:" in unexpired marker i ("" when
 -- nothing follows), or nil.
-local function live(f)
-  local v = S[f]
+local function rest(i)
+  local v = V[i + 4]
   if not v then return nil end
-  local exp, rest = string.match(v, '^(%d+):?(.*)$')
-  if not exp or tonumber(exp) <= now_m then return nil end
-  return rest
+  local p = find(v, ':', 1, true)
+  local exp = tonumber(p and sub(v, 1, p - 1) or v)
+  if not exp or exp <= now_m then return nil end
+  return p and sub(v, p + 1) or ''
 end
 
-if now_m >= (tonumber(S['_p']) or 0) then
-  local all = redis.call('HGETALL', sc)
-  local dead = {}
-  for i = 1, #all, 2 do
-    local f = all[i]
-    local c = string.sub(f, 1, 1)
-    if c == 'i' or c == 'd' or c == 'o' or c == 'c' or c == 'k' then
-      local exp = tonumber(string.match(all[i + 1], '^%d+'))
-      if not exp or exp <= now_m then dead[#dead + 1] = f end
-      if #dead == 256 then redis.call('HDEL', sc, unpack(dead)); dead = {} end
+local pv = V[1]
+if not pv or now_m >= (tonumber(pv) or 0) then
+  -- Every first write sets _p, so a hash without it holds no markers.
+  if pv then
+    local all = redis.call('HGETALL', sc)
+    local dead = {}
+    for i = 1, #all, 2 do
+      local f = all[i]
+      local c = sub(f, 1, 1)
+      if c == 'i' or c == 'd' or c == 'o' or c == 'c' or c == 'k' then
+        local exp = tonumber(string.match(all[i + 1], '^%d+'))
+        if not exp or exp <= now_m then dead[#dead + 1] = f end
+        if #dead == 256 then redis.call('HDEL', sc, unpack(dead)); dead = {} end
+      end
     end
+    if #dead > 0 then redis.call('HDEL', sc, unpack(dead)) end
   end
-  if #dead > 0 then redis.call('HDEL', sc, unpack(dead)) end
-  put('_p', now_m + tonumber(ARGV[14]))
+  hs[1], hs[2], j = '_p', ARGV[4], 2
 end
 
-local slot = {duplicate = 4, machine_open = 5, scanner_click = 6, per_message = 7, daily_cap = 8}
-local ds = 0
-local explain, ptopics, freq, money = {}, {}, {}, {}
-local last, sup = 0, nil
-local tlargs = {}
-local out = {}
-local n = tonumber(ARGV[16 + nf])
-local base = 16 + nf
-for k = 0, n - 1 do
-  local a = base + k * 15
-  local idf, typ, t, pstr, filt = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 5], ARGV[a + 6]
-  local pts, v = tonumber(pstr), 0
-  local gopts = pts
+local NAME = {[6] = 'scanner_click', [7] = 'per_message', [8] = 'daily_cap'}
+local CH = {[0] = '0', '1', '2', '3', '4', '5', '6', '7', '8'}
+local ds, last, sup = 0, 0, nil
+local E, ex, PD = {}, {}, {}
+local tlargs, out = {}, {}
+local a = 10 + nf + np
+for k = 1, n do
+  local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, hassup =
+    sunpack('<ddddddddddddddddddd', ARGV[a])
+  local json = ARGV[a + 1]
+  a = a + 2
+  local dlval, kpre, supr
+  if kind == 1 and dlf > 0 then dlval = ARGV[a]; a = a + 1 end
+  if kf > 0 then kpre = ARGV[a]; a = a + 1 end
+  if hassup == 1 then supr = ARGV[a]; a = a + 1 end
+  local gopts, slot = pts, gslot
   if live(idf) then
-    filt, pts, pstr = 'duplicate', 0, '0'
+    slot, pts = 4, 0
   else
-    put(idf, now_m + dedup_ttl)
-    local dlf, mk = ARGV[a + 7], ARGV[a + 8]
-    if filt == '' then
-      if typ == 'dl' and dlf ~= '' then
-        put(dlf, (now_m + msg_ttl) .. ':' .. ARGV[a + 3])
-      elseif typ == 'cl' then
-        local d = tonumber(ARGV[a + 9]) or (dlf ~= '' and tonumber(live(dlf)))
-        if d and t >= d and t - d < scanner then filt = 'scanner_click' end
+    put(idf, dedup_v)
+    if slot == 0 then
+      if kind == 1 then
+        if dlf > 0 then put(dlf, dlval) end
+      elseif kind == 2 then
+        local d
+        if hasd == 1 then d = dat elseif dlf > 0 then d = tonumber(rest(dlf)) end
+        if d and t >= d and t - d < scanner then slot = 6 end
       end
-      if filt == '' and mk ~= '' and live(mk) then filt = 'per_message' end
-    end
-    local kf = ARGV[a + 11]
-    if filt == '' and kf ~= '' then
-      local used = tonumber(live(kf)) or 0
-      if used >= tonumber(ARGV[a + 12]) then
-        filt = 'daily_cap'
-      else
-        put(kf, (math.max(now_m, (math.floor(t / DAY) + 1) * 1440) + 1440) .. ':' .. (used + 1))
+      if slot == 0 and mk > 0 and live(mk) then slot = 7 end
+      if slot == 0 and kf > 0 then
+        local used = tonumber(rest(kf)) or 0
+        if used >= cap then slot = 8 else put(kf, kpre .. (used + 1)) end
       end
     end
-    if filt == '' then
-      if mk ~= '' then put(mk, now_m + msg_ttl) end
+    if slot == 0 then
+      if mk > 0 then put(mk, msg_v) end
       if pts ~= 0 then
-        v = pts * 2 ^ (t / half)
         ds = ds + v
-        local topic = ARGV[a + 4]
-        if topic ~= '' then ptopics[topic] = (ptopics[topic] or 0) + v end
+        if tf > 0 then PD[tf] = (PD[tf] or 0) + v end
         if pts > 0 then
-          local day = math.floor(t / DAY)
-          freq[day] = (freq[day] or 0) + 1
+          PD[ff] = (PD[ff] or 0) + 1
           if t > last then last = t end
         end
       end
+      tlargs[#tlargs + 1] = json
     else
-      pts, pstr = 0, '0'
+      pts = 0
+      if slot == gslot then
+        tlargs[#tlargs + 1] = json
+      else
+        tlargs[#tlargs + 1] = sub(json, 1, hl) .. ',"points":0,"filtered":"' .. NAME[slot] .. '"}'
+      end
     end
-    local val = tonumber(ARGV[a + 10])
-    if val > 0 then
-      local day = math.floor(t / DAY)
-      money[day] = (money[day] or 0) + val
-    end
-    local supr = ARGV[a + 13]
-    if supr ~= '' and not sup then sup = supr end
-    tlargs[#tlargs + 1] = ARGV[a + 15] .. ',"points":' .. pstr .. ',"filtered":"' .. filt .. '"}'
+    if val > 0 then PD[mf] = (PD[mf] or 0) + val end
+    if supr and not sup then sup = supr end
   end
   -- Explain what carries points or was filtered; plain zero-point facts
   -- (deliveries, purchases) only take space.
-  if pts ~= 0 or (filt ~= '' and (filt ~= 'duplicate' or gopts ~= 0)) then
-    local ek = ARGV[a + 14]
-    local e = explain[ek]
+  if pts ~= 0 or (slot ~= 0 and (slot ~= 4 or gopts ~= 0)) then
+    local e = E[ek]
     if not e then
-      e = {0, 0, 0, 0, 0, 0, 0, 0}
-      local j = 0
-      for num in string.gmatch(S[ek] or '', '%S+') do j = j + 1; e[j] = tonumber(num) end
-      explain[ek] = e
+      local x = V[ek + 4]
+      if not x then
+        e = {0, 0, 0, 0, 0, 0, 0, 0}
+      elseif #x == 24 then
+        local c1, c2, c3 = sunpack('<ddd', x)
+        e = {c1, c2, c3, 0, 0, 0, 0, 0}
+      else
+        local c1, c2, c3, c4, c5, c6, c7, c8 = sunpack('<dddddddd', x)
+        e = {c1, c2, c3, c4, c5, c6, c7, c8}
+      end
+      E[ek] = e
+      ex[#ex + 1] = ek
     end
-    if filt == '' then
+    if slot == 0 then
       e[1], e[2], e[3] = e[1] + 1, e[2] + pts, e[3] + v
     else
-      e[slot[filt]] = e[slot[filt]] + 1
+      e[slot] = e[slot] + 1
     end
   end
-  out[#out + 1] = filt
-  out[#out + 1] = pstr
+  out[k] = CH[slot]
 end
 
-local cs = (tonumber(S['s']) or 0) + ds
-W['s'] = fmt(cs)
-if sup and not S['sup'] then W['sup'] = sup end
-if ARGV[11] ~= '0' then W['fit'] = ARGV[11] elseif S['fit'] then redis.call('HDEL', sc, 'fit') end
-for f, e in pairs(explain) do
-  local keep = 3
-  for i = 4, 8 do if e[i] ~= 0 then keep = i end end
-  local parts = {e[1], fmt(e[2]), fmt(e[3])}
-  for i = 4, keep do parts[i] = e[i] end
-  W[f] = table.concat(parts, ' ')
+local cs = (tonumber(V[2]) or 0) + ds
+hs[j + 1], hs[j + 2] = 's', cs
+j = j + 2
+if sup and not V[3] then hs[j + 1], hs[j + 2] = 'sup', sup; j = j + 2 end
+local fit = ARGV[8]
+if fit ~= '0' then
+  if V[4] ~= fit then hs[j + 1], hs[j + 2] = 'fit', fit; j = j + 2 end
+elseif V[4] then
+  redis.call('HDEL', sc, 'fit')
 end
-local hs = {}
-for f, x in pairs(W) do hs[#hs + 1] = f; hs[#hs + 1] = x end
+for _, i in ipairs(ex) do
+  local e = E[i]
+  local x
+  if e[4] == 0 and e[5] == 0 and e[6] == 0 and e[7] == 0 and e[8] == 0 then
+    x = spack('<ddd', e[1], e[2], e[3])
+  else
+    x = spack('<dddddddd', e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8])
+  end
+  hs[j + 1], hs[j + 2] = ARGV[9 + i], x
+  j = j + 2
+end
 redis.call('HSET', sc, unpack(hs))
 if #tlargs > 0 then
   if redis.call('LPUSH', tl, unpack(tlargs)) > tllen then redis.call('LTRIM', tl, 0, tllen - 1) end
 end
+local codes = table.concat(out)
 
-if ARGV[7] ~= '1' then
-  return {W['s'], '0', 0, 0, 0, 0, ARGV[8], unpack(out)}
+if ARGV[5] ~= '1' then
+  return {spack('<dd', cs, 0), 0, 0, 0, 0, codes}
 end
 
-local threshold, rearm = tonumber(ARGV[8]), tonumber(ARGV[9])
-local epoch_unix = tonumber(ARGV[2])
-local pfields = {'s', 'dis', 'seq', 'pend', 'xat', 'last', 'ver', 'fit'}
-for topic in pairs(ptopics) do pfields[#pfields + 1] = 'i|' .. topic end
-local pv = redis.call('HMGET', ph, unpack(pfields))
-local P = {}
-for i, f in ipairs(pfields) do P[f] = pv[i] end
-local old = tonumber(P['s']) or 0
+local P = redis.call('HMGET', ph, 's', 'dis', 'seq', 'pend', 'xat', 'last', 'ver', 'fit', 'thr',
+  unpack(ARGV, 10 + nf, 9 + nf + np))
+local old = tonumber(P[1]) or 0
 local ps = old + ds
-local seq, pend, xat = tonumber(P['seq']) or 0, tonumber(P['pend']) or 0, tonumber(P['xat']) or 0
-local ver = (tonumber(P['ver']) or 0) + 1
-local pw = {'s', fmt(ps), 'thr', ARGV[8], 'ver', ver}
-if ARGV[12] ~= '0' then
-  pw[#pw + 1] = 'fit'; pw[#pw + 1] = ARGV[12]
-elseif P['fit'] then
+local seq, pend, xat = tonumber(P[3]) or 0, tonumber(P[4]) or 0, tonumber(P[5]) or 0
+local ver = (tonumber(P[7]) or 0) + 1
+local pw = {'s', ps, 'ver', ver}
+local m = 4
+local thrs = ARGV[6]
+if P[9] ~= thrs then pw[m + 1], pw[m + 2] = 'thr', thrs; m = m + 2 end
+local pfit = ARGV[9]
+if pfit ~= '0' then
+  if P[8] ~= pfit then pw[m + 1], pw[m + 2] = 'fit', pfit; m = m + 2 end
+elseif P[8] then
   redis.call('HDEL', ph, 'fit')
 end
-for topic, dv in pairs(ptopics) do
-  local f = 'i|' .. topic
-  pw[#pw + 1] = f; pw[#pw + 1] = fmt((tonumber(P[f]) or 0) + dv)
+for i = 1, np do
+  local d = PD[i]
+  if d then
+    pw[m + 1], pw[m + 2] = ARGV[9 + nf + i], (tonumber(P[9 + i]) or 0) + d
+    m = m + 2
+  end
 end
-if last > 0 and last + epoch_unix > (tonumber(P['last']) or 0) then
-  pw[#pw + 1] = 'last'; pw[#pw + 1] = fmt(last + epoch_unix)
+if last > 0 and last + epoch_unix > (tonumber(P[6]) or 0) then
+  pw[m + 1], pw[m + 2] = 'last', last + epoch_unix
+  m = m + 2
 end
-redis.call('ZADD', pc, W['s'], ARGV[10])
-for d, c in pairs(freq) do redis.call('HINCRBY', rf, 'f' .. d, c) end
-for d, m in pairs(money) do redis.call('HINCRBYFLOAT', rf, 'm' .. d, fmt(m)) end
+redis.call('ZADD', pc, cs, ARGV[7])
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
 -- when new positive engagement takes it to or above the threshold.
 local decay = 2 ^ (-now / half)
-local disarmed = P['dis'] == '1'
+local disarmed = P[2] == '1'
 if disarmed and math.min(old, ps) * decay < rearm * threshold then
   disarmed = false
   redis.call('HDEL', ph, 'dis')
@@ -254,30 +287,45 @@ local crossed = 0
 if not disarmed and ds > 0 and ps * decay >= threshold then
   seq = seq + 1
   pend, xat, crossed = seq, now + epoch_unix, 1
-  for _, x in ipairs({'dis', '1', 'seq', fmt(seq), 'pend', fmt(seq), 'xat', fmt(xat)}) do pw[#pw + 1] = x end
+  pw[m + 1], pw[m + 2], pw[m + 3], pw[m + 4] = 'dis', '1', 'seq', seq
+  pw[m + 5], pw[m + 6], pw[m + 7], pw[m + 8] = 'pend', seq, 'xat', xat
 end
 redis.call('HSET', ph, unpack(pw))
-return {W['s'], pw[2], ver, pend, xat, crossed, ARGV[8], unpack(out)}
+return {spack('<dd', cs, ps), ver, pend, xat, crossed, codes}
 `
 
-// leaderboardScript writes a partner's normalised score to the leaderboard
-// unless a newer version is already there, so two workers finishing out of
-// order never leave the older score behind.
+// leaderboardScript writes partners' normalised scores to the leaderboard,
+// each unless a newer version of it is already there, so two workers
+// finishing out of order never leave the older score behind. One call takes
+// any number of partners (ApplyBatch sends a batch's in one call).
 //
 // KEYS[1] -> lt:{lb}:partners
 // KEYS[2] -> lt:{lb}:ver
 // --
-// ARGV[1] -> partner id
-// ARGV[2] -> partner version returned by applyScript
-// ARGV[3] -> partner normalised score
+// ARGV    -> triples: partner id, partner version returned by applyScript,
 //
-// Output: 1 if written, 0 if a newer version was already there.
+//	partner normalised score
+//
+// Output: how many partners were written (for one partner: 1 if written,
+// 0 if a newer version was already there).
 var leaderboardScript = redis.NewScript(`
-local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1])) or 0
-if tonumber(ARGV[2]) <= cur then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
+local n = #ARGV / 3
+local ids = {}
+for i = 1, n do ids[i] = ARGV[3 * i - 2] end
+local cur = redis.call('HMGET', KEYS[2], unpack(ids))
+local best, hv, zv = {}, {}, {}
+for i = 1, n do
+  local id, v = ids[i], tonumber(ARGV[3 * i - 1])
+  if v > (best[id] or tonumber(cur[i]) or 0) then
+    best[id] = v
+    hv[#hv + 1] = id; hv[#hv + 1] = ARGV[3 * i - 1]
+    zv[#zv + 1] = ARGV[3 * i]; zv[#zv + 1] = id
+  end
+end
+if #hv == 0 then return 0 end
+redis.call('HSET', KEYS[2], unpack(hv))
+redis.call('ZADD', KEYS[1], unpack(zv))
+return #hv / 2
 `)
 
 // ackScript clears a pending crossing once its handoff is enqueued.

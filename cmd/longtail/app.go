@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -18,7 +19,10 @@ import (
 	"github.com/longtailhq/longtail/httpapi"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/mailer"
+	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/redisconn"
+	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/longtailhq/longtail/tracking"
 	"github.com/longtailhq/longtail/webhook"
@@ -38,6 +42,10 @@ type app struct {
 	topics   *ingest.Topics
 	queue    *jobs.EventQueue
 	registry *prometheus.Registry
+	reps     *repqueue.Queue
+	renderer *notify.Renderer
+	mail     *mailer.Mailer // nil without smtp.url
+	hooks    *notify.WebhookSender
 }
 
 func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logger) (*app, error) {
@@ -59,15 +67,66 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
+	reps, err := repqueue.New(st.rdb, dir, engine, cfg.Handoff.Config, clock)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := notify.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := notify.NewWebhookSender(cfg.Handoff.Webhooks, nil)
+	if err != nil {
+		return nil, fmt.Errorf("handoff.webhooks: %w", err)
+	}
+	var mail *mailer.Mailer
+	if cfg.SMTP.URL != "" {
+		if mail, err = mailer.New(mailer.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From}); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Warn().Msg("smtp.url is not set: rep notifications are logged and shown on the queue page, not emailed")
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
+		reps: reps, renderer: renderer, mail: mail, hooks: hooks,
 	}, nil
 }
 
-func (a *app) Close() { _ = a.tasks.Close() }
+func (a *app) Close() {
+	_ = a.tasks.Close()
+	if a.mail != nil {
+		_ = a.mail.Close()
+	}
+}
+
+// pageURL is the rep's queue page as people reach it.
+func (a *app) pageURL() string {
+	base := a.cfg.HTTP.PublicURL
+	if base == "" {
+		base = "http://localhost" + a.cfg.HTTP.Listen
+		if !strings.HasPrefix(a.cfg.HTTP.Listen, ":") {
+			base = "http://" + a.cfg.HTTP.Listen
+		}
+	}
+	return strings.TrimRight(base, "/") + "/ui/queue"
+}
+
+// onOutcome tells the outbound webhooks about a recorded outcome.
+func (a *app) onOutcome(ctx context.Context, e *repqueue.Entry) error {
+	at := a.clock()
+	if e.ClosedAt != nil {
+		at = *e.ClosedAt
+	}
+	p, err := notify.NewOutcomePayload(notify.Outcome{RepID: e.RepID, PartnerID: e.PartnerID, Outcome: e.Outcome, Note: e.Note, Value: e.Value, At: at})
+	if err != nil {
+		return err
+	}
+	return jobs.EnqueueWebhooks(ctx, a.tasks, a.hooks.Len(), p)
+}
 
 func (a *app) httpHandler() (http.Handler, error) {
 	providers, err := buildProviders(a.cfg.Webhooks, a.st.rdb)
@@ -103,6 +162,8 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Providers: []webhook.Provider(providers),
 		Directory: a.dir,
 		Scores:    a.engine,
+		Queue:     a.reps,
+		OnOutcome: a.onOutcome,
 		Registry:  a.registry,
 		Ops:       asynqmon.New(asynqmon.Options{RootPath: "/ops/queues", RedisConnOpt: sharedConn{a.st.rdb}}),
 		EnqueueRFM: func(ctx context.Context) error {
@@ -121,13 +182,25 @@ func (a *app) httpHandler() (http.Handler, error) {
 }
 
 func (a *app) jobDeps() jobs.Deps {
-	return jobs.Deps{Events: a.proc, RFM: rfmRunner{a}}
+	return jobs.Deps{
+		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Log: a.log,
+		Handoff: jobs.HandoffDeps{
+			Queue: a.reps, Reps: a.dir, Tasks: a.tasks, Webhooks: a.hooks.Len(),
+			Notify: a.cfg.Handoff.Notify, PageURL: a.pageURL(), Log: a.log,
+		},
+		Notify: jobs.NotifyDeps{
+			Renderer: a.renderer, Mailer: a.mail, Webhooks: a.hooks, Redis: a.st.rdb, Log: a.log,
+			Digest: jobs.DigestDeps{Reps: a.dir, Queue: a.reps, Notify: a.cfg.Handoff.Notify, PageURL: a.pageURL(), Clock: a.clock},
+		},
+	}
 }
 
 // periodic is the schedule the scheduler role registers.
 func (a *app) periodic() []jobs.Periodic {
 	return []jobs.Periodic{
 		{Spec: "CRON_TZ=UTC 15 2 * * *", Task: jobs.NewScoreRFMTask(time.Time{})},
+		{Spec: a.cfg.Handoff.SweepSchedule, Task: jobs.NewHandoffSweepTask()},
+		{Spec: a.cfg.Handoff.DigestSchedule, Task: jobs.NewNotifyDigestTask()},
 	}
 }
 

@@ -19,6 +19,8 @@ Usage:
   longtail score   explain PARTNER_ID [--json]
   longtail score   rfm [--inline]
   longtail simulate --events FILE [--threshold N[,N...]] [--json]
+  longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID
+  longtail handoff sweep | stats [REP_ID]
   longtail version
 
 Configuration comes from a YAML file (--config, default ./longtail.yaml when
@@ -74,6 +76,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runScore(ctx, rest, environ, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, rest, environ, stdout, stderr)
+	case "reps":
+		return runReps(ctx, rest, environ, stdout, stderr)
+	case "handoff":
+		return runHandoff(ctx, rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "longtail", version())
 		return nil

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/smtptest"
+	"github.com/longtailhq/longtail/notify"
+)
+
+// hookReceiver is a CRM standing in for handoff.webhooks: it verifies
+// every signature and keeps what it got.
+type hookReceiver struct {
+	mu     sync.Mutex
+	got    []notify.Payload
+	badSig int
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := notify.VerifySignature(hookSecret, r.Header.Get(notify.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+		h.badSig++
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	var p notify.Payload
+	_ = json.Unmarshal(body, &p)
+	h.got = append(h.got, p)
+}
+
+func (h *hookReceiver) types() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, p := range h.got {
+		out = append(out, p.Type)
+	}
+	return out
+}
+
+const hookSecret = "crm-webhook-secret-0123456789"
+
+type queueJSON struct {
+	Items []struct {
+		PartnerID string              `json:"partner_id"`
+		ContactID string              `json:"contact_id"`
+		RepID     string              `json:"rep_id"`
+		Score     float64             `json:"score"`
+		Reasons   map[string][]string `json:"reasons"`
+		State     string              `json:"state"`
+		QueuedAt  time.Time           `json:"queued_at"`
+		DueAt     time.Time           `json:"due_at"`
+	} `json:"items"`
+}
+
+func (q queueJSON) partners() []string {
+	var out []string
+	for _, it := range q.Items {
+		out = append(out, it.PartnerID)
+	}
+	return out
+}
+
+func doAs(t *testing.T, s *service, token, method, path, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestHandoffEndToEnd(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	hooks := &hookReceiver{}
+	crm := httptest.NewServer(hooks)
+	defer crm.Close()
+	cfgPath := filepath.Join(t.TempDir(), "longtail.yaml")
+	cfg := fmt.Sprintf(`
+smtp:
+  url: %q
+  from: "Longtail <noreply@vendor.example>"
+handoff:
+  claim_sla: 2s
+  business_hours: {start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
+  territories:
+    - {name: emea, regions: [emea], reps: [rep-b]}
+  webhooks:
+    - {url: %q, secret: %q}
+`, smtp.URL, crm.URL, hookSecret)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"LONGTAIL_CONFIG=" + cfgPath, "LONGTAIL_REDIS_URL=" + redistest.URL(t)}
+	s := startService(t, env...)
+	admin := testAPIKey
+	tomorrow := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	for path, body := range map[string]string{
+		"/v1/reps/rep-a": `{"name":"Anne Martin","email":"anne@vendor.example","phone":"+33 1 23 45 67 89","daily_capacity":5,"active":true,"regions":["emea"]}`,
+		"/v1/reps/rep-b": `{"name":"Bruno Diaz","email":"bruno@vendor.example","daily_capacity":5,"active":true,"regions":["emea"]}`,
+		"/v1/reps/rep-c": `{"name":"Chloe Out","email":"chloe@vendor.example","daily_capacity":5,"active":true,"out_of_office_until":"` + tomorrow + `"}`,
+	} {
+		if code := doAs(t, s, admin, "PUT", path, body, nil); code != 200 {
+			t.Fatalf("PUT %s = %d", path, code)
+		}
+	}
+	for path, body := range map[string]string{
+		"/v1/partners/acme":   `{"name":"Acme Networks","type":"MSP","tier":"silver","region":"emea","owner_rep_id":"rep-a"}`,
+		"/v1/partners/globex": `{"name":"Globex IT","type":"VAR","tier":"silver","region":"emea","owner_rep_id":"rep-c"}`,
+	} {
+		if code := doAs(t, s, admin, "PUT", path, body, nil); code != 200 {
+			t.Fatalf("PUT %s = %d", path, code)
+		}
+	}
+	for path, body := range map[string]string{
+		"/v1/contacts/jane": `{"partner_id":"acme","email":"jane@acme.example","first_name":"Jane","last_name":"Doe","persona":"technical"}`,
+		"/v1/contacts/gus":  `{"partner_id":"globex","email":"gus@globex.example","first_name":"Gus","persona":"owner-manager"}`,
+	} {
+		if code := doAs(t, s, admin, "PUT", path, body, nil); code != 200 {
+			t.Fatalf("PUT %s = %d", path, code)
+		}
+	}
+
+	// Engagement that crosses the default threshold of 30 for both partners.
+	now := time.Now().UTC()
+	var b strings.Builder
+	for _, c := range []string{"jane@acme.example", "gus@globex.example"} {
+		for i, title := range []string{"Securing SMB storage", "Zero trust for MSPs", "Deal registration in 3 clicks"} {
+			fmt.Fprintf(&b, `{"id":"w-%s-%d","type":"webinar.attended","email":%q,"occurred_at":%q,"title":%q}`+"\n", c, i, c, now.Add(-time.Duration(i)*time.Hour).Format(time.RFC3339), title)
+		}
+		fmt.Fprintf(&b, `{"id":"c-%s","type":"email.click","email":%q,"occurred_at":%q,"url":"https://vendor.example/security/edr","title":"New security product"}`+"\n", c, c, now.Format(time.RFC3339))
+	}
+	posted := time.Now()
+	if code := doAs(t, s, admin, "POST", "/v1/events", b.String(), nil); code != 200 {
+		t.Fatalf("POST /v1/events = %d", code)
+	}
+	var qa queueJSON
+	eventually(t, 5*time.Second, func() error {
+		doAs(t, s, admin, "GET", "/v1/reps/rep-a/queue", "", &qa)
+		if len(qa.Items) == 0 {
+			return errorf("rep-a's queue is empty")
+		}
+		return nil
+	})
+	if d := time.Since(posted); d > time.Second {
+		t.Errorf("hand-off reached the owner's queue %s after the events were posted, want within 1s", d)
+	}
+	if fmt.Sprint(qa.partners()) != "[acme]" {
+		t.Fatalf("rep-a's queue = %v, want exactly [acme]", qa.partners())
+	}
+	it := qa.Items[0]
+	reasons := strings.Join(it.Reasons["en"], " | ")
+	if it.ContactID != "jane" || it.State != "queued" || it.Score < 30 || !strings.Contains(reasons, "Securing SMB storage") {
+		t.Errorf("entry = %+v; reasons %q should name the webinar", it, reasons)
+	}
+	if len(it.Reasons["fr"]) == 0 {
+		t.Error("no French reasons")
+	}
+	// The out-of-office owner's partner went to the territory pool.
+	var qb queueJSON
+	eventually(t, 5*time.Second, func() error {
+		doAs(t, s, admin, "GET", "/v1/reps/rep-b/queue", "", &qb)
+		if fmt.Sprint(qb.partners()) != "[globex]" {
+			return errorf("rep-b's queue = %v, want [globex]", qb.partners())
+		}
+		return nil
+	})
+
+	// Tokens: a rep sees only their own queue.
+	var tokA, tokB struct{ Token string }
+	if code := doAs(t, s, admin, "POST", "/v1/reps/rep-a/tokens", "", &tokA); code != 201 || tokA.Token == "" {
+		t.Fatalf("issue token: %d", code)
+	}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"reps", "token", "rep-b"}, env, &out, &errOut); err != nil {
+		t.Fatalf("reps token: %v %s", err, errOut.String())
+	}
+	tokB.Token = strings.TrimSpace(out.String())
+	if code := doAs(t, s, tokB.Token, "GET", "/v1/reps/rep-a/queue", "", nil); code != http.StatusForbidden {
+		t.Errorf("rep-b's token on rep-a's queue = %d, want 403", code)
+	}
+	if code := doAs(t, s, tokB.Token, "POST", "/v1/reps/rep-a/queue/acme/claim", "", nil); code != http.StatusForbidden {
+		t.Errorf("rep-b claiming rep-a's entry = %d, want 403", code)
+	}
+	if code := doAs(t, s, "ltr_forged", "GET", "/v1/reps/rep-a/queue", "", nil); code != http.StatusUnauthorized {
+		t.Errorf("forged token = %d, want 401", code)
+	}
+
+	// Claim and a converted outcome, twice: the same answer, one deal.
+	if code := doAs(t, s, tokA.Token, "POST", "/v1/reps/rep-a/queue/acme/claim", "", nil); code != 200 {
+		t.Fatalf("claim = %d", code)
+	}
+	var o1, o2 map[string]any
+	body := `{"outcome":"converted","note":"registering two deals","value":5000}`
+	if code := doAs(t, s, tokA.Token, "POST", "/v1/reps/rep-a/queue/acme/outcome", body, &o1); code != 200 {
+		t.Fatalf("outcome = %d %v", code, o1)
+	}
+	if code := doAs(t, s, tokA.Token, "POST", "/v1/reps/rep-a/queue/acme/outcome", body, &o2); code != 200 {
+		t.Fatalf("outcome again = %d %v", code, o2)
+	}
+	if fmt.Sprint(o1) != fmt.Sprint(o2) || o1["state"] != "closed" {
+		t.Errorf("outcome not idempotent or not closed:\n%v\n%v", o1, o2)
+	}
+	eventually(t, 5*time.Second, func() error {
+		var c contactJSON
+		doAs(t, s, admin, "GET", "/v1/contacts/jane", "", &c)
+		n := 0
+		for _, it := range c.Timeline {
+			if it.Type == "deal.registered" {
+				n++
+			}
+		}
+		if n != 1 {
+			return errorf("%d deal.registered events in jane's timeline, want 1", n)
+		}
+		return nil
+	})
+
+	// SLA: globex stays unclaimed past its 2s claim SLA; the sweep moves it.
+	time.Sleep(2500 * time.Millisecond)
+	out = syncBuffer{}
+	if err := run(context.Background(), []string{"handoff", "sweep"}, env, &out, &errOut); err != nil {
+		t.Fatalf("handoff sweep: %v", err)
+	}
+	if !strings.Contains(out.String(), "reassigned 1") {
+		t.Errorf("sweep: %s", out.String())
+	}
+	doAs(t, s, admin, "GET", "/v1/reps/rep-a/queue", "", &qa)
+	if fmt.Sprint(qa.partners()) != "[globex]" {
+		t.Errorf("after the breach rep-a's queue = %v, want [globex]", qa.partners())
+	}
+
+	// Notifications: one email per hand-off, signed webhooks for hand-offs
+	// and the outcome.
+	eventually(t, 10*time.Second, func() error {
+		msgs := smtp.Messages()
+		if len(msgs) < 2 {
+			return errorf("%d emails", len(msgs))
+		}
+		for _, m := range msgs {
+			if strings.Contains(m.To[0], "anne@") && !strings.Contains(string(m.Data), "Acme Networks") {
+				return errorf("rep-a's email does not name the partner:\n%s", m.Data)
+			}
+		}
+		types := strings.Join(hooks.types(), ",")
+		if strings.Count(types, notify.EventHandoffCreated) < 2 || !strings.Contains(types, notify.EventHandoffOutcome) {
+			return errorf("webhooks received: %s", types)
+		}
+		return nil
+	})
+	if hooks.badSig != 0 {
+		t.Errorf("%d webhook deliveries with a bad signature", hooks.badSig)
+	}
+	var stats map[string]any
+	if code := doAs(t, s, admin, "GET", "/v1/handoffs/stats", "", &stats); code != 200 || stats["handoffs"].(float64) < 2 {
+		t.Errorf("stats = %d %v", code, stats)
+	}
+}

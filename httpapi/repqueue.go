@@ -1,0 +1,228 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/repqueue"
+)
+
+// RepQueue is what the API needs of the rep call queue.
+type RepQueue interface {
+	List(ctx context.Context, repID string) ([]repqueue.Entry, error)
+	Scheduled(ctx context.Context, repID string) ([]repqueue.Entry, error)
+	ListUnrouted(ctx context.Context) ([]repqueue.Entry, error)
+	Claim(ctx context.Context, repID, partnerID string) (*repqueue.Entry, error)
+	RecordOutcome(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
+	IssueToken(ctx context.Context, repID string) (string, error)
+	RepForToken(ctx context.Context, token string) (string, error)
+	RevokeToken(ctx context.Context, repID, tokenOrID string) error
+	ListTokens(ctx context.Context, repID string) ([]repqueue.TokenInfo, error)
+	Stats(ctx context.Context, repID string) (*repqueue.Stats, error)
+}
+
+func (a *API) registerRepQueue() {
+	if a.queue == nil {
+		return
+	}
+	a.handle("POST /v1/reps/{id}/tokens", a.requireAdmin(a.issueToken))
+	a.handle("GET /v1/reps/{id}/tokens", a.requireAdmin(a.listTokens))
+	a.handle("DELETE /v1/reps/{id}/tokens/{token}", a.requireAdmin(a.revokeToken))
+	a.handle("GET /v1/reps/{id}/queue", a.requireRep(a.listQueue))
+	a.handle("POST /v1/reps/{id}/queue/{partner}/claim", a.requireRep(a.claim))
+	a.handle("POST /v1/reps/{id}/queue/{partner}/outcome", a.requireRep(a.outcome))
+	a.handle("GET /v1/handoffs/stats", a.requireAdmin(a.handoffStats))
+	a.handle("GET /v1/handoffs/unrouted", a.requireAdmin(a.unrouted))
+}
+
+// requireRep lets through the admin key, or a rep token whose rep is the
+// one in the path: a rep sees and acts on their own queue only.
+func (a *API) requireRep(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="longtail"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token (a rep token or the admin API key)")
+			return
+		}
+		if a.keys.match(tok) {
+			next(w, r)
+			return
+		}
+		repID, err := a.queue.RepForToken(r.Context(), tok)
+		switch {
+		case errors.Is(err, repqueue.ErrNotFound), errors.Is(err, repqueue.ErrForbidden):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="longtail", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid or revoked token")
+			return
+		case err != nil:
+			queueError(w, r, err)
+			return
+		}
+		if repID != r.PathValue("id") {
+			writeError(w, http.StatusForbidden, "forbidden", "this token belongs to another rep")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func queueError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, repqueue.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "%v", err)
+	case errors.Is(err, repqueue.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", "%v", err)
+	case errors.Is(err, repqueue.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", "%v", err)
+	case errors.Is(err, repqueue.ErrConflict):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusConflict, "conflict", "%v", err)
+	default:
+		directoryError(w, r, err)
+	}
+}
+
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.dir.GetRep(r.Context(), id); err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	tok, err := a.queue.IssueToken(r.Context(), id)
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]string{"token": tok, "rep_id": id})
+}
+
+func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
+	toks, err := a.queue.ListTokens(r.Context(), r.PathValue("id"))
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	if toks == nil {
+		toks = []repqueue.TokenInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": toks})
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
+	if err := a.queue.RevokeToken(r.Context(), r.PathValue("id"), r.PathValue("token")); err != nil {
+		queueError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type queueResponse struct {
+	Items     []repqueue.Entry `json:"items"`
+	Scheduled []repqueue.Entry `json:"scheduled"`
+}
+
+func (a *API) listQueue(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	items, err := a.queue.List(r.Context(), id)
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	later, err := a.queue.Scheduled(r.Context(), id)
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, queueResponse{Items: nonNil(items), Scheduled: nonNil(later)})
+}
+
+func nonNil(es []repqueue.Entry) []repqueue.Entry {
+	if es == nil {
+		return []repqueue.Entry{}
+	}
+	return es
+}
+
+func (a *API) claim(w http.ResponseWriter, r *http.Request) {
+	e, err := a.queue.Claim(r.Context(), r.PathValue("id"), r.PathValue("partner"))
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+type outcomeRequest struct {
+	Outcome    string     `json:"outcome"`
+	Note       string     `json:"note"`
+	CallbackAt *time.Time `json:"callback_at"`
+	Value      float64    `json:"value"`
+}
+
+func (a *API) outcome(w http.ResponseWriter, r *http.Request) {
+	var req outcomeRequest
+	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &req) {
+		return
+	}
+	e, err := a.queue.RecordOutcome(r.Context(), r.PathValue("id"), r.PathValue("partner"), repqueue.Outcome{
+		Kind: req.Outcome, Note: req.Note, CallbackAt: req.CallbackAt, Value: req.Value,
+	})
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	// A converted call's deal feeds monetary RFM through the same durable
+	// path as any event. Recording the outcome again is idempotent and the
+	// deal event's id is fixed, so a 503 here is safe to retry.
+	if ev := e.DealEvent(); ev != nil {
+		if err := a.sink.Record(r.Context(), []event.Event{*ev}); err != nil {
+			unavailable(w, r, err)
+			return
+		}
+	}
+	if a.onOutcome != nil {
+		if err := a.onOutcome(r.Context(), e); err != nil {
+			unavailable(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+func (a *API) handoffStats(w http.ResponseWriter, r *http.Request) {
+	rep := r.URL.Query().Get("rep")
+	if rep != "" {
+		if _, err := a.dir.GetRep(r.Context(), rep); err != nil {
+			directoryError(w, r, err)
+			return
+		}
+	}
+	st, err := a.queue.Stats(r.Context(), rep)
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, statsView{Stats: st, MedianTimeToClaimSeconds: st.MedianTimeToClaim.Seconds(), P90TimeToClaimSeconds: st.P90TimeToClaim.Seconds()})
+}
+
+// statsView adds the claim times in seconds: Go durations marshal as
+// nanoseconds, which nobody reads well.
+type statsView struct {
+	*repqueue.Stats
+	MedianTimeToClaimSeconds float64 `json:"median_time_to_claim_seconds"`
+	P90TimeToClaimSeconds    float64 `json:"p90_time_to_claim_seconds"`
+}
+
+func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
+	items, err := a.queue.ListUnrouted(r.Context())
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+}

@@ -1,0 +1,139 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/longtailhq/longtail/repqueue"
+)
+
+type loginData struct {
+	base
+	Error  string
+	Notice string
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	s, err := h.current(r)
+	if err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	if s != nil {
+		http.Redirect(w, r, "/ui/queue", http.StatusSeeOther)
+		return
+	}
+	d := loginData{}
+	switch {
+	case r.URL.Query().Get("signed_out") != "":
+		d.Notice = "You have signed out."
+	case r.URL.Query().Get("expired") != "":
+		d.Notice = "Your session has ended. Sign in again to see your queue."
+	}
+	h.renderLogin(w, r, http.StatusOK, d)
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	tok, err := h.loginToken(w, r)
+	if err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	d.base = h.base(nil, "Sign in")
+	d.CSRF = tok
+	h.render(w, status, pageLogin, d)
+}
+
+// badToken is the one answer to any token that does not sign in: it must
+// not tell an unknown token from a revoked one.
+const badToken = "That token did not work. Check it and try again, or ask your admin for a new one."
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	ip := h.cfg.ClientIP(r)
+	if !sameOrigin(r) {
+		h.log.Warn().Str("ip", ip).Str("origin", r.Header.Get("Origin")).Msg("cross-origin sign-in refused")
+		h.errorPage(w, nil, http.StatusForbidden, "Request refused", "This form did not come from this site, so it was not sent.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.renderLogin(w, r, http.StatusBadRequest, loginData{Error: "The form could not be read. Try again."})
+		return
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !equalSecret(r.PostForm.Get("csrf"), c.Value) {
+		h.renderLogin(w, r, http.StatusForbidden, loginData{Error: "The sign-in form had expired. Enter your token again."})
+		return
+	}
+	if ok, wait := h.limiter.allow(ip); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.log.Warn().Str("ip", ip).Msg("sign-in rate limited")
+		h.renderLogin(w, r, http.StatusTooManyRequests, loginData{
+			Error: fmt.Sprintf("Too many sign-in attempts. Try again in %s.", humanWait(wait))})
+		return
+	}
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	if token == "" {
+		h.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: "Enter your rep token."})
+		return
+	}
+	ctx := r.Context()
+	repID, err := h.q.RepForToken(ctx, token)
+	if errors.Is(err, repqueue.ErrNotFound) || errors.Is(err, repqueue.ErrForbidden) {
+		h.log.Info().Str("ip", ip).Bool("revoked", errors.Is(err, repqueue.ErrForbidden)).Msg("sign-in failed")
+		h.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: badToken})
+		return
+	}
+	if err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	// A new id on every sign-in: a session id planted before sign-in
+	// (fixation) never becomes an authenticated one.
+	if old, err := r.Cookie(sessionCookie); err == nil && validSecret(old.Value) {
+		if err := h.sessions.destroy(ctx, digest(old.Value)); err != nil {
+			h.unavailable(w, r, err)
+			return
+		}
+	}
+	sid, err := h.sessions.create(ctx, repID, digest(token))
+	if err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	h.setSessionCookie(w, sid)
+	h.clearLoginToken(w)
+	h.log.Info().Str("rep_id", repID).Str("ip", ip).Msg("rep signed in")
+	http.Redirect(w, r, "/ui/queue", http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := h.sessions.destroy(r.Context(), s.hash); err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	h.clearSessionCookie(w)
+	h.log.Info().Str("rep_id", s.repID).Msg("rep signed out")
+	http.Redirect(w, r, "/ui/login?signed_out=1", http.StatusSeeOther)
+}
+
+// humanWait says a short wait in words ("40 seconds", "3 minutes").
+func humanWait(d time.Duration) string {
+	if d < time.Minute {
+		return plural(int(math.Ceil(d.Seconds())), "second")
+	}
+	return plural(int(math.Ceil(d.Minutes())), "minute")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
