@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/webhook"
 )
@@ -47,6 +48,11 @@ type Deps struct {
 	Directory Directory
 	// Scores adds scores, timelines, explanations and the leaderboard.
 	Scores Scores
+	// Gate answers GET /v1/contacts/{id}/mailable: may nurture mail the
+	// contact now, and if not, why.
+	Gate interface {
+		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
+	}
 	// Queue serves the rep call-queue routes and tokens.
 	Queue RepQueue
 	// OnOutcome runs after an outcome is recorded (outbound webhooks);
@@ -78,6 +84,9 @@ type API struct {
 	scores    Scores
 	rfm       func(ctx context.Context) error
 	queue     RepQueue
+	gate      interface {
+		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
+	}
 	onOutcome func(ctx context.Context, e *repqueue.Entry) error
 	keys      keyring
 	metrics   *metrics
@@ -114,7 +123,7 @@ func New(cfg Config, d Deps) (*API, error) {
 		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink, topics: d.Topics,
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
-		rfm: d.EnqueueRFM, queue: d.Queue, onOutcome: d.OnOutcome,
+		rfm: d.EnqueueRFM, queue: d.Queue, onOutcome: d.OnOutcome, gate: d.Gate,
 	}
 	if d.Queue != nil && d.Directory == nil {
 		return nil, errors.New("httpapi: Queue needs Directory")

@@ -26,6 +26,9 @@ func (a *API) registerDirectory() {
 	a.handle("GET /v1/partners/{id}", a.requireAdmin(a.getPartner))
 	a.handle("PUT /v1/contacts/{id}", a.requireAdmin(a.putContact))
 	a.handle("GET /v1/contacts/{id}", a.requireAdmin(a.getContact))
+	if a.gate != nil {
+		a.handle("GET /v1/contacts/{id}/mailable", a.requireAdmin(a.mailable))
+	}
 	a.handle("PUT /v1/reps/{id}", a.requireAdmin(a.putRep))
 	a.handle("GET /v1/reps/{id}", a.requireAdmin(a.getRep))
 }
@@ -131,4 +134,18 @@ func (a *API) getRep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+func (a *API) mailable(w http.ResponseWriter, r *http.Request) {
+	c, err := a.dir.LookupContact(r.Context(), r.PathValue("id"))
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	d, err := a.gate.MayMail(r.Context(), c.ID)
+	if err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }

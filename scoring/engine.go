@@ -227,7 +227,9 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, e
 		day := floorDiv(ms, 86400000)
 		pts, filtered := r.Points(*ev, t)
 		code := typeCodes[ev.Type]
-		var kind, hasDelivered, deliveredAt, gslot, dlf, mk, kf, tf, ff, mf float64
+		var kind, hasDelivered, gslot uint8
+		var deliveredAt float64
+		var dlf, mk, kf, tf, ff, mf uint16
 		var deliveredVal string
 		switch ev.Type {
 		case event.EmailDelivered:
@@ -251,13 +253,13 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, e
 			hasDelivered, deliveredAt = 1, float64(sinceEpoch(*ev.DeliveredAt))
 		}
 		cap := r.DailyCap(ev.Type)
-		var capPrefix string
+		var capVal string
 		if cap > 0 {
 			kf = cf.add("k" + code + strconv.FormatInt(day, 10))
-			capPrefix = strconv.FormatInt(max(nowM, (day+1)*1440)+1440, 10) + ":"
+			capVal = strconv.FormatInt(max(nowM, (day+1)*1440)+1440, 10) + ":1"
 		}
 		if filtered != "" {
-			gslot = float64(4 + slices.Index(filterReasons, filtered))
+			gslot = uint8(4 + slices.Index(filterReasons, filtered))
 		}
 		money := monetary(*ev)
 		var norm float64
@@ -285,25 +287,44 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, e
 		hl := len(head) - 1
 		head = append(head[:hl], `,"points":`...)
 		head = strconv.AppendFloat(head, pts, 'g', -1, 64)
-		head = append(head, `,"filtered":"`...)
-		head = append(head, filtered...)
-		head = append(head, `"}`...)
+		if filtered != "" {
+			head = append(head, `,"filtered":"`...)
+			head = append(head, filtered...)
+			head = append(head, '"')
+		}
+		head = append(head, '}')
 		sup := Suppression(*ev)
-		hasSup := 0.0
+		var hasSup uint8
 		if sup != "" {
 			hasSup = 1
 		}
 		idf := cf.add("i" + digest("i", ev.ID))
-		ek := cf.add("x" + code + ev.Topic)
-		evArgs = append(evArgs,
-			packFloats(kind, float64(ms), pts, norm, hasDelivered, deliveredAt, money, float64(cap), gslot,
-				idf, dlf, mk, kf, ek, tf, ff, mf, float64(hl), hasSup),
-			string(head))
+		var ek uint16
+		if pts != 0 || filtered != "" || kind == 2 || mk > 0 || kf > 0 {
+			ek = cf.add("x" + code + ev.Topic)
+		}
+		// The layout of struct.unpack('<BdddBddI4BHHHHHHHHI4B') in the script.
+		nums := make([]byte, 0, 68)
+		nums = append(nums, kind)
+		nums = appendFloat(nums, float64(ms))
+		nums = appendFloat(nums, pts)
+		nums = appendFloat(nums, norm)
+		nums = append(nums, hasDelivered)
+		nums = appendFloat(nums, deliveredAt)
+		nums = appendFloat(nums, money)
+		nums = binary.LittleEndian.AppendUint32(nums, uint32(min(cap, math.MaxUint32)))
+		nums = append(nums, gslot)
+		for _, x := range [...]uint16{idf, dlf, mk, kf, ek, tf, ff, mf} {
+			nums = binary.LittleEndian.AppendUint16(nums, x)
+		}
+		nums = binary.LittleEndian.AppendUint32(nums, uint32(hl))
+		nums = append(nums, hasSup)
+		evArgs = append(evArgs, string(nums), string(head))
 		if kind == 1 && dlf > 0 {
 			evArgs = append(evArgs, deliveredVal)
 		}
 		if kf > 0 {
-			evArgs = append(evArgs, capPrefix)
+			evArgs = append(evArgs, capVal)
 		}
 		if sup != "" {
 			evArgs = append(evArgs, sup)
@@ -331,16 +352,17 @@ type fieldSet struct {
 	idx  map[string]int
 }
 
-// add records f once and returns its 1-based index.
-func (s *fieldSet) add(f string) float64 {
+// add records f once and returns its 1-based index (a script call reads
+// at most a few thousand fields: see maxChunk).
+func (s *fieldSet) add(f string) uint16 {
 	if s.idx == nil && len(s.list) < 32 {
 		for i, x := range s.list {
 			if x.(string) == f {
-				return float64(i + 1)
+				return uint16(i + 1)
 			}
 		}
 		s.list = append(s.list, f)
-		return float64(len(s.list))
+		return uint16(len(s.list))
 	}
 	if s.idx == nil {
 		s.idx = make(map[string]int, 2*len(s.list))
@@ -349,20 +371,24 @@ func (s *fieldSet) add(f string) float64 {
 		}
 	}
 	if i, ok := s.idx[f]; ok {
-		return float64(i)
+		return uint16(i)
 	}
 	s.list = append(s.list, f)
 	s.idx[f] = len(s.list)
-	return float64(len(s.list))
+	return uint16(len(s.list))
 }
 
 // packFloats encodes numbers for struct.unpack('<d...') in the scripts.
 func packFloats(fs ...float64) string {
 	b := make([]byte, 0, 8*len(fs))
 	for _, f := range fs {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+		b = appendFloat(b, f)
 	}
 	return string(b)
+}
+
+func appendFloat(b []byte, f float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 }
 
 // unpackFloat reads the i-th little-endian float64 of b.

@@ -43,7 +43,10 @@ func TestProfTmp(t *testing.T) {
 	}
 	b := setup(t, Config{})
 	ctx := b.ctx
-	n := 4000
+	n, _ := strconv.Atoi(os.Getenv("PROFN"))
+	if n == 0 {
+		n = 4000
+	}
 	type c struct {
 		keys []string
 		args []any

@@ -48,20 +48,21 @@ const headerArgs = 9
 // partner-hash field names (besides the fixed ones read below; 0 without
 // roll-up), and per event, n times:
 //
-//	19 little-endian float64: kind (1 email.delivered, 2 email.click, 0
-//	  other), occurred_at (≤ now), points, normalised value, 1 if
-//	  delivered_at is set, delivered_at, monetary value, daily cap,
-//	  explain slot (4–8) of the reason filtered in Go (0: none), then
-//	  contact field indexes (0: none) of: id marker "i<digest>", delivered
-//	  marker "d<msg digest>", open/click marker, daily-cap counter
-//	  "k<type code><day>", explain aggregate "x<type code><topic>"; partner
-//	  field indexes of: interest "i|<topic>", RFM frequency "f<day>", RFM
-//	  monetary "m<day>"; the byte length of the timeline JSON before
-//	  ',"points"', 1 if a suppression reason follows
+//	numbers packed as struct '<BdddBddI4BHHHHHHHHI4B' (little-endian, no
+//	  padding): kind (1 email.delivered, 2 email.click, 0 other);
+//	  occurred_at (≤ now), points, normalised value; 1 if delivered_at is
+//	  set, delivered_at; monetary value; daily cap; explain slot (4–8) of
+//	  the reason filtered in Go (0: none); contact field indexes (0: none)
+//	  of the id marker "i<digest>", delivered marker "d<msg digest>",
+//	  open/click marker, daily-cap counter "k<type code><day>", explain
+//	  aggregate "x<type code><topic>" (0 when the event cannot be
+//	  explained); partner field indexes of the interest "i|<topic>", RFM
+//	  frequency "f<day>", RFM monetary "m<day>"; the byte length of the
+//	  timeline JSON before ',"points"'; 1 if a suppression reason follows
 //	timeline JSON as recorded unless the script filters the event
 //	delivered marker value "<expiry>:<occurred_at>" (email.delivered with
 //	  a delivered marker only)
-//	daily-cap marker value prefix "<expiry>:" (with a daily-cap counter only)
+//	first daily-cap counter value "<expiry>:1" (with a counter only)
 //	suppression reason (when set only)
 //
 // Contact-hash fields: s (N), sup, fit, x<type code><topic> explain
@@ -139,12 +140,12 @@ local tlargs, out = {}, {}
 local a = 10 + nf + np
 for k = 1, n do
   local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, hassup =
-    sunpack('<ddddddddddddddddddd', ARGV[a])
+    sunpack('<BdddBddI4BHHHHHHHHI4B', ARGV[a])
   local json = ARGV[a + 1]
   a = a + 2
-  local dlval, kpre, supr
+  local dlval, kval, supr
   if kind == 1 and dlf > 0 then dlval = ARGV[a]; a = a + 1 end
-  if kf > 0 then kpre = ARGV[a]; a = a + 1 end
+  if kf > 0 then kval = ARGV[a]; a = a + 1 end
   if hassup == 1 then supr = ARGV[a]; a = a + 1 end
   local gopts, slot = pts, gslot
   if live(idf) then
@@ -162,7 +163,13 @@ for k = 1, n do
       if slot == 0 and mk > 0 and live(mk) then slot = 7 end
       if slot == 0 and kf > 0 then
         local used = tonumber(rest(kf)) or 0
-        if used >= cap then slot = 8 else put(kf, kpre .. (used + 1)) end
+        if used >= cap then
+          slot = 8
+        elseif used == 0 then
+          put(kf, kval)
+        else
+          put(kf, sub(kval, 1, -2) .. (used + 1))
+        end
       end
     end
     if slot == 0 then
@@ -189,7 +196,7 @@ for k = 1, n do
   end
   -- Explain what carries points or was filtered; plain zero-point facts
   -- (deliveries, purchases) only take space.
-  if pts ~= 0 or (slot ~= 0 and (slot ~= 4 or gopts ~= 0)) then
+  if ek > 0 and (pts ~= 0 or (slot ~= 0 and (slot ~= 4 or gopts ~= 0))) then
     local e = E[ek]
     if not e then
       local x = V[ek + 4]

@@ -21,6 +21,7 @@ import (
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
+	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
@@ -46,6 +47,7 @@ type app struct {
 	renderer *notify.Renderer
 	mail     *mailer.Mailer // nil without smtp.url
 	hooks    *notify.WebhookSender
+	gate     *nurture.Gate
 }
 
 func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logger) (*app, error) {
@@ -87,12 +89,16 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	} else {
 		log.Warn().Msg("smtp.url is not set: rep notifications are logged and shown on the queue page, not emailed")
 	}
+	gate, err := nurture.NewGate(dir, engine, reps)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
-		reps: reps, renderer: renderer, mail: mail, hooks: hooks,
+		reps: reps, renderer: renderer, mail: mail, hooks: hooks, gate: gate,
 	}, nil
 }
 
@@ -163,6 +169,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Directory: a.dir,
 		Scores:    a.engine,
 		Queue:     a.reps,
+		Gate:      a.gate,
 		OnOutcome: a.onOutcome,
 		Registry:  a.registry,
 		Ops:       asynqmon.New(asynqmon.Options{RootPath: "/ops/queues", RedisConnOpt: sharedConn{a.st.rdb}}),

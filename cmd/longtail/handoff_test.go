@@ -192,6 +192,15 @@ handoff:
 		return nil
 	})
 
+	// Nurture pauses for a partner in the call queue.
+	var d struct {
+		Allowed bool
+		Reason  string
+	}
+	if code := doAs(t, s, admin, "GET", "/v1/contacts/jane@acme.example/mailable", "", &d); code != 200 || d.Allowed || d.Reason != "in_call_queue" {
+		t.Errorf("mailable while queued = %d %+v, want not allowed, in_call_queue", code, d)
+	}
+
 	// Tokens: a rep sees only their own queue.
 	var tokA, tokB struct{ Token string }
 	if code := doAs(t, s, admin, "POST", "/v1/reps/rep-a/tokens", "", &tokA); code != 201 || tokA.Token == "" {

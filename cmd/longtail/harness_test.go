@@ -51,13 +51,13 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startService runs serve with environ (plus a test API key and a random
 // port) and waits until it listens. It stops when the test ends.
-func startService(t *testing.T, environ ...string) *service {
+func startService(t testing.TB, environ ...string) *service {
 	t.Helper()
 	return startRole(t, "all", environ...)
 }
 
 // startRole runs serve --role role and waits until it is up.
-func startRole(t *testing.T, role string, environ ...string) *service {
+func startRole(t testing.TB, role string, environ ...string) *service {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -91,7 +91,7 @@ func startRole(t *testing.T, role string, environ ...string) *service {
 }
 
 // Stop shuts the service down and checks it exited cleanly.
-func (s *service) Stop(t *testing.T) {
+func (s *service) Stop(t testing.TB) {
 	t.Helper()
 	if s.stop == nil {
 		return
@@ -109,7 +109,7 @@ func (s *service) Stop(t *testing.T) {
 }
 
 // do sends a request with the admin key and decodes a JSON answer.
-func (s *service) do(t *testing.T, method, path, contentType string, body io.Reader, out any) int {
+func (s *service) do(t testing.TB, method, path, contentType string, body io.Reader, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, body)
 	if err != nil {

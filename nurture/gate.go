@@ -1,0 +1,89 @@
+// Package nurture will run persona-based email sequences. Its first piece
+// is the gate every send must pass: one answer to "may this contact be
+// mailed now?", combining consent, suppression and the rep call queue.
+package nurture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/scoring"
+)
+
+// Contacts finds a contact.
+type Contacts interface {
+	GetContact(ctx context.Context, id string) (directory.Contact, error)
+}
+
+// Suppressions tells whether scoring saw a hard bounce, a spam complaint
+// or an unsubscribe for the contact.
+type Suppressions interface {
+	Contact(ctx context.Context, partnerID, contactID string) (*scoring.ContactScore, error)
+}
+
+// CallQueue tells whether the rep queue holds the partner's nurture:
+// queued or claimed for a call, in a cooldown, or not a fit.
+type CallQueue interface {
+	MayMail(ctx context.Context, partnerID, contactID string) (bool, string, error)
+}
+
+// Decision is the gate's answer; Reason says why a send may not go.
+type Decision struct {
+	Allowed bool   `json:"allowed"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Reasons a contact may not be mailed (besides those of the call queue).
+const (
+	ReasonUnknownContact   = "unknown_contact"
+	ReasonConsentWithdrawn = "consent_withdrawn"
+	ReasonSuppressed       = "suppressed"
+)
+
+// Gate is the one check before every nurture send.
+type Gate struct {
+	contacts Contacts
+	supp     Suppressions
+	queue    CallQueue
+}
+
+// NewGate checks its collaborators.
+func NewGate(c Contacts, s Suppressions, q CallQueue) (*Gate, error) {
+	if c == nil || s == nil || q == nil {
+		return nil, errors.New("nurture: gate needs contacts, suppressions and the call queue")
+	}
+	return &Gate{contacts: c, supp: s, queue: q}, nil
+}
+
+// MayMail answers for the contact now. Order matters only for the reason
+// given: the person's own choices (consent, unsubscribe) come first, then
+// what the reps are doing with the partner.
+func (g *Gate) MayMail(ctx context.Context, contactID string) (Decision, error) {
+	c, err := g.contacts.GetContact(ctx, contactID)
+	if errors.Is(err, directory.ErrNotFound) {
+		return Decision{Reason: ReasonUnknownContact}, nil
+	}
+	if err != nil {
+		return Decision{}, fmt.Errorf("nurture: contact %s: %w", contactID, err)
+	}
+	if c.Consent == directory.ConsentWithdrawn {
+		return Decision{Reason: ReasonConsentWithdrawn}, nil
+	}
+	s, err := g.supp.Contact(ctx, c.PartnerID, c.ID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("nurture: suppression of %s: %w", contactID, err)
+	}
+	if s.Suppressed != "" {
+		return Decision{Reason: ReasonSuppressed + ": " + s.Suppressed}, nil
+	}
+	ok, why, err := g.queue.MayMail(ctx, c.PartnerID, c.ID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("nurture: call queue of %s: %w", c.PartnerID, err)
+	}
+	if !ok {
+		return Decision{Reason: why}, nil
+	}
+	return Decision{Allowed: true}, nil
+}
