@@ -18,6 +18,7 @@ import (
 	"github.com/longtailhq/longtail/httpapi"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/longtailhq/longtail/webhook"
 )
@@ -46,7 +47,12 @@ func setup(t *testing.T, providers ...webhook.Provider) *fixture {
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	t.Cleanup(func() { client.Close() })
+	queue, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	api, err := httpapi.New(httpapi.Config{Keys: []string{adminKey}, MaxBodyBytes: 64 << 10, MaxEvents: 3}, httpapi.Deps{
+		Queue:     queue,
 		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Sink:      jobs.NewEventQueue(client, time.Second),
 		Directory: dir,
@@ -165,5 +171,59 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	if r := f.call(t, "GET", "/metrics", "", "", ""); r.status != 200 || !bytes.Contains(r.body, []byte("longtail_http_request_duration_seconds")) {
 		t.Errorf("/metrics = %d without longtail_ series", r.status)
+	}
+}
+
+func TestRepTokens(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	const js = "application/json"
+	if r := f.call(t, "POST", "/v1/reps/nobody/tokens", adminKey, "", ""); r.status != 404 {
+		t.Errorf("token for an unknown rep: %d", r.status)
+	}
+	if r := f.call(t, "PUT", "/v1/reps/r1", adminKey, js, `{"name":"Rita","email":"rita@vendor.example","daily_capacity":3,"active":true}`); r.status != 200 {
+		t.Fatalf("put rep: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "POST", "/v1/reps/r1/tokens", "", "", ""); r.status != 401 {
+		t.Errorf("issuing without the admin key: %d", r.status)
+	}
+	r := f.call(t, "POST", "/v1/reps/r1/tokens", adminKey, "", "")
+	var tok struct{ Token string }
+	if err := json.Unmarshal(r.body, &tok); r.status != 201 || err != nil || !strings.HasPrefix(tok.Token, "ltr_") {
+		t.Fatalf("issue: %d %s", r.status, r.body)
+	}
+	if r.header.Get("Cache-Control") != "no-store" {
+		t.Error("a fresh token may be cached")
+	}
+	if r := f.call(t, "GET", "/v1/reps/r1/queue", tok.Token, "", ""); r.status != 200 || !bytes.Contains(r.body, []byte(`"items":[]`)) {
+		t.Errorf("own queue with the token: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "GET", "/v1/reps/r2/queue", tok.Token, "", ""); r.status != 403 || errorCode(t, r) != "forbidden" {
+		t.Errorf("another rep's queue: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "POST", "/v1/reps/r1/tokens", tok.Token, "", ""); r.status != 401 {
+		t.Errorf("a rep token issuing tokens: %d", r.status)
+	}
+	var list struct {
+		Items []struct{ ID string }
+	}
+	lr := f.call(t, "GET", "/v1/reps/r1/tokens", adminKey, "", "")
+	if err := json.Unmarshal(lr.body, &list); err != nil || len(list.Items) != 1 || bytes.Contains(lr.body, []byte(tok.Token)) {
+		t.Fatalf("list: %s", lr.body)
+	}
+	if r := f.call(t, "DELETE", "/v1/reps/r1/tokens/"+list.Items[0].ID, adminKey, "", ""); r.status != 204 {
+		t.Errorf("revoke: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "GET", "/v1/reps/r1/queue", tok.Token, "", ""); r.status != 401 {
+		t.Errorf("revoked token: %d", r.status)
+	}
+	if r := f.call(t, "POST", "/v1/reps/r1/queue/p9/outcome", adminKey, js, `{"outcome":"converted"}`); r.status != 404 {
+		t.Errorf("outcome on no entry: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "GET", "/v1/handoffs/stats?rep=r1", adminKey, "", ""); r.status != 200 || !bytes.Contains(r.body, []byte(`"conversion_rate"`)) {
+		t.Errorf("stats: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "GET", "/v1/handoffs/unrouted", adminKey, "", ""); r.status != 200 {
+		t.Errorf("unrouted: %d", r.status)
 	}
 }

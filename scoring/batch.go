@@ -29,7 +29,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 	type call struct {
 		i    int
 		keys []string
-		args []any
+		ac   *applyCall
 		cmd  *redis.Cmd
 	}
 	results := make([]*Result, len(batches))
@@ -54,17 +54,17 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if len(b.Events) > maxChunk {
 			continue
 		}
-		args, err := e.applyArgs(t, b.Events, now)
+		ac, err := e.applyArgs(t, b.Events, now)
 		if err != nil {
 			return nil, err
 		}
-		calls = append(calls, &call{i: i, keys: applyKeys(t), args: args})
+		calls = append(calls, &call{i: i, keys: applyKeys(t), ac: ac})
 	}
 	run := calls
 	for attempt := 0; ; attempt++ {
 		pipe := e.rdb.Pipeline()
 		for _, c := range run {
-			c.cmd = applyScript.EvalSha(ctx, pipe, c.keys, c.args...)
+			c.cmd = applyScript.EvalSha(ctx, pipe, c.keys, c.ac.args...)
 		}
 		_, _ = pipe.Exec(ctx) // errors are read per command below
 		var missing []*call
@@ -104,7 +104,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if err != nil {
 			return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, err)
 		}
-		res, pnorm, err := e.parseApply(b.Target, b.Events, raw, now)
+		res, pnorm, err := e.parseApply(b.Target, c.ac, raw, now)
 		if err != nil {
 			return nil, err
 		}

@@ -2,13 +2,9 @@ package scoring
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,22 +103,6 @@ func checkID(field, id string) error {
 	return nil
 }
 
-func digest(prefix, s string) string {
-	h := sha256.Sum256([]byte(prefix + s))
-	return string(h[:8])
-}
-
-type timelineHead struct {
-	ID         string     `json:"id"`
-	Type       event.Type `json:"type"`
-	OccurredAt time.Time  `json:"occurred_at"`
-	Topic      string     `json:"topic,omitempty"`
-	Title      string     `json:"title,omitempty"`
-	URL        string     `json:"url,omitempty"`
-	Source     string     `json:"source,omitempty"`
-	MessageID  string     `json:"message_id,omitempty"`
-}
-
 func (e *Engine) now() (time.Time, error) {
 	now := e.clock()
 	if float64(now.Sub(Epoch))/float64(e.cfg.HalfLife) > maxExponent {
@@ -169,15 +149,15 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	var pnorm string
 	for start := 0; start < len(evs); start += maxChunk {
 		chunk := evs[start:min(start+maxChunk, len(evs))]
-		args, err := e.applyArgs(t, chunk, now)
+		call, err := e.applyArgs(t, chunk, now)
 		if err != nil {
 			return nil, err
 		}
-		raw, err := applyScript.Run(ctx, e.rdb, keys, args...).Slice()
+		raw, err := applyScript.Run(ctx, e.rdb, keys, call.args...).Slice()
 		if err != nil {
 			return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
 		}
-		part, pn, err := e.parseApply(t, chunk, raw, now)
+		part, pn, err := e.parseApply(t, call, raw, now)
 		if err != nil {
 			return nil, err
 		}
@@ -201,201 +181,6 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 // maxChunk bounds the events of one script call.
 const maxChunk = 256
 
-// applyArgs encodes a batch of already validated events for applyScript
-// (see its comment for the layout).
-func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) ([]any, error) {
-	r := e.rubric
-	rollup, threshold := "1", r.Threshold(t.Tier)
-	if t.NoRollup {
-		rollup = "0"
-	}
-	nowMs := sinceEpoch(now)
-	nowM := floorDiv(nowMs, 60000)
-	msgV := strconv.FormatInt(nowM+minutes(e.cfg.MessageRetention)+1, 10)
-	halfMs := e.cfg.HalfLife.Milliseconds()
-	// The hash fields the script reads besides its fixed ones, each once;
-	// events refer to them by index.
-	var cf, pf fieldSet
-	evArgs := make([]any, 0, 3*len(evs))
-	for i := range evs {
-		ev := &evs[i]
-		at := ev.OccurredAt
-		if at.After(now) {
-			at = now
-		}
-		ms := sinceEpoch(at)
-		day := floorDiv(ms, 86400000)
-		pts, filtered := r.Points(*ev, t)
-		code := typeCodes[ev.Type]
-		var kind, hasDelivered, gslot uint8
-		var deliveredAt float64
-		var dlf, mk, kf, tf, ff, mf uint16
-		var deliveredVal string
-		switch ev.Type {
-		case event.EmailDelivered:
-			kind = 1
-		case event.EmailClick:
-			kind = 2
-		}
-		if ev.MessageID != "" {
-			msg := digest("m", ev.MessageID)
-			switch ev.Type {
-			case event.EmailDelivered:
-				dlf = cf.add("d" + msg)
-				deliveredVal = msgV + ":" + strconv.FormatInt(ms, 10)
-			case event.EmailOpen:
-				mk = cf.add("o" + msg)
-			case event.EmailClick:
-				dlf, mk = cf.add("d"+msg), cf.add("c"+msg)
-			}
-		}
-		if ev.DeliveredAt != nil && !ev.DeliveredAt.IsZero() {
-			hasDelivered, deliveredAt = 1, float64(sinceEpoch(*ev.DeliveredAt))
-		}
-		cap := r.DailyCap(ev.Type)
-		var capVal string
-		if cap > 0 {
-			kf = cf.add("k" + code + strconv.FormatInt(day, 10))
-			capVal = strconv.FormatInt(max(nowM, (day+1)*1440)+1440, 10) + ":1"
-		}
-		if filtered != "" {
-			gslot = uint8(4 + slices.Index(filterReasons, filtered))
-		}
-		money := monetary(*ev)
-		var norm float64
-		if pts != 0 {
-			norm = pts * math.Exp2(float64(ms)/float64(halfMs))
-		}
-		if !t.NoRollup {
-			if pts != 0 && ev.Topic != "" {
-				tf = pf.add("i|" + ev.Topic)
-			}
-			if pts > 0 {
-				ff = pf.add("f" + strconv.FormatInt(day, 10))
-			}
-			if money > 0 {
-				mf = pf.add("m" + strconv.FormatInt(day, 10))
-			}
-		}
-		head, err := json.Marshal(timelineHead{
-			ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Topic: ev.Topic,
-			Title: ev.Title, URL: ev.URL, Source: ev.Source, MessageID: ev.MessageID,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("scoring: encode events[%d]: %w", i, err)
-		}
-		hl := len(head) - 1
-		head = append(head[:hl], `,"points":`...)
-		head = strconv.AppendFloat(head, pts, 'g', -1, 64)
-		if filtered != "" {
-			head = append(head, `,"filtered":"`...)
-			head = append(head, filtered...)
-			head = append(head, '"')
-		}
-		head = append(head, '}')
-		sup := Suppression(*ev)
-		var hasSup uint8
-		if sup != "" {
-			hasSup = 1
-		}
-		idf := cf.add("i" + digest("i", ev.ID))
-		var ek uint16
-		if pts != 0 || filtered != "" || kind == 2 || mk > 0 || kf > 0 {
-			ek = cf.add("x" + code + ev.Topic)
-		}
-		// The layout of struct.unpack('<BdddBddI4BHHHHHHHHI4B') in the script.
-		nums := make([]byte, 0, 68)
-		nums = append(nums, kind)
-		nums = appendFloat(nums, float64(ms))
-		nums = appendFloat(nums, pts)
-		nums = appendFloat(nums, norm)
-		nums = append(nums, hasDelivered)
-		nums = appendFloat(nums, deliveredAt)
-		nums = appendFloat(nums, money)
-		nums = binary.LittleEndian.AppendUint32(nums, uint32(min(cap, math.MaxUint32)))
-		nums = append(nums, gslot)
-		for _, x := range [...]uint16{idf, dlf, mk, kf, ek, tf, ff, mf} {
-			nums = binary.LittleEndian.AppendUint16(nums, x)
-		}
-		nums = binary.LittleEndian.AppendUint32(nums, uint32(hl))
-		nums = append(nums, hasSup)
-		evArgs = append(evArgs, string(nums), string(head))
-		if kind == 1 && dlf > 0 {
-			evArgs = append(evArgs, deliveredVal)
-		}
-		if kf > 0 {
-			evArgs = append(evArgs, capVal)
-		}
-		if sup != "" {
-			evArgs = append(evArgs, sup)
-		}
-	}
-	args := make([]any, 0, headerArgs+len(cf.list)+len(pf.list)+len(evArgs))
-	args = append(args,
-		packFloats(float64(nowMs), float64(nowM), float64(halfMs), float64(e.cfg.ScannerClickWindow.Milliseconds()),
-			float64(e.cfg.TimelineLength), threshold, e.cfg.RearmFraction, float64(Epoch.UnixMilli()),
-			float64(len(cf.list)), float64(len(pf.list)), float64(len(evs))),
-		strconv.FormatInt(nowM+minutes(e.cfg.DedupRetention)+1, 10), msgV,
-		strconv.FormatInt(nowM+pruneInterval(e.cfg), 10), rollup, fmtFloat(threshold),
-		t.ContactID, fmtFloat(r.ContactFit(t)), fmtFloat(r.PartnerFit(t)),
-	)
-	args = append(args, cf.list...)
-	args = append(args, pf.list...)
-	return append(args, evArgs...), nil
-}
-
-// fieldSet collects the distinct hash fields a script call reads, in
-// order. Batches are small, so a linear scan beats a map until they are
-// not.
-type fieldSet struct {
-	list []any
-	idx  map[string]int
-}
-
-// add records f once and returns its 1-based index (a script call reads
-// at most a few thousand fields: see maxChunk).
-func (s *fieldSet) add(f string) uint16 {
-	if s.idx == nil && len(s.list) < 32 {
-		for i, x := range s.list {
-			if x.(string) == f {
-				return uint16(i + 1)
-			}
-		}
-		s.list = append(s.list, f)
-		return uint16(len(s.list))
-	}
-	if s.idx == nil {
-		s.idx = make(map[string]int, 2*len(s.list))
-		for i, x := range s.list {
-			s.idx[x.(string)] = i + 1
-		}
-	}
-	if i, ok := s.idx[f]; ok {
-		return uint16(i)
-	}
-	s.list = append(s.list, f)
-	s.idx[f] = len(s.list)
-	return uint16(len(s.list))
-}
-
-// packFloats encodes numbers for struct.unpack('<d...') in the scripts.
-func packFloats(fs ...float64) string {
-	b := make([]byte, 0, 8*len(fs))
-	for _, f := range fs {
-		b = appendFloat(b, f)
-	}
-	return string(b)
-}
-
-func appendFloat(b []byte, f float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
-}
-
-// unpackFloat reads the i-th little-endian float64 of b.
-func unpackFloat(b string, i int) float64 {
-	return math.Float64frombits(binary.LittleEndian.Uint64([]byte(b[8*i : 8*i+8])))
-}
-
 // pruneInterval spaces the sweeps of a contact's seen hash (in minutes) so
 // expired entries outlive their expiry by at most a quarter of the dedup
 // retention.
@@ -405,49 +190,6 @@ func minutes(d time.Duration) int64 { return int64(d / time.Minute) }
 
 // sinceEpoch is t in ms since Epoch, the time unit of the scripts.
 func sinceEpoch(t time.Time) int64 { return t.Sub(Epoch).Milliseconds() }
-
-// parseApply reads applyScript's output; it returns the partner's
-// normalised score formatted for the leaderboard.
-func (e *Engine) parseApply(t Target, evs []event.Event, raw []any, now time.Time) (*Result, string, error) {
-	if len(raw) != 6 {
-		return nil, "", fmt.Errorf("scoring: apply script returned %d values, want 6", len(raw))
-	}
-	scores, _ := raw[0].(string)
-	codes, _ := raw[5].(string)
-	if len(scores) != 16 || len(codes) != len(evs) {
-		return nil, "", fmt.Errorf("scoring: apply script output: %d bytes of scores, %d codes for %d events",
-			len(scores), len(codes), len(evs))
-	}
-	num := func(i int) int64 { n, _ := raw[i].(int64); return n }
-	cnorm, pnorm := unpackFloat(scores, 0), unpackFloat(scores, 1)
-	d := e.decay(now)
-	res := &Result{
-		Events:       make([]EventResult, len(evs)),
-		ContactScore: cnorm * d,
-		PartnerScore: pnorm * d,
-		Version:      num(1),
-	}
-	if seq := num(2); seq > 0 {
-		res.Crossing = &Crossing{
-			PartnerID: t.PartnerID, Seq: seq, CrossedAt: time.UnixMilli(num(3)).UTC(),
-			Threshold: e.rubric.Threshold(t.Tier), New: num(4) == 1,
-		}
-	}
-	for i := range evs {
-		er := EventResult{ID: evs[i].ID}
-		switch c := codes[i]; {
-		case c == '0':
-			er.Points, er.Filtered = e.rubric.Points(evs[i], t)
-		case c >= '4' && int(c-'4') < len(filterReasons):
-			er.Filtered = filterReasons[c-'4']
-		default:
-			return nil, "", fmt.Errorf("scoring: apply script output for events[%d]: code %q", i, c)
-		}
-		er.Duplicate = er.Filtered == FilteredDuplicate
-		res.Events[i] = er
-	}
-	return res, fmtFloat(pnorm), nil
-}
 
 // AckCrossing marks the partner's crossing seq as handed off: Apply stops
 // returning it. Acking a seq that is not pending is a no-op (false).

@@ -55,7 +55,8 @@ func TestProfTmp(t *testing.T) {
 	for i := range n {
 		cid := "c" + strconv.Itoa(i)
 		tg := Target{PartnerID: "p" + strconv.Itoa(i%2000), ContactID: cid}
-		args, err := b.eng.applyArgs(tg, contactEvents(cid, t0), t0)
+		ac, err := b.eng.applyArgs(tg, contactEvents(cid, t0), t0)
+		args := ac.args
 		if err != nil {
 			t.Fatal(err)
 		}

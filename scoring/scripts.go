@@ -4,7 +4,7 @@ import "github.com/redis/go-redis/v9"
 
 // headerArgs is the number of ARGV entries before the field lists;
 // Engine.applyArgs and applyScript agree.
-const headerArgs = 9
+const headerArgs = 10
 
 // applyScript scores one batch of events of one contact, atomically: dedup,
 // per-message and daily-cap filters, scanner clicks after delivery, decayed
@@ -83,15 +83,21 @@ const applyScriptSrc = `
 local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, nf, np, n =
   struct.unpack('<ddddddddddd', ARGV[1])
-local dedup_v, msg_v = ARGV[2], ARGV[3]
+local evnums, dedup_v, msg_v = ARGV[2], ARGV[3], ARGV[4]
 local tonumber, find, sub, spack, sunpack = tonumber, string.find, string.sub, struct.pack, struct.unpack
+local FB = 10 -- contact field i is ARGV[FB + i]
+local PB = FB + nf -- partner field i is ARGV[PB + i]
 
--- V[i] is the stored value of contact field i (ARGV[9 + i]).
-local V = redis.call('HMGET', sc, '_p', 's', 'sup', 'fit', unpack(ARGV, 10, 9 + nf))
-local hs, j = {}, 0
+-- V[4 + i] is the stored value of contact field i.
+local V = redis.call('HMGET', sc, '_p', 's', 'sup', 'fit', unpack(ARGV, FB + 1, FB + nf))
+-- Tables filled by index are created at their final size from ARGV's
+-- values (then overwritten): growing a Lua table costs a rehash per
+-- doubling.
+local hs = {unpack(ARGV, 1, math.min(#ARGV, 2 * (nf + 4)))}
+local j = 0
 local function put(i, v)
   V[i + 4] = v
-  hs[j + 1], hs[j + 2] = ARGV[9 + i], v
+  hs[j + 1], hs[j + 2] = ARGV[FB + i], v
   j = j + 2
 end
 -- live tells whether marker i, holding only its expiry, is unexpired.
@@ -129,20 +135,22 @@ if not pv or now_m >= (tonumber(pv) or 0) then
     end
     if #dead > 0 then redis.call('HDEL', sc, unpack(dead)) end
   end
-  hs[1], hs[2], j = '_p', ARGV[4], 2
+  hs[1], hs[2], j = '_p', ARGV[5], 2
 end
 
-local NAME = {[6] = 'scanner_click', [7] = 'per_message', [8] = 'daily_cap'}
-local CH = {[0] = '0', '1', '2', '3', '4', '5', '6', '7', '8'}
+-- ret is the output: 5 values, then one per event.
+local ret = {unpack(ARGV, 1, math.min(#ARGV, 5 + n))}
+local tlargs = {unpack(ARGV, 1, math.min(#ARGV, n))}
+local ntl = 0
 local ds, last, sup = 0, 0, nil
 local E, ex, PD = {}, {}, {}
-local tlargs, out = {}, {}
-local a = 10 + nf + np
+local a, pos = FB + nf + np + 1, 1
 for k = 1, n do
-  local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, hassup =
-    sunpack('<BdddBddI4BHHHHHHHHI4B', ARGV[a])
-  local json = ARGV[a + 1]
-  a = a + 2
+  local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, hassup, npos =
+    sunpack('<BdddBddI4BHHHHHHHHI4B', evnums, pos)
+  pos = npos
+  local json = ARGV[a]
+  a = a + 1
   local dlval, kval, supr
   if kind == 1 and dlf > 0 then dlval = ARGV[a]; a = a + 1 end
   if kf > 0 then kval = ARGV[a]; a = a + 1 end
@@ -172,6 +180,7 @@ for k = 1, n do
         end
       end
     end
+    ntl = ntl + 1
     if slot == 0 then
       if mk > 0 then put(mk, msg_v) end
       if pts ~= 0 then
@@ -182,13 +191,14 @@ for k = 1, n do
           if t > last then last = t end
         end
       end
-      tlargs[#tlargs + 1] = json
+      tlargs[ntl] = json
     else
       pts = 0
       if slot == gslot then
-        tlargs[#tlargs + 1] = json
+        tlargs[ntl] = json
       else
-        tlargs[#tlargs + 1] = sub(json, 1, hl) .. ',"points":0,"filtered":"' .. NAME[slot] .. '"}'
+        local why = slot == 6 and 'scanner_click' or (slot == 7 and 'per_message' or 'daily_cap')
+        tlargs[ntl] = sub(json, 1, hl) .. ',"points":0,"filtered":"' .. why .. '"}'
       end
     end
     if val > 0 then PD[mf] = (PD[mf] or 0) + val end
@@ -218,14 +228,14 @@ for k = 1, n do
       e[slot] = e[slot] + 1
     end
   end
-  out[k] = CH[slot]
+  ret[5 + k] = slot
 end
 
 local cs = (tonumber(V[2]) or 0) + ds
 hs[j + 1], hs[j + 2] = 's', cs
 j = j + 2
 if sup and not V[3] then hs[j + 1], hs[j + 2] = 'sup', sup; j = j + 2 end
-local fit = ARGV[8]
+local fit = ARGV[9]
 if fit ~= '0' then
   if V[4] ~= fit then hs[j + 1], hs[j + 2] = 'fit', fit; j = j + 2 end
 elseif V[4] then
@@ -239,30 +249,31 @@ for _, i in ipairs(ex) do
   else
     x = spack('<dddddddd', e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8])
   end
-  hs[j + 1], hs[j + 2] = ARGV[9 + i], x
+  hs[j + 1], hs[j + 2] = ARGV[FB + i], x
   j = j + 2
 end
-redis.call('HSET', sc, unpack(hs))
-if #tlargs > 0 then
-  if redis.call('LPUSH', tl, unpack(tlargs)) > tllen then redis.call('LTRIM', tl, 0, tllen - 1) end
+redis.call('HSET', sc, unpack(hs, 1, j))
+if ntl > 0 then
+  if redis.call('LPUSH', tl, unpack(tlargs, 1, ntl)) > tllen then redis.call('LTRIM', tl, 0, tllen - 1) end
 end
-local codes = table.concat(out)
 
-if ARGV[5] ~= '1' then
-  return {spack('<dd', cs, 0), 0, 0, 0, 0, codes}
+if ARGV[6] ~= '1' then
+  ret[1], ret[2], ret[3], ret[4], ret[5] = spack('<dd', cs, 0), 0, 0, 0, 0
+  return ret
 end
 
 local P = redis.call('HMGET', ph, 's', 'dis', 'seq', 'pend', 'xat', 'last', 'ver', 'fit', 'thr',
-  unpack(ARGV, 10 + nf, 9 + nf + np))
+  unpack(ARGV, PB + 1, PB + np))
 local old = tonumber(P[1]) or 0
 local ps = old + ds
 local seq, pend, xat = tonumber(P[3]) or 0, tonumber(P[4]) or 0, tonumber(P[5]) or 0
 local ver = (tonumber(P[7]) or 0) + 1
-local pw = {'s', ps, 'ver', ver}
+local pw = {unpack(ARGV, 1, math.min(#ARGV, 16 + 2 * np))}
+pw[1], pw[2], pw[3], pw[4] = 's', ps, 'ver', ver
 local m = 4
-local thrs = ARGV[6]
+local thrs = ARGV[7]
 if P[9] ~= thrs then pw[m + 1], pw[m + 2] = 'thr', thrs; m = m + 2 end
-local pfit = ARGV[9]
+local pfit = ARGV[10]
 if pfit ~= '0' then
   if P[8] ~= pfit then pw[m + 1], pw[m + 2] = 'fit', pfit; m = m + 2 end
 elseif P[8] then
@@ -271,7 +282,7 @@ end
 for i = 1, np do
   local d = PD[i]
   if d then
-    pw[m + 1], pw[m + 2] = ARGV[9 + nf + i], (tonumber(P[9 + i]) or 0) + d
+    pw[m + 1], pw[m + 2] = ARGV[PB + i], (tonumber(P[9 + i]) or 0) + d
     m = m + 2
   end
 end
@@ -279,7 +290,7 @@ if last > 0 and last + epoch_unix > (tonumber(P[6]) or 0) then
   pw[m + 1], pw[m + 2] = 'last', last + epoch_unix
   m = m + 2
 end
-redis.call('ZADD', pc, cs, ARGV[7])
+redis.call('ZADD', pc, cs, ARGV[8])
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
@@ -296,9 +307,11 @@ if not disarmed and ds > 0 and ps * decay >= threshold then
   pend, xat, crossed = seq, now + epoch_unix, 1
   pw[m + 1], pw[m + 2], pw[m + 3], pw[m + 4] = 'dis', '1', 'seq', seq
   pw[m + 5], pw[m + 6], pw[m + 7], pw[m + 8] = 'pend', seq, 'xat', xat
+  m = m + 8
 end
-redis.call('HSET', ph, unpack(pw))
-return {spack('<dd', cs, ps), ver, pend, xat, crossed, codes}
+redis.call('HSET', ph, unpack(pw, 1, m))
+ret[1], ret[2], ret[3], ret[4], ret[5] = spack('<dd', cs, ps), ver, pend, xat, crossed
+return ret
 `
 
 // leaderboardScript writes partners' normalised scores to the leaderboard,

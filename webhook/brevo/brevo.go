@@ -48,7 +48,6 @@
 package brevo
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -99,7 +98,7 @@ func (p *Provider) Handle(_ context.Context, req *webhook.Request) (*webhook.Res
 	if err := p.authenticate(req.Header.Get("Authorization")); err != nil {
 		return nil, err
 	}
-	items, err := splitItems(req.Body)
+	items, err := webhook.SplitItems(req.Body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", webhook.ErrBadPayload, err)
 	}
@@ -139,19 +138,6 @@ func (p *Provider) authenticate(header string) error {
 		return fmt.Errorf("%w: wrong token", webhook.ErrUnauthorized)
 	}
 	return nil
-}
-
-// splitItems accepts one event object or a batched array of them.
-func splitItems(body []byte) ([]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		return []json.RawMessage{trimmed}, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(trimmed, &items); err != nil {
-		return nil, fmt.Errorf("body is neither a JSON object nor an array: %v", err)
-	}
-	return items, nil
 }
 
 type payload struct {
@@ -277,27 +263,5 @@ func correlate(raw json.RawMessage, ev *event.Event) error {
 	if json.Unmarshal(raw, &custom) != nil {
 		return nil
 	}
-	for key, dst := range map[string]*string{
-		event.MetaContactID: &ev.ContactID,
-		event.MetaFlow:      &ev.Flow,
-		event.MetaStep:      &ev.Step,
-		event.MetaMessageID: &ev.MessageID,
-	} {
-		v, ok := custom[key]
-		if !ok {
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			var n json.Number
-			if err := json.Unmarshal(v, &n); err != nil {
-				return fmt.Errorf("X-Mailin-custom.%s: want a string or a number", key)
-			}
-			s = n.String()
-		}
-		if s != "" {
-			*dst = s
-		}
-	}
-	return nil
+	return webhook.Correlate(custom, ev, "X-Mailin-custom")
 }

@@ -267,7 +267,7 @@ func normalize(raw json.RawMessage) (*event.Event, string, error) {
 	if d.ClientInfo.Bot != "" && (ev.Type == event.EmailOpen || ev.Type == event.EmailClick) {
 		ev.Machine, ev.MachineReason = true, "mailgun client-info.bot="+d.ClientInfo.Bot
 	}
-	if err := correlate(d.UserVars, ev); err != nil {
+	if err := userVariables(d.UserVars, ev); err != nil {
 		return nil, "", err
 	}
 	if d.ID != "" {
@@ -295,9 +295,9 @@ func parseTimestamp(n json.Number) (time.Time, error) {
 	return time.Unix(int64(sec), int64(usec)*1e3).UTC(), nil
 }
 
-// correlate copies longtail's keys from user-variables (X-Mailgun-Variables
-// at send time). Values are usually strings; a number is taken as its text.
-func correlate(raw json.RawMessage, ev *event.Event) error {
+// userVariables copies longtail's keys from user-variables
+// (X-Mailgun-Variables at send time).
+func userVariables(raw json.RawMessage, ev *event.Event) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
@@ -305,27 +305,5 @@ func correlate(raw json.RawMessage, ev *event.Event) error {
 	if err := json.Unmarshal(raw, &vars); err != nil {
 		return errors.New("user-variables: want an object")
 	}
-	for key, dst := range map[string]*string{
-		event.MetaContactID: &ev.ContactID,
-		event.MetaFlow:      &ev.Flow,
-		event.MetaStep:      &ev.Step,
-		event.MetaMessageID: &ev.MessageID,
-	} {
-		v, ok := vars[key]
-		if !ok {
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			var n json.Number
-			if err := json.Unmarshal(v, &n); err != nil {
-				return fmt.Errorf("user-variables.%s: want a string or a number", key)
-			}
-			s = n.String()
-		}
-		if s != "" {
-			*dst = s
-		}
-	}
-	return nil
+	return webhook.Correlate(vars, ev, "user-variables")
 }

@@ -218,7 +218,7 @@ func normalize(body []byte) (*event.Event, string, error) {
 	if r.Tag != "" {
 		ev.Tags = []string{r.Tag}
 	}
-	if err := correlate(r.Metadata, ev); err != nil {
+	if err := webhook.Correlate(r.Metadata, ev, "Metadata"); err != nil {
 		return nil, "", err
 	}
 	if (kind == "Bounce" || kind == "SpamComplaint") && r.ID != "" && r.ID != "0" {
@@ -249,32 +249,4 @@ func bounceKind(typ string, code int) (event.Type, string) {
 		return event.EmailSpam, ""
 	}
 	return "", ""
-}
-
-// correlate copies longtail's keys from Metadata. Values are strings when
-// longtail sent the mail; numbers are taken as their text.
-func correlate(meta map[string]json.RawMessage, ev *event.Event) error {
-	for key, dst := range map[string]*string{
-		event.MetaContactID: &ev.ContactID,
-		event.MetaFlow:      &ev.Flow,
-		event.MetaStep:      &ev.Step,
-		event.MetaMessageID: &ev.MessageID,
-	} {
-		v, ok := meta[key]
-		if !ok {
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			var n json.Number
-			if err := json.Unmarshal(v, &n); err != nil {
-				return fmt.Errorf("Metadata.%s: want a string or a number", key)
-			}
-			s = n.String()
-		}
-		if s != "" {
-			*dst = s
-		}
-	}
-	return nil
 }

@@ -166,7 +166,7 @@ func decodeItems(body []byte) ([]payload, error) {
 	if err := json.Unmarshal(trimmed, &items); err == nil {
 		return items, nil
 	}
-	raws, err := splitItems(trimmed)
+	raws, err := webhook.SplitItems(trimmed)
 	if err != nil {
 		return nil, err
 	}
@@ -205,19 +205,6 @@ func (p *Provider) verify(req *webhook.Request) error {
 		return webhook.CheckAge(time.Unix(sec, 0), req.Now, p.maxAge)
 	}
 	return nil
-}
-
-// splitItems accepts a JSON array of objects or one bare object.
-func splitItems(body []byte) ([]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		return []json.RawMessage{trimmed}, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(trimmed, &items); err != nil {
-		return nil, fmt.Errorf("body is neither a JSON array nor an object: %v", err)
-	}
-	return items, nil
 }
 
 // payload holds the fields longtail reads, including longtail's own custom

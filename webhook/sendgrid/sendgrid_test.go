@@ -504,7 +504,7 @@ func TestBadPayload(t *testing.T) {
 		body    string
 		wantMsg string
 	}{
-		{"not JSON", `payload`, "neither a JSON array nor an object"},
+		{"not JSON", `payload`, "neither a JSON object nor an array"},
 		{"array of strings", `["x"]`, "item 0"},
 		{"missing recipient", `[{"event":"open","timestamp":1700000000,"sg_event_id":"a","email":"a@example.com"},{"event":"open","timestamp":1700000000,"sg_event_id":"b"}]`, "item 1: invalid event: email"},
 		{"bad recipient", `[{"event":"open","timestamp":1700000000,"sg_event_id":"a","email":"not an address"}]`, "item 0: invalid event: email"},
