@@ -1,7 +1,7 @@
 # longtail — common tasks. `make help` lists them.
 GO ?= go
 BIN ?= bin/longtail
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: help build run test lint bench fuzz ci
 

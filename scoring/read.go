@@ -85,7 +85,7 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 	d := e.decay(e.clock())
 	fields := h.Val()
 	out := &ContactScore{
-		Score:      parseNum(fields["s"]) * d,
+		Score:      binNum(fields["s"], 0) * d,
 		Fit:        parseNum(fields["fit"]),
 		Interests:  contactInterests(fields, d),
 		Suppressed: fields["sup"],
@@ -120,7 +120,7 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 	d := e.decay(e.clock())
 	fields := h.Val()
 	out := &PartnerScore{
-		Score:     parseNum(fields["s"]) * d,
+		Score:     binNum(fields["h"], partnerScore) * d,
 		Interests: interests(fields, d),
 		Armed:     fields["dis"] != "1",
 		Fit:       parseNum(fields["fit"]),
@@ -128,7 +128,7 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 	if len(hot.Val()) > 0 {
 		out.HottestContactID = hot.Val()[0]
 	}
-	if ms, err := strconv.ParseInt(fields["xat"], 10, 64); err == nil && ms > 0 {
+	if ms := int64(binNum(fields["h"], partnerCrossedAt)); ms > 0 {
 		at := time.UnixMilli(ms).UTC()
 		out.ThresholdCrossedAt = &at
 	}
@@ -234,7 +234,7 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 		contactIDs = ids
 	}
 	pipe := e.rdb.Pipeline()
-	ps := pipe.HGet(ctx, partnerScoreKey(partnerID), "s")
+	ps := pipe.HGet(ctx, partnerScoreKey(partnerID), "h")
 	cmds := make([]*redis.MapStringStringCmd, len(contactIDs))
 	for i, cid := range contactIDs {
 		if err := checkID("contact_id", cid); err != nil {
@@ -247,7 +247,7 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 	}
 	cfg := e.cfg
 	out := &Explanation{
-		PartnerID: partnerID, At: now, Score: parseNum(ps.Val()) * d,
+		PartnerID: partnerID, At: now, Score: binNum(ps.Val(), partnerScore) * d,
 		Contacts: make([]ContactExplanation, 0, len(contactIDs)),
 		Rubric: RubricSummary{
 			Points: cfg.Points, HalfLife: cfg.HalfLife, Threshold: cfg.Threshold,
@@ -257,7 +257,7 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 	}
 	for i, cid := range contactIDs {
 		fields := cmds[i].Val()
-		ce := ContactExplanation{ContactID: cid, Score: parseNum(fields["s"]) * d, Suppressed: fields["sup"]}
+		ce := ContactExplanation{ContactID: cid, Score: binNum(fields["s"], 0) * d, Suppressed: fields["sup"]}
 		for f, v := range fields {
 			if !strings.HasPrefix(f, "x") {
 				continue
@@ -343,10 +343,29 @@ func interests(fields map[string]string, decay float64) map[string]float64 {
 	out := map[string]float64{}
 	for f, v := range fields {
 		if topic, ok := strings.CutPrefix(f, "i|"); ok {
-			out[topic] = parseNum(v) * decay
+			out[topic] = binNum(v, 0) * decay
 		}
 	}
 	return out
+}
+
+// Indexes of the packed float64 in the partner hash's "h" (applyScript).
+const (
+	partnerScore = iota
+	partnerVersion
+	partnerSeq
+	partnerPending
+	partnerCrossedAt
+	partnerLast
+)
+
+// binNum reads the i-th packed little-endian float64 of a stored value; a
+// missing field or value is 0.
+func binNum(s string, i int) float64 {
+	if len(s) < 8*(i+1) {
+		return 0
+	}
+	return unpackFloat(s, i)
 }
 
 // parseNum reads a stored number; a missing field is 0.

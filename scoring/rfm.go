@@ -58,7 +58,7 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 		for i, pid := range chunk {
 			f := rfmFacts{id: pid, recency: -1}
 			fields := partners[i].Val()
-			if ms, err := strconv.ParseInt(fields["last"], 10, 64); err == nil && ms > 0 {
+			if ms := int64(binNum(fields["h"], partnerLast)); ms > 0 {
 				f.engaged = true
 				f.recency = int(max(now.Sub(time.UnixMilli(ms)), 0) / Day)
 			}
@@ -75,10 +75,9 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 				case day < oldest:
 					stale = append(stale, field)
 				case field[0] == 'f' && day >= fromF && day <= today:
-					n, _ := strconv.Atoi(v)
-					f.frequency += n
+					f.frequency += int(binNum(v, 0))
 				case field[0] == 'm' && day >= fromM && day <= today:
-					f.monetary += parseNum(v)
+					f.monetary += binNum(v, 0)
 				}
 			}
 			if len(stale) > 0 {

@@ -231,8 +231,9 @@ for k = 1, n do
   ret[5 + k] = slot
 end
 
-local cs = (tonumber(V[2]) or 0) + ds
-hs[j + 1], hs[j + 2] = 's', cs
+local cs = ds
+if V[2] then cs = sunpack('<d', V[2]) + ds end
+hs[j + 1], hs[j + 2] = 's', spack('<d', cs)
 j = j + 2
 if sup and not V[3] then hs[j + 1], hs[j + 2] = 'sup', sup; j = j + 2 end
 local fit = ARGV[9]
@@ -262,34 +263,31 @@ if ARGV[6] ~= '1' then
   return ret
 end
 
-local P = redis.call('HMGET', ph, 's', 'dis', 'seq', 'pend', 'xat', 'last', 'ver', 'fit', 'thr',
-  unpack(ARGV, PB + 1, PB + np))
-local old = tonumber(P[1]) or 0
+local P = redis.call('HMGET', ph, 'h', 'dis', 'fit', 'thr', unpack(ARGV, PB + 1, PB + np))
+local old, ver, seq, pend, xat, plast = 0, 0, 0, 0, 0, 0
+if P[1] then old, ver, seq, pend, xat, plast = sunpack('<dddddd', P[1]) end
+ver = ver + 1
 local ps = old + ds
-local seq, pend, xat = tonumber(P[3]) or 0, tonumber(P[4]) or 0, tonumber(P[5]) or 0
-local ver = (tonumber(P[7]) or 0) + 1
-local pw = {unpack(ARGV, 1, math.min(#ARGV, 16 + 2 * np))}
-pw[1], pw[2], pw[3], pw[4] = 's', ps, 'ver', ver
-local m = 4
+local pw = {unpack(ARGV, 1, math.min(#ARGV, 10 + 2 * np))}
+local m = 0
 local thrs = ARGV[7]
-if P[9] ~= thrs then pw[m + 1], pw[m + 2] = 'thr', thrs; m = m + 2 end
+if P[4] ~= thrs then pw[1], pw[2], m = 'thr', thrs, 2 end
 local pfit = ARGV[10]
 if pfit ~= '0' then
-  if P[8] ~= pfit then pw[m + 1], pw[m + 2] = 'fit', pfit; m = m + 2 end
-elseif P[8] then
+  if P[3] ~= pfit then pw[m + 1], pw[m + 2] = 'fit', pfit; m = m + 2 end
+elseif P[3] then
   redis.call('HDEL', ph, 'fit')
 end
 for i = 1, np do
   local d = PD[i]
   if d then
-    pw[m + 1], pw[m + 2] = ARGV[PB + i], (tonumber(P[9 + i]) or 0) + d
+    local x = P[4 + i]
+    if x then d = sunpack('<d', x) + d end
+    pw[m + 1], pw[m + 2] = ARGV[PB + i], spack('<d', d)
     m = m + 2
   end
 end
-if last > 0 and last + epoch_unix > (tonumber(P[6]) or 0) then
-  pw[m + 1], pw[m + 2] = 'last', last + epoch_unix
-  m = m + 2
-end
+if last > 0 and last + epoch_unix > plast then plast = last + epoch_unix end
 redis.call('ZADD', pc, cs, ARGV[8])
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
@@ -305,11 +303,11 @@ local crossed = 0
 if not disarmed and ds > 0 and ps * decay >= threshold then
   seq = seq + 1
   pend, xat, crossed = seq, now + epoch_unix, 1
-  pw[m + 1], pw[m + 2], pw[m + 3], pw[m + 4] = 'dis', '1', 'seq', seq
-  pw[m + 5], pw[m + 6], pw[m + 7], pw[m + 8] = 'pend', seq, 'xat', xat
-  m = m + 8
+  pw[m + 1], pw[m + 2] = 'dis', '1'
+  m = m + 2
 end
-redis.call('HSET', ph, unpack(pw, 1, m))
+pw[m + 1], pw[m + 2] = 'h', spack('<dddddd', ps, ver, seq, pend, xat, plast)
+redis.call('HSET', ph, unpack(pw, 1, m + 2))
 ret[1], ret[2], ret[3], ret[4], ret[5] = spack('<dd', cs, ps), ver, pend, xat, crossed
 return ret
 `
@@ -355,11 +353,12 @@ return #hv / 2
 //
 // Output: 1 if the pending crossing was that seq and is now cleared, else 0.
 var ackScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'pend') == ARGV[1] then
-  redis.call('HDEL', KEYS[1], 'pend')
-  return 1
-end
-return 0
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h then return 0 end
+local s, ver, seq, pend, xat, last = struct.unpack('<dddddd', h)
+if pend == 0 or pend ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'h', struct.pack('<dddddd', s, ver, seq, 0, xat, last))
+return 1
 `)
 
 // sweepScript re-arms a disarmed partner whose decayed score has fallen
@@ -372,9 +371,10 @@ return 0
 //
 // Output: 1 if re-armed, else 0.
 var sweepScript = redis.NewScript(`
-local st = redis.call('HMGET', KEYS[1], 'dis', 's', 'thr')
+local st = redis.call('HMGET', KEYS[1], 'dis', 'h', 'thr')
 if st[1] ~= '1' then return 0 end
-local score = (tonumber(st[2]) or 0) * 2 ^ (-tonumber(ARGV[1]) / tonumber(ARGV[2]))
+local n = st[2] and struct.unpack('<d', st[2]) or 0
+local score = n * 2 ^ (-tonumber(ARGV[1]) / tonumber(ARGV[2]))
 if score < tonumber(ARGV[3]) * (tonumber(st[3]) or 0) then
   redis.call('HDEL', KEYS[1], 'dis')
   return 1

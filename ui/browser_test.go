@@ -126,6 +126,15 @@ func TestQueuePageInChromium(t *testing.T) {
 	if err := chromedp.Do(b,
 		chromedp.Navigate(f.srv.URL+"/ui/login"),
 		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), "ltr_not-a-real-token"),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.ID("login-error")),
+	); err != nil {
+		t.Fatalf("sign in with a bad token: %v", err)
+	}
+	screenshot(t, b, "login-error.png")
+	if err := chromedp.Do(b,
+		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), tok),
 		chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitVisible(chromedp.ID("queue")),
@@ -152,6 +161,9 @@ func TestQueuePageInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("outcome-acme")),
 	); err != nil {
 		t.Fatalf("claim: %v", err)
+	}
+	if href := eval[string](t, b, `document.getElementById('call-acme').getAttribute('href')`); href != "tel:+33123456789" {
+		t.Errorf("call button links to %q", href)
 	}
 	if got := text(t, b, "#flash"); !strings.Contains(got, "You claimed Acme IT") {
 		t.Errorf("flash after claim %q", got)

@@ -149,6 +149,13 @@ func (f *fixture) hot(t *testing.T, pid, name, repID string, webinars int) *repq
 	return e
 }
 
+// seen returns the entries AfterOutcome was called with.
+func (f *fixture) seen() []*repqueue.Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*repqueue.Entry(nil), f.outcomes...)
+}
+
 func (f *fixture) entry(t *testing.T, pid string) *repqueue.Entry {
 	t.Helper()
 	e, err := f.q.Get(f.ctx, pid)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -299,8 +300,8 @@ func TestClaimThenOutcomeNotNow(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].PartnerID != "globex" {
 		t.Fatalf("queue after outcome: %+v, %v", list, err)
 	}
-	if len(f.outcomes) != 1 || f.outcomes[0].Outcome != repqueue.OutcomeNotNow {
-		t.Errorf("AfterOutcome saw %+v", f.outcomes)
+	if seen := f.seen(); len(seen) != 1 || seen[0].Outcome != repqueue.OutcomeNotNow {
+		t.Errorf("AfterOutcome saw %+v", seen)
 	}
 }
 
@@ -336,8 +337,8 @@ func TestOutcomes(t *testing.T) {
 				if !strings.Contains(page, "Deal recorded for Acme IT (value 12500.5)") {
 					t.Error("no confirmation")
 				}
-				if len(f.outcomes) != 1 || f.outcomes[0].DealEvent() == nil || f.outcomes[0].DealEvent().Value != 12500.5 {
-					t.Errorf("AfterOutcome did not get the deal: %+v", f.outcomes)
+				if seen := f.seen(); len(seen) != 1 || seen[0].DealEvent() == nil || seen[0].DealEvent().Value != 12500.5 {
+					t.Errorf("AfterOutcome did not get the deal: %+v", seen)
 				}
 			}},
 		{"no answer", url.Values{"kind": {"no_answer"}},
@@ -660,7 +661,7 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("wait %s, want 5s", wait)
 	}
 	for i := range maxTracked + 5 {
-		l.allow(strings.Repeat("x", i%7) + string(rune('a'+i%26)) + time.Duration(i).String())
+		l.allow(fmt.Sprint("10.0.0.", i))
 	}
 	if n := len(l.buckets); n > maxTracked {
 		t.Fatalf("limiter tracks %d clients, more than %d", n, maxTracked)

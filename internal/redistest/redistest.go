@@ -101,7 +101,7 @@ func Options(t testing.TB) *redis.Options {
 	defer shared.mu.Unlock()
 	if !shared.started {
 		shared.started = true
-		shared.base, shared.maxDB, shared.srv, shared.err, shared.skipMsg = connect()
+		shared.base, shared.maxDB, shared.srv, shared.skipMsg, shared.err = connect()
 		if shared.base != nil {
 			shared.nextDB = shared.base.DB
 		}
@@ -134,11 +134,11 @@ func unavailable(t testing.TB, msg string) {
 	t.Skipf("redistest: %s", msg)
 }
 
-func connect() (base *redis.Options, maxDB int, srv *Server, err error, skip string) {
+func connect() (base *redis.Options, maxDB int, srv *Server, skip string, err error) {
 	if u := os.Getenv(EnvURL); u != "" {
 		opt, err := redis.ParseURL(u)
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("%s: %w", EnvURL, err), ""
+			return nil, 0, nil, "", fmt.Errorf("%s: %w", EnvURL, err)
 		}
 		c := redis.NewClient(opt)
 		defer c.Close()
@@ -150,17 +150,17 @@ func connect() (base *redis.Options, maxDB int, srv *Server, err error, skip str
 		}
 		// Start above the given db so a developer's data in db 0 is never flushed.
 		opt.DB++
-		return opt, n, nil, nil, ""
+		return opt, n, nil, "", nil
 	}
 	bin, err := Binary()
 	if err != nil {
-		return nil, 0, nil, nil, err.Error()
+		return nil, 0, nil, err.Error(), nil
 	}
 	s, err := start(bin, databases)
 	if err != nil {
-		return nil, 0, nil, err, ""
+		return nil, 0, nil, "", err
 	}
-	return s.Options(), databases, s, nil, ""
+	return s.Options(), databases, s, "", nil
 }
 
 // Binary finds redis-server on PATH or in the Debian location.
