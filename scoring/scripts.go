@@ -143,7 +143,7 @@ local ret = {unpack(ARGV, 1, math.min(#ARGV, 5 + n))}
 local tlargs = {unpack(ARGV, 1, math.min(#ARGV, n))}
 local ntl = 0
 local ds, last, sup = 0, 0, nil
-local E, ex, PD = {}, {}, {}
+local PD = {}
 local a, pos = FB + nf + np + 1, 1
 for k = 1, n do
   local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, hassup, npos =
@@ -205,27 +205,29 @@ for k = 1, n do
     if supr and not sup then sup = supr end
   end
   -- Explain what carries points or was filtered; plain zero-point facts
-  -- (deliveries, purchases) only take space.
+  -- (deliveries, purchases) only take space. The aggregate is updated in
+  -- place (V), so events of a batch sharing it add up.
   if ek > 0 and (pts ~= 0 or (slot ~= 0 and (slot ~= 4 or gopts ~= 0))) then
-    local e = E[ek]
-    if not e then
-      local x = V[ek + 4]
-      if not x then
-        e = {0, 0, 0, 0, 0, 0, 0, 0}
-      elseif #x == 24 then
-        local c1, c2, c3 = sunpack('<ddd', x)
-        e = {c1, c2, c3, 0, 0, 0, 0, 0}
+    local x = V[ek + 4]
+    local c1, c2, c3, c4, c5, c6, c7, c8 = 0, 0, 0, 0, 0, 0, 0, 0
+    if x then
+      if #x == 24 then
+        c1, c2, c3 = sunpack('<ddd', x)
       else
-        local c1, c2, c3, c4, c5, c6, c7, c8 = sunpack('<dddddddd', x)
-        e = {c1, c2, c3, c4, c5, c6, c7, c8}
+        c1, c2, c3, c4, c5, c6, c7, c8 = sunpack('<dddddddd', x)
       end
-      E[ek] = e
-      ex[#ex + 1] = ek
     end
     if slot == 0 then
-      e[1], e[2], e[3] = e[1] + 1, e[2] + pts, e[3] + v
+      c1, c2, c3 = c1 + 1, c2 + pts, c3 + v
+    elseif slot == 4 then c4 = c4 + 1
+    elseif slot == 5 then c5 = c5 + 1
+    elseif slot == 6 then c6 = c6 + 1
+    elseif slot == 7 then c7 = c7 + 1
+    else c8 = c8 + 1 end
+    if c4 == 0 and c5 == 0 and c6 == 0 and c7 == 0 and c8 == 0 then
+      put(ek, spack('<ddd', c1, c2, c3))
     else
-      e[slot] = e[slot] + 1
+      put(ek, spack('<dddddddd', c1, c2, c3, c4, c5, c6, c7, c8))
     end
   end
   ret[5 + k] = slot
@@ -241,17 +243,6 @@ if fit ~= '0' then
   if V[4] ~= fit then hs[j + 1], hs[j + 2] = 'fit', fit; j = j + 2 end
 elseif V[4] then
   redis.call('HDEL', sc, 'fit')
-end
-for _, i in ipairs(ex) do
-  local e = E[i]
-  local x
-  if e[4] == 0 and e[5] == 0 and e[6] == 0 and e[7] == 0 and e[8] == 0 then
-    x = spack('<ddd', e[1], e[2], e[3])
-  else
-    x = spack('<dddddddd', e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8])
-  end
-  hs[j + 1], hs[j + 2] = ARGV[FB + i], x
-  j = j + 2
 end
 redis.call('HSET', sc, unpack(hs, 1, j))
 if ntl > 0 then

@@ -16,6 +16,7 @@ import (
 
 	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/httpapi"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/jobs"
@@ -26,6 +27,7 @@ import (
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/longtailhq/longtail/tracking"
+	"github.com/longtailhq/longtail/ui"
 	"github.com/longtailhq/longtail/webhook"
 )
 
@@ -121,6 +123,18 @@ func (a *app) pageURL() string {
 	return strings.TrimRight(base, "/") + "/ui/queue"
 }
 
+// afterOutcome is what the API does after an outcome, for outcomes
+// recorded on the rep's page: the converted deal reaches scoring and the
+// webhooks hear of it. Both are idempotent, so a repeated outcome is safe.
+func (a *app) afterOutcome(ctx context.Context, e *repqueue.Entry) error {
+	if ev := e.DealEvent(); ev != nil {
+		if err := a.queue.Record(ctx, []event.Event{*ev}); err != nil {
+			return err
+		}
+	}
+	return a.onOutcome(ctx, e)
+}
+
 // onOutcome tells the outbound webhooks about a recorded outcome.
 func (a *app) onOutcome(ctx context.Context, e *repqueue.Entry) error {
 	at := a.clock()
@@ -153,6 +167,14 @@ func (a *app) httpHandler() (http.Handler, error) {
 		}
 		mounts = append(mounts, th.Register)
 	}
+	page, err := ui.New(ui.Config{
+		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.UI.SecureCookies, Clock: a.clock,
+		AfterOutcome: a.afterOutcome,
+	}, a.reps, a.dir, a.st.rdb, a.log)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, page.Register)
 	names := make([]string, len(providers))
 	for i, p := range providers {
 		names[i] = p.Name()

@@ -291,3 +291,28 @@ handoff:
 		t.Errorf("stats = %d %v", code, stats)
 	}
 }
+
+// The page is served by the service itself (its own tests drive it in
+// Chromium); here: it is mounted and guarded.
+func TestUIMounted(t *testing.T) {
+	t.Parallel()
+	s := startService(t, "LONGTAIL_REDIS_URL="+redistest.URL(t))
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(s.URL + "/ui/queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
+		t.Errorf("/ui/queue without a session = %d, want a redirect to sign in", resp.StatusCode)
+	}
+	resp, err = http.Get(s.URL + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "<form") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("/ui/login = %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+}
