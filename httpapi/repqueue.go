@@ -22,6 +22,8 @@ type RepQueue interface {
 	RevokeToken(ctx context.Context, repID, tokenOrID string) error
 	ListTokens(ctx context.Context, repID string) ([]repqueue.TokenInfo, error)
 	Stats(ctx context.Context, repID string) (*repqueue.Stats, error)
+	Get(ctx context.Context, partnerID string) (*repqueue.Entry, error)
+	Timeline(ctx context.Context, partnerID string) ([]repqueue.Transition, error)
 }
 
 func (a *API) registerRepQueue() {
@@ -36,6 +38,34 @@ func (a *API) registerRepQueue() {
 	a.handle("POST /v1/reps/{id}/queue/{partner}/outcome", a.requireRep(a.outcome))
 	a.handle("GET /v1/handoffs/stats", a.requireAdmin(a.handoffStats))
 	a.handle("GET /v1/handoffs/unrouted", a.requireAdmin(a.unrouted))
+	a.handle("GET /v1/partners/{id}/handoff", a.requireAdmin(a.partnerHandoff))
+}
+
+// partnerHandoff is the partner's current (or last) queue entry and every
+// transition of its hand-offs, with rep and note.
+func (a *API) partnerHandoff(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.dir.GetPartner(r.Context(), id); err != nil {
+		directoryError(w, r, err)
+		return
+	}
+	e, err := a.queue.Get(r.Context(), id)
+	if err != nil && !errors.Is(err, repqueue.ErrNotFound) {
+		queueError(w, r, err)
+		return
+	}
+	tl, err := a.queue.Timeline(r.Context(), id)
+	if err != nil {
+		queueError(w, r, err)
+		return
+	}
+	if tl == nil {
+		tl = []repqueue.Transition{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Entry    *repqueue.Entry       `json:"entry"`
+		Timeline []repqueue.Transition `json:"timeline"`
+	}{e, tl})
 }
 
 // requireRep lets through the admin key, or a rep token whose rep is the

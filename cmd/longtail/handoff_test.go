@@ -236,6 +236,23 @@ handoff:
 	if fmt.Sprint(o1) != fmt.Sprint(o2) || o1["state"] != "closed" {
 		t.Errorf("outcome not idempotent or not closed:\n%v\n%v", o1, o2)
 	}
+	var hist struct {
+		Entry    struct{ State, Outcome string }
+		Timeline []struct {
+			Rep  string `json:"rep_id"`
+			Note string
+		}
+	}
+	if code := doAs(t, s, admin, "GET", "/v1/partners/acme/handoff", "", &hist); code != 200 || hist.Entry.Outcome != "converted" {
+		t.Errorf("partner hand-off = %d %+v", code, hist)
+	}
+	found := false
+	for _, tr := range hist.Timeline {
+		found = found || (tr.Rep == "rep-a" && tr.Note == "registering two deals")
+	}
+	if !found {
+		t.Errorf("the outcome is not in the partner's hand-off timeline with rep and note: %+v", hist.Timeline)
+	}
 	eventually(t, 5*time.Second, func() error {
 		var c contactJSON
 		doAs(t, s, admin, "GET", "/v1/contacts/jane", "", &c)
