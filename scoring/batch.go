@@ -27,10 +27,9 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		return nil, err
 	}
 	type call struct {
-		i    int
-		keys []string
-		ac   *applyCall
-		cmd  *redis.Cmd
+		i   int
+		ac  *applyCall
+		cmd *redis.Cmd
 	}
 	results := make([]*Result, len(batches))
 	calls := make([]*call, 0, len(batches))
@@ -58,13 +57,13 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if err != nil {
 			return nil, err
 		}
-		calls = append(calls, &call{i: i, keys: applyKeys(t), ac: ac})
+		calls = append(calls, &call{i: i, ac: ac})
 	}
 	run := calls
 	for attempt := 0; ; attempt++ {
 		pipe := e.rdb.Pipeline()
 		for _, c := range run {
-			c.cmd = applyScript.EvalSha(ctx, pipe, c.keys, c.ac.args...)
+			c.cmd = pipe.Do(ctx, c.ac.cmd...)
 		}
 		_, _ = pipe.Exec(ctx) // errors are read per command below
 		var missing []*call
@@ -169,12 +168,5 @@ func evalShaPipelined(ctx context.Context, rdb redis.UniversalClient, script *re
 			return fmt.Errorf("load script: %w", err)
 		}
 		run = missing
-	}
-}
-
-func applyKeys(t Target) []string {
-	return []string{
-		contactScoreKey(t.PartnerID, t.ContactID), contactTimelineKey(t.PartnerID, t.ContactID),
-		partnerScoreKey(t.PartnerID), partnerContactsKey(t.PartnerID),
 	}
 }

@@ -3,6 +3,7 @@ package scoring
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -17,6 +18,10 @@ import (
 // µs spent here is one Redis does not get when the ingest job shares its
 // cores, so it avoids reflection and needless allocations.
 
+// suppressions are the suppression reasons by the codes applyScript
+// stores. Stored: append only.
+var suppressions = []string{"", SuppressedHardBounce, SuppressedSpam, SuppressedUnsubscribe}
+
 // evNumsFormat is the struct.unpack format of one event's numbers in
 // ARGV[2] (see applyScript), and evNumsLen its length in bytes.
 const (
@@ -24,12 +29,18 @@ const (
 	evNumsLen    = 1 + 3*8 + 1 + 2*8 + 4 + 1 + 8*2 + 4 + 1
 )
 
-// applyCall is one applyScript call: its arguments and, per event, what Go
-// decided before the script runs.
+// applyCall is one applyScript call: the whole EVALSHA command and, per
+// event, what Go decided before the script runs.
 type applyCall struct {
-	args   []any
+	cmd    []any
 	events []EventResult
 }
+
+// applyKeyCount is the number of KEYS of applyScript.
+const applyKeyCount = 4
+
+// applySHA is applyScript's SHA1, boxed once for every EVALSHA.
+var applySHA any = applyScript.Hash()
 
 // applyArgs encodes a batch of already validated events for applyScript
 // (see its comment for the layout).
@@ -46,10 +57,19 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	call := &applyCall{events: make([]EventResult, len(evs))}
 	// The hash fields the script reads besides its fixed ones, each once;
 	// events refer to them by index.
-	var cf, pf fieldSet
+	cf := fieldSet{list: make([]string, 0, 4*len(evs))}
+	pf := fieldSet{list: make([]string, 0, 3*len(evs))}
 	nums := make([]byte, 0, evNumsLen*len(evs))
 	evArgs := make([]any, 0, 2*len(evs))
-	var buf []byte // timeline JSON of all events, each arg a slice of it
+	// The timeline JSON of all events, each arg a slice of it.
+	size := 0
+	for i := range evs {
+		ev := &evs[i]
+		size += 200 + len(ev.ID) + len(ev.Topic) + len(ev.Title) + len(ev.URL) + len(ev.Source) + len(ev.MessageID)
+	}
+	buf := make([]byte, 0, size)
+	var lastDay int64
+	var dayS, dayCapVal string
 	for i := range evs {
 		ev := &evs[i]
 		at := ev.OccurredAt
@@ -61,7 +81,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		pts, filtered := r.Points(*ev, t)
 		call.events[i] = EventResult{ID: ev.ID, Points: pts, Filtered: filtered}
 		code := typeCodes[ev.Type]
-		var kind, hasDelivered, gslot, hasSup uint8
+		var kind, hasDelivered, gslot uint8
 		var deliveredAt float64
 		var idf, dlf, mk, kf, ek, tf, ff, mf uint16
 		var deliveredVal, capVal string
@@ -72,24 +92,29 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 			kind = 2
 		}
 		if ev.MessageID != "" {
+			msg := digestSum("m", ev.MessageID)
 			switch ev.Type {
 			case event.EmailDelivered:
-				dlf = cf.add(digest('d', "m", ev.MessageID))
+				dlf = cf.add(marker('d', msg))
 				deliveredVal = msgV + ":" + strconv.FormatInt(ms, 10)
 			case event.EmailOpen:
-				mk = cf.add(digest('o', "m", ev.MessageID))
+				mk = cf.add(marker('o', msg))
 			case event.EmailClick:
-				dlf, mk = cf.add(digest('d', "m", ev.MessageID)), cf.add(digest('c', "m", ev.MessageID))
+				dlf, mk = cf.add(marker('d', msg)), cf.add(marker('c', msg))
 			}
 		}
 		if ev.DeliveredAt != nil && !ev.DeliveredAt.IsZero() {
 			hasDelivered, deliveredAt = 1, float64(sinceEpoch(*ev.DeliveredAt))
 		}
-		dayS := strconv.FormatInt(day, 10)
+		if day != lastDay || dayS == "" {
+			// Most events of a batch share a day.
+			lastDay, dayS = day, strconv.FormatInt(day, 10)
+			dayCapVal = strconv.FormatInt(max(nowM, (day+1)*1440)+1440, 10) + ":1"
+		}
 		cap := r.DailyCap(ev.Type)
 		if cap > 0 {
-			kf = cf.add("k" + code + dayS)
-			capVal = strconv.FormatInt(max(nowM, (day+1)*1440)+1440, 10) + ":1"
+			kf = cf.addCat("k"+code, dayS)
+			capVal = dayCapVal
 		}
 		if filtered != "" {
 			gslot = uint8(4 + slices.Index(filterReasons, filtered))
@@ -101,24 +126,21 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		}
 		if !t.NoRollup {
 			if pts != 0 && ev.Topic != "" {
-				tf = pf.add("i|" + ev.Topic)
+				tf = pf.addCat("i|", ev.Topic)
 			}
 			if pts > 0 {
-				ff = pf.add("f" + dayS)
+				ff = pf.addCat("f", dayS)
 			}
 			if money > 0 {
-				mf = pf.add("m" + dayS)
+				mf = pf.addCat("m", dayS)
 			}
 		}
-		idf = cf.add(digest('i', "i", ev.ID))
+		idf = cf.add(marker('i', digestSum("i", ev.ID)))
 		// Only events that carry points or can be filtered are explained.
 		if pts != 0 || filtered != "" || kind == 2 || mk > 0 || kf > 0 {
-			ek = cf.add("x" + code + ev.Topic)
+			ek = cf.addCat("x"+code, ev.Topic)
 		}
-		sup := Suppression(*ev)
-		if sup != "" {
-			hasSup = 1
-		}
+		supCode := uint8(slices.Index(suppressions, Suppression(*ev)))
 		start := len(buf)
 		var err error
 		buf, err = appendTimelineHead(buf, ev)
@@ -126,10 +148,10 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 			return nil, fmt.Errorf("scoring: encode events[%d]: %w", i, err)
 		}
 		hl := len(buf) - start
-		buf = append(buf, `,"points":`...)
+		buf = append(buf, `,"p":`...)
 		buf = strconv.AppendFloat(buf, pts, 'g', -1, 64)
 		if filtered != "" {
-			buf = append(buf, `,"filtered":"`...)
+			buf = append(buf, `,"f":"`...)
 			buf = append(buf, filtered...)
 			buf = append(buf, '"')
 		}
@@ -148,7 +170,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 			nums = binary.LittleEndian.AppendUint16(nums, x)
 		}
 		nums = binary.LittleEndian.AppendUint32(nums, uint32(hl))
-		nums = append(nums, hasSup)
+		nums = append(nums, supCode)
 
 		evArgs = append(evArgs, buf[start:len(buf):len(buf)])
 		if kind == 1 && dlf > 0 {
@@ -157,19 +179,19 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		if kf > 0 {
 			evArgs = append(evArgs, capVal)
 		}
-		if sup != "" {
-			evArgs = append(evArgs, sup)
-		}
 	}
-	args := make([]any, 0, headerArgs+len(cf.list)+len(pf.list)+len(evArgs))
+	tag := partnerTag(t.PartnerID)
+	args := make([]any, 0, 3+applyKeyCount+headerArgs+len(cf.list)+len(pf.list)+len(evArgs))
+	args = append(args, "evalsha", applySHA, applyKeyCount,
+		tag+"c:"+t.ContactID, tag+"t:"+t.ContactID, tag+"p", tag+"pc")
 	args = append(args,
 		packFloats(float64(nowMs), float64(nowM), float64(halfMs), float64(e.cfg.ScannerClickWindow.Milliseconds()),
 			float64(e.cfg.TimelineLength), threshold, e.cfg.RearmFraction, float64(Epoch.UnixMilli()),
-			float64(len(cf.list)), float64(len(pf.list)), float64(len(evs))),
+			float64(len(cf.list)), float64(len(pf.list)), float64(len(evs)),
+			float64(nowM+pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t)),
 		nums,
 		strconv.FormatInt(nowM+minutes(e.cfg.DedupRetention)+1, 10), msgV,
-		strconv.FormatInt(nowM+pruneInterval(e.cfg), 10), rollup, fmtFloat(threshold),
-		t.ContactID, fmtFloat(r.ContactFit(t)), fmtFloat(r.PartnerFit(t)),
+		rollup, t.ContactID,
 	)
 	for _, f := range cf.list {
 		args = append(args, f)
@@ -177,18 +199,21 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	for _, f := range pf.list {
 		args = append(args, f)
 	}
-	call.args = append(args, evArgs...)
+	call.cmd = append(args, evArgs...)
 	return call, nil
 }
 
-// digest names a seen marker: kind, then the first 8 bytes of
-// sha256(prefix + s).
-func digest(kind byte, prefix, s string) string {
+// digestSum is sha256(prefix + s), which names seen markers.
+func digestSum(prefix, s string) [sha256.Size]byte {
 	var in [128]byte
-	h := sha256.Sum256(append(append(in[:0], prefix...), s...))
+	return sha256.Sum256(append(append(in[:0], prefix...), s...))
+}
+
+// marker names a seen marker: kind, then the first 8 bytes of its digest.
+func marker(kind byte, sum [sha256.Size]byte) string {
 	var out [9]byte
 	out[0] = kind
-	copy(out[1:], h[:8])
+	copy(out[1:], sum[:8])
 	return string(out[:])
 }
 
@@ -198,6 +223,18 @@ func digest(kind byte, prefix, s string) string {
 type fieldSet struct {
 	list []string
 	idx  map[string]int
+}
+
+// addCat is add(a + b), without building a + b when it is already there.
+func (s *fieldSet) addCat(a, b string) uint16 {
+	if s.idx == nil {
+		for i, x := range s.list {
+			if len(x) == len(a)+len(b) && x[:len(a)] == a && x[len(a):] == b {
+				return uint16(i + 1)
+			}
+		}
+	}
+	return s.add(a + b)
 }
 
 // add records f once and returns its 1-based index (a script call reads
@@ -226,23 +263,54 @@ func (s *fieldSet) add(f string) uint16 {
 	return uint16(len(s.list))
 }
 
+// storedItem is a timeline entry as stored: a TimelineItem with one-letter
+// keys and the type code, since every byte stored costs Redis and Lua
+// several copies.
+type storedItem struct {
+	ID         string    `json:"i"`
+	Type       string    `json:"t"`
+	OccurredAt time.Time `json:"o"`
+	Topic      string    `json:"n,omitempty"`
+	Title      string    `json:"l,omitempty"`
+	URL        string    `json:"u,omitempty"`
+	Source     string    `json:"s,omitempty"`
+	MessageID  string    `json:"m,omitempty"`
+	Points     float64   `json:"p"`
+	Filtered   string    `json:"f,omitempty"`
+}
+
+// parseTimelineItem decodes a stored timeline entry.
+func parseTimelineItem(b []byte) (TimelineItem, error) {
+	var s storedItem
+	if err := json.Unmarshal(b, &s); err != nil {
+		return TimelineItem{}, err
+	}
+	typ, ok := typeOfCode(s.Type)
+	if !ok {
+		return TimelineItem{}, fmt.Errorf("unknown type code %q", s.Type)
+	}
+	return TimelineItem{
+		ID: s.ID, Type: typ, OccurredAt: s.OccurredAt, Topic: s.Topic, Points: s.Points,
+		Filtered: s.Filtered, Title: s.Title, URL: s.URL, Source: s.Source, MessageID: s.MessageID,
+	}, nil
+}
+
 // appendTimelineHead appends the JSON object encoding/json makes of the
-// event's timeline fields (id, type, occurred_at, then topic, title, url,
-// source, message_id when set), without its closing brace.
+// event's storedItem up to its points, without a closing brace.
 func appendTimelineHead(b []byte, ev *event.Event) ([]byte, error) {
-	b = append(b, `{"id":`...)
+	b = append(b, `{"i":`...)
 	b = appendJSONString(b, ev.ID)
-	b = append(b, `,"type":`...)
-	b = appendJSONString(b, string(ev.Type))
-	b = append(b, `,"occurred_at":"`...)
+	b = append(b, `,"t":`...)
+	b = appendJSONString(b, typeCodes[ev.Type])
+	b = append(b, `,"o":"`...)
 	var err error
 	if b, err = ev.OccurredAt.AppendText(b); err != nil {
 		return b, fmt.Errorf("occurred_at: %w", err)
 	}
 	b = append(b, '"')
 	for _, f := range [...]struct{ name, v string }{
-		{`,"topic":`, ev.Topic}, {`,"title":`, ev.Title}, {`,"url":`, ev.URL},
-		{`,"source":`, ev.Source}, {`,"message_id":`, ev.MessageID},
+		{`,"n":`, ev.Topic}, {`,"l":`, ev.Title}, {`,"u":`, ev.URL},
+		{`,"s":`, ev.Source}, {`,"m":`, ev.MessageID},
 	} {
 		if f.v != "" {
 			b = append(b, f.name...)

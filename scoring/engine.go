@@ -142,7 +142,6 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 			return nil, fmt.Errorf("%w: events[%d] (%q): needs an id, a valid type and occurred_at", ErrInvalidTarget, i, ev.ID)
 		}
 	}
-	keys := applyKeys(t)
 	// Large batches go in chunks (Lua's unpack limits the arguments one
 	// call can spread); each chunk is atomic and dedup holds across them.
 	res := &Result{Events: make([]EventResult, 0, len(evs))}
@@ -153,7 +152,13 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 		if err != nil {
 			return nil, err
 		}
-		raw, err := applyScript.Run(ctx, e.rdb, keys, call.args...).Slice()
+		raw, err := e.rdb.Do(ctx, call.cmd...).Slice()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// The server lost its script cache (restart, SCRIPT FLUSH).
+			if err = applyScript.Load(ctx, e.rdb).Err(); err == nil {
+				raw, err = e.rdb.Do(ctx, call.cmd...).Slice()
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
 		}

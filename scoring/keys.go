@@ -10,19 +10,20 @@ import "github.com/longtailhq/longtail/event"
 // Cluster. Scoring keys carry ":s:" after the tag so they never collide with
 // the directory's. The leaderboard lives in its own slot, {lb}.
 //
-//	lt:{p:<pid>}:s:c:<cid>  hash  contact: normalised score, explain
-//	                              aggregates (interests derive from them),
-//	                              suppression, fit; and, pruned by expiry,
-//	                              seen event-id digests, per-message markers
-//	                              and daily-cap counters (one key per
-//	                              contact saves ~100 B and a round of
-//	                              HMGET/HSET in the script)
-//	lt:{p:<pid>}:s:t:<cid>  list  contact timeline, newest arrival first
+//	lt:{p:<pid>}:s:c:<cid>  hash  contact: "h" (normalised score, fit,
+//	                              suppression, next pruning time, packed),
+//	                              explain aggregates (interests derive from
+//	                              them); and, pruned by expiry, seen event-id
+//	                              digests, per-message markers and daily-cap
+//	                              counters (one key per contact saves ~100 B
+//	                              and a round of HMGET/HSET in the script)
+//	lt:{p:<pid>}:s:t:<cid>  list  contact timeline, oldest arrival first
 //	                              (a list of listpacks: far smaller than a
-//	                              zset of JSON members)
-//	lt:{p:<pid>}:s:p        hash  partner: normalised score, interests,
-//	                              threshold state, version, RFM result, fit,
-//	                              RFM day buckets f<day>, m<day> (in the
+//	                              zset of JSON members; appending is cheap)
+//	lt:{p:<pid>}:s:p        hash  partner: "h" (normalised score, version,
+//	                              crossing state, last engagement, threshold,
+//	                              fit, packed), "dis", interests, RFM result
+//	                              and RFM day buckets f<day>, m<day> (in the
 //	                              partner hash, the script reads and writes
 //	                              them with the rest: two redis.call fewer)
 //	lt:{p:<pid>}:s:pc       zset  partner's contacts by normalised score

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,20 +84,22 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 	d := e.decay(e.clock())
 	fields := h.Val()
 	out := &ContactScore{
-		Score:      binNum(fields["s"], 0) * d,
-		Fit:        parseNum(fields["fit"]),
+		Score:      binNum(fields["h"], contactScore) * d,
+		Fit:        binNum(fields["h"], contactFit),
 		Interests:  contactInterests(fields, d),
-		Suppressed: fields["sup"],
+		Suppressed: suppression(fields["h"]),
 		Timeline:   make([]TimelineItem, 0, len(tl.Val())),
 	}
-	for _, m := range tl.Val() {
-		var it TimelineItem
-		if err := json.Unmarshal([]byte(m), &it); err != nil {
+	items := tl.Val()
+	for i := range items {
+		m := items[len(items)-1-i] // stored oldest arrival first
+		it, err := parseTimelineItem([]byte(m))
+		if err != nil {
 			return nil, fmt.Errorf("scoring: contact %s timeline item: %w", contactID, err)
 		}
 		out.Timeline = append(out.Timeline, it)
 	}
-	// Stored newest arrival first; shown newest occurrence first.
+	// Newest arrival first so far; shown newest occurrence first.
 	sort.SliceStable(out.Timeline, func(i, j int) bool {
 		return out.Timeline[i].OccurredAt.After(out.Timeline[j].OccurredAt)
 	})
@@ -123,7 +124,7 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 		Score:     binNum(fields["h"], partnerScore) * d,
 		Interests: interests(fields, d),
 		Armed:     fields["dis"] != "1",
-		Fit:       parseNum(fields["fit"]),
+		Fit:       binNum(fields["h"], partnerFit),
 	}
 	if len(hot.Val()) > 0 {
 		out.HottestContactID = hot.Val()[0]
@@ -257,7 +258,7 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 	}
 	for i, cid := range contactIDs {
 		fields := cmds[i].Val()
-		ce := ContactExplanation{ContactID: cid, Score: binNum(fields["s"], 0) * d, Suppressed: fields["sup"]}
+		ce := ContactExplanation{ContactID: cid, Score: binNum(fields["h"], contactScore) * d, Suppressed: suppression(fields["h"])}
 		for f, v := range fields {
 			if !strings.HasPrefix(f, "x") {
 				continue
@@ -349,6 +350,22 @@ func interests(fields map[string]string, decay float64) map[string]float64 {
 	return out
 }
 
+// Indexes of the packed float64 in the contact hash's "h" (applyScript).
+const (
+	contactPruneAt = iota
+	contactScore
+	contactFit
+	contactSuppression // index in suppressions
+)
+
+// suppression reads the suppression reason of a contact's "h".
+func suppression(h string) string {
+	if i := int(binNum(h, contactSuppression)); i > 0 && i < len(suppressions) {
+		return suppressions[i]
+	}
+	return ""
+}
+
 // Indexes of the packed float64 in the partner hash's "h" (applyScript).
 const (
 	partnerScore = iota
@@ -357,6 +374,8 @@ const (
 	partnerPending
 	partnerCrossedAt
 	partnerLast
+	partnerThreshold // the threshold it was last scored against
+	partnerFit
 )
 
 // binNum reads the i-th packed little-endian float64 of a stored value; a
@@ -366,10 +385,4 @@ func binNum(s string, i int) float64 {
 		return 0
 	}
 	return unpackFloat(s, i)
-}
-
-// parseNum reads a stored number; a missing field is 0.
-func parseNum(s string) float64 {
-	v, _ := strconv.ParseFloat(s, 64)
-	return v
 }

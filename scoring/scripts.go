@@ -4,105 +4,116 @@ import "github.com/redis/go-redis/v9"
 
 // headerArgs is the number of ARGV entries before the field lists;
 // Engine.applyArgs and applyScript agree.
-const headerArgs = 10
+const headerArgs = 6
 
 // applyScript scores one batch of events of one contact, atomically: dedup,
 // per-message and daily-cap filters, scanner clicks after delivery, decayed
 // sums for the contact and its partner, explain aggregates, timeline, RFM
 // facts and the threshold test.
 //
-// Lua in Redis is slow at everything but table indexing and redis.call:
-// string.format, tonumber and concatenations cost 0.2–0.6 µs each, every
-// ARGV entry ~0.05 µs, every field a redis.call reads or writes ~0.2 µs.
-// So Go computes everything that does not depend on stored state: each
-// field name, once, which events then refer to by index; the normalised
-// value p·2^(t/half) of each event (math.Exp2, as Model and Weight do);
-// marker values; the timeline JSON. Numbers come packed as little-endian
-// float64 (struct.unpack, in C). The script reads and writes each hash
-// once (HMGET, HSET) plus LPUSH and ZADD: its cost grows with the batch,
-// not with history. Lua numbers passed to redis.call are formatted by
-// Redis with '%.17g', so every float64 survives the round trip; explain
-// aggregates are packed float64. Scores are normalised: N = Σ p·2^(t/half)
-// with t in ms since Epoch, read as N·2^(−now/half). Times are ms since
-// Epoch unless said otherwise.
+// It runs once per contact and event batch, so it is written for speed.
+// Lua in Redis is slow at everything but arithmetic and table indexing:
+// tonumber, string.format, concatenation and Redis formatting a Lua number
+// cost 0.2–0.7 µs each, a redis.call ~1 µs plus ~0.2 µs per field it reads
+// or writes, and every byte of ARGV or of new strings and tables costs
+// Lua's allocator and collector. So:
+//   - Go computes everything that does not depend on stored state (each
+//     field name, once, which events then refer to by index; the
+//     normalised value p·2^(t/half) of each event, with math.Exp2 as Model
+//     and Weight do; marker values; the timeline JSON) and packs numbers
+//     as little-endian float64 and small integers (struct.unpack, in C);
+//   - scores and counters are stored packed (struct.pack), not formatted
+//     and parsed: the contact's and the partner's state in one field "h"
+//     each, interests, RFM buckets and explain aggregates as float64 (only
+//     the contacts zset score and the markers' expiries are text);
+//   - each hash is read with one HMGET and written with one HSET, plus
+//     RPUSH and ZADD: 6 redis.call, and the cost grows with the batch, not
+//     with history.
 //
-// KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact hash (scores and seen markers)
+// Scores are normalised: N = Σ p·2^(t/half) with t in ms since Epoch, read
+// as N·2^(−now/half). Times are ms since Epoch unless said otherwise.
+//
+// KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact hash (state and seen markers)
 // KEYS[2] -> lt:{p:<pid>}:s:t:<cid>  contact timeline list
 // KEYS[3] -> lt:{p:<pid>}:s:p        partner hash (with the RFM day buckets)
 // KEYS[4] -> lt:{p:<pid>}:s:pc       partner contacts zset
 // --
-// ARGV[1] -> 11 little-endian float64: now, now in minutes since Epoch
-// (now_m), half-life, scanner window after delivery, timeline
-// length, partner threshold, re-arm fraction, Epoch in unix ms
-// (crossed_at and last are stored as unix ms), nf, np, n
-// ARGV[2] -> value of a new event-id marker: its expiry, now_m + dedup
-// retention, in minutes
-// ARGV[3] -> value of a new open/click marker: now_m + message retention
-// ARGV[4] -> next seen-marker pruning time, minutes since Epoch
+// ARGV[1] -> 14 little-endian float64: now, now in minutes since Epoch
+// (now_m), half-life, scanner window after delivery, timeline length,
+// partner threshold, re-arm fraction, Epoch in unix ms, nf, np, n, next
+// seen-marker pruning time (minutes since Epoch), contact fit points,
+// partner fit points
+// ARGV[2] -> the n events' numbers, each packed as struct
+// '<BdddBddI4BHHHHHHHHI4B' (little-endian, no padding): kind (1
+// email.delivered, 2 email.click, 0 other); occurred_at (≤ now), points,
+// normalised value; 1 if delivered_at is set, delivered_at; monetary
+// value; daily cap; explain slot (4–8) of the reason filtered in Go (0:
+// none); contact field indexes (0: none) of the id marker, delivered
+// marker, open/click marker, daily-cap counter and explain aggregate (0
+// when the event cannot be explained); partner field indexes of the
+// interest, RFM frequency and RFM monetary buckets; the byte length of the
+// timeline JSON before ',"p"'; suppression code (0: none, else the
+// index in suppressions)
+// ARGV[3] -> value of a new id marker: now_m + dedup retention + 1
+// ARGV[4] -> value of a new open/click marker: now_m + message retention + 1
 // ARGV[5] -> "1" to roll up to the partner, "0" not to
-// ARGV[6] -> partner threshold, as stored in the partner's "thr"
-// ARGV[7] -> contact id
-// ARGV[8] -> contact fit points ("0": none)
-// ARGV[9] -> partner fit points ("0": none)
-// then nf contact-hash field names (besides _p, s, sup, fit), np
-// partner-hash field names (besides the fixed ones read below; 0 without
-// roll-up), and per event, n times:
+// ARGV[6] -> contact id
+// then nf contact-hash field names (besides "h"), np partner-hash field
+// names (besides "h" and "dis"; 0 without roll-up), and per event, in
+// order:
 //
-//	numbers packed as struct '<BdddBddI4BHHHHHHHHI4B' (little-endian, no
-//	  padding): kind (1 email.delivered, 2 email.click, 0 other);
-//	  occurred_at (≤ now), points, normalised value; 1 if delivered_at is
-//	  set, delivered_at; monetary value; daily cap; explain slot (4–8) of
-//	  the reason filtered in Go (0: none); contact field indexes (0: none)
-//	  of the id marker "i<digest>", delivered marker "d<msg digest>",
-//	  open/click marker, daily-cap counter "k<type code><day>", explain
-//	  aggregate "x<type code><topic>" (0 when the event cannot be
-//	  explained); partner field indexes of the interest "i|<topic>", RFM
-//	  frequency "f<day>", RFM monetary "m<day>"; the byte length of the
-//	  timeline JSON before ',"points"'; 1 if a suppression reason follows
-//	timeline JSON as recorded unless the script filters the event
+//	timeline JSON (storedItem) as recorded unless the script filters the
+//	  event
 //	delivered marker value "<expiry>:<occurred_at>" (email.delivered with
 //	  a delivered marker only)
 //	first daily-cap counter value "<expiry>:1" (with a counter only)
-//	suppression reason (when set only)
 //
-// Contact-hash fields: s (N), sup, fit, x<type code><topic> explain
-// aggregate: 3 or 8 packed little-endian float64 "count points N
-// [duplicate machine_open scanner_click per_message daily_cap]" (slots 4–8
-// are the filterReasons in order); and seen markers, each value starting
-// with its expiry in minutes since Epoch: i<id digest>; d<msg digest>
-// "exp:delivered_at"; o<msg>, c<msg> counted open / click; k<type
-// code><day> "exp:count"; _p next pruning time (absent: nothing to prune).
+// Contact hash: h = 4 packed float64 (next pruning time, N, fit,
+// suppression code; absent: a new contact, no marker to prune);
+// x<type code><topic> explain aggregate = 3 or 8 packed float64 "count
+// points N [duplicate machine_open scanner_click per_message daily_cap]"
+// (slots 4–8 are the filterReasons in order); seen markers, each value
+// starting with its expiry in minutes since Epoch: i<id digest>; d<msg
+// digest> "exp:delivered_at"; o<msg digest>, c<msg digest> counted open /
+// click; k<type code><day> "exp:count".
+//
+// Partner hash: h = 8 packed float64 (N, version, crossing seq, pending
+// crossing seq (0: none), crossed_at unix ms, last scored engagement unix
+// ms, threshold last scored against, fit); dis = "1" while disarmed;
+// i|<topic> interest N, f<day> scored engagements, m<day> monetary value:
+// packed float64; rfm (ComputeRFM).
 //
 // Output: {contact N and partner N as 2 packed little-endian float64,
 // partner version, pending crossing seq (0 = none), crossed_at unix ms, 1
-// if this call crossed, one character per event: "0" scored or filtered in
-// Go, else the explain slot "4"–"8" of the reason the script filtered it}.
+// if this call crossed, then per event 0 (scored, or filtered in Go) or
+// the explain slot 4–8 of the reason the script filtered it}.
 var applyScript = redis.NewScript(applyScriptSrc)
 
 const applyScriptSrc = `
 local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, nf, np, n =
-  struct.unpack('<ddddddddddd', ARGV[1])
+local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, nf, np, n, next_prune, cfit, pfit =
+  struct.unpack('<dddddddddddddd', ARGV[1])
 local evnums, dedup_v, msg_v = ARGV[2], ARGV[3], ARGV[4]
-local tonumber, find, sub, spack, sunpack = tonumber, string.find, string.sub, struct.pack, struct.unpack
-local FB = 10 -- contact field i is ARGV[FB + i]
+local ARGV, tonumber, unpack, find, sub, spack, sunpack =
+  ARGV, tonumber, unpack, string.find, string.sub, struct.pack, struct.unpack
+local FB = 6 -- contact field i is ARGV[FB + i]
 local PB = FB + nf -- partner field i is ARGV[PB + i]
 
--- V[4 + i] is the stored value of contact field i.
-local V = redis.call('HMGET', sc, '_p', 's', 'sup', 'fit', unpack(ARGV, FB + 1, FB + nf))
--- Tables filled by index are created at their final size from ARGV's
--- values (then overwritten): growing a Lua table costs a rehash per
--- doubling.
-local hs = {unpack(ARGV, 1, math.min(#ARGV, 2 * (nf + 4)))}
+-- V[1 + i] is the stored value of contact field i.
+local V = redis.call('HMGET', sc, 'h', unpack(ARGV, FB + 1, FB + nf))
+local H, prune_at, cs, _, sup0 = V[1], 0, 0, 0, 0
+if H then prune_at, cs, _, sup0 = sunpack('<dddd', H) end
+-- hs[1..j] are the HSET arguments.
+local hs = {}
 local j = 0
 local function put(i, v)
-  V[i + 4] = v
+  V[i + 1] = v
   hs[j + 1], hs[j + 2] = ARGV[FB + i], v
   j = j + 2
 end
 -- live tells whether marker i, holding only its expiry, is unexpired.
 local function live(i)
-  local v = V[i + 4]
+  local v = V[i + 1]
   if not v then return false end
   local exp = tonumber(v)
   return exp ~= nil and exp > now_m
@@ -110,7 +121,7 @@ end
 -- rest returns what follows "expiry:" in unexpired marker i ("" when
 -- nothing follows), or nil.
 local function rest(i)
-  local v = V[i + 4]
+  local v = V[i + 1]
   if not v then return nil end
   local p = find(v, ':', 1, true)
   local exp = tonumber(p and sub(v, 1, p - 1) or v)
@@ -118,10 +129,9 @@ local function rest(i)
   return p and sub(v, p + 1) or ''
 end
 
-local pv = V[1]
-if not pv or now_m >= (tonumber(pv) or 0) then
-  -- Every first write sets _p, so a hash without it holds no markers.
-  if pv then
+if not H or now_m >= prune_at then
+  -- Every write sets h, so a hash without it holds no markers.
+  if H then
     local all = redis.call('HGETALL', sc)
     local dead = {}
     for i = 1, #all, 2 do
@@ -135,26 +145,25 @@ if not pv or now_m >= (tonumber(pv) or 0) then
     end
     if #dead > 0 then redis.call('HDEL', sc, unpack(dead)) end
   end
-  hs[1], hs[2], j = '_p', ARGV[5], 2
+  prune_at = next_prune
 end
 
 -- ret is the output: 5 values, then one per event.
-local ret = {unpack(ARGV, 1, math.min(#ARGV, 5 + n))}
-local tlargs = {unpack(ARGV, 1, math.min(#ARGV, n))}
+local ret = {}
+local tlargs = {}
 local ntl = 0
-local ds, last, sup = 0, 0, nil
+local ds, last, sup = 0, 0, 0
 local PD = {}
 local a, pos = FB + nf + np + 1, 1
 for k = 1, n do
-  local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, hassup, npos =
+  local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, supc, npos =
     sunpack('<BdddBddI4BHHHHHHHHI4B', evnums, pos)
   pos = npos
   local json = ARGV[a]
   a = a + 1
-  local dlval, kval, supr
+  local dlval, kval
   if kind == 1 and dlf > 0 then dlval = ARGV[a]; a = a + 1 end
   if kf > 0 then kval = ARGV[a]; a = a + 1 end
-  if hassup == 1 then supr = ARGV[a]; a = a + 1 end
   local gopts, slot = pts, gslot
   if live(idf) then
     slot, pts = 4, 0
@@ -198,17 +207,17 @@ for k = 1, n do
         tlargs[ntl] = json
       else
         local why = slot == 6 and 'scanner_click' or (slot == 7 and 'per_message' or 'daily_cap')
-        tlargs[ntl] = sub(json, 1, hl) .. ',"points":0,"filtered":"' .. why .. '"}'
+        tlargs[ntl] = sub(json, 1, hl) .. ',"p":0,"f":"' .. why .. '"}'
       end
     end
     if val > 0 then PD[mf] = (PD[mf] or 0) + val end
-    if supr and not sup then sup = supr end
+    if supc > 0 and sup == 0 then sup = supc end
   end
   -- Explain what carries points or was filtered; plain zero-point facts
   -- (deliveries, purchases) only take space. The aggregate is updated in
   -- place (V), so events of a batch sharing it add up.
   if ek > 0 and (pts ~= 0 or (slot ~= 0 and (slot ~= 4 or gopts ~= 0))) then
-    local x = V[ek + 4]
+    local x = V[ek + 1]
     local c1, c2, c3, c4, c5, c6, c7, c8 = 0, 0, 0, 0, 0, 0, 0, 0
     if x then
       if #x == 24 then
@@ -233,53 +242,40 @@ for k = 1, n do
   ret[5 + k] = slot
 end
 
-local cs = ds
-if V[2] then cs = sunpack('<d', V[2]) + ds end
-hs[j + 1], hs[j + 2] = 's', spack('<d', cs)
+cs = cs + ds
+if sup0 ~= 0 then sup = sup0 end
+hs[j + 1], hs[j + 2] = 'h', spack('<dddd', prune_at, cs, cfit, sup)
 j = j + 2
-if sup and not V[3] then hs[j + 1], hs[j + 2] = 'sup', sup; j = j + 2 end
-local fit = ARGV[9]
-if fit ~= '0' then
-  if V[4] ~= fit then hs[j + 1], hs[j + 2] = 'fit', fit; j = j + 2 end
-elseif V[4] then
-  redis.call('HDEL', sc, 'fit')
-end
 redis.call('HSET', sc, unpack(hs, 1, j))
 if ntl > 0 then
-  if redis.call('LPUSH', tl, unpack(tlargs, 1, ntl)) > tllen then redis.call('LTRIM', tl, 0, tllen - 1) end
+  -- Appended oldest first: a listpack grows at its tail without moving
+  -- what it holds, where pushing at its head would move it all per item.
+  if redis.call('RPUSH', tl, unpack(tlargs, 1, ntl)) > tllen then redis.call('LTRIM', tl, -tllen, -1) end
 end
 
-if ARGV[6] ~= '1' then
+if ARGV[5] ~= '1' then
   ret[1], ret[2], ret[3], ret[4], ret[5] = spack('<dd', cs, 0), 0, 0, 0, 0
   return ret
 end
 
-local P = redis.call('HMGET', ph, 'h', 'dis', 'fit', 'thr', unpack(ARGV, PB + 1, PB + np))
+local P = redis.call('HMGET', ph, 'h', 'dis', unpack(ARGV, PB + 1, PB + np))
 local old, ver, seq, pend, xat, plast = 0, 0, 0, 0, 0, 0
 if P[1] then old, ver, seq, pend, xat, plast = sunpack('<dddddd', P[1]) end
 ver = ver + 1
 local ps = old + ds
-local pw = {unpack(ARGV, 1, math.min(#ARGV, 10 + 2 * np))}
+local pw = {}
 local m = 0
-local thrs = ARGV[7]
-if P[4] ~= thrs then pw[1], pw[2], m = 'thr', thrs, 2 end
-local pfit = ARGV[10]
-if pfit ~= '0' then
-  if P[3] ~= pfit then pw[m + 1], pw[m + 2] = 'fit', pfit; m = m + 2 end
-elseif P[3] then
-  redis.call('HDEL', ph, 'fit')
-end
 for i = 1, np do
   local d = PD[i]
   if d then
-    local x = P[4 + i]
+    local x = P[2 + i]
     if x then d = sunpack('<d', x) + d end
     pw[m + 1], pw[m + 2] = ARGV[PB + i], spack('<d', d)
     m = m + 2
   end
 end
 if last > 0 and last + epoch_unix > plast then plast = last + epoch_unix end
-redis.call('ZADD', pc, cs, ARGV[8])
+redis.call('ZADD', pc, cs, ARGV[6])
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
@@ -297,7 +293,7 @@ if not disarmed and ds > 0 and ps * decay >= threshold then
   pw[m + 1], pw[m + 2] = 'dis', '1'
   m = m + 2
 end
-pw[m + 1], pw[m + 2] = 'h', spack('<dddddd', ps, ver, seq, pend, xat, plast)
+pw[m + 1], pw[m + 2] = 'h', spack('<dddddddd', ps, ver, seq, pend, xat, plast, threshold, pfit)
 redis.call('HSET', ph, unpack(pw, 1, m + 2))
 ret[1], ret[2], ret[3], ret[4], ret[5] = spack('<dd', cs, ps), ver, pend, xat, crossed
 return ret
@@ -315,7 +311,7 @@ return ret
 //
 //	partner normalised score
 //
-// Output: how many partners were written (for one partner: 1 if written,
+// Output: how many triples were written (for one partner: 1 if written,
 // 0 if a newer version was already there).
 var leaderboardScript = redis.NewScript(`
 local n = #ARGV / 3
@@ -337,7 +333,8 @@ redis.call('ZADD', KEYS[1], unpack(zv))
 return #hv / 2
 `)
 
-// ackScript clears a pending crossing once its handoff is enqueued.
+// ackScript clears a pending crossing (in the partner's "h", see
+// applyScript) once its handoff is enqueued.
 //
 // KEYS[1] -> lt:{p:<pid>}:s:p
 // ARGV[1] -> crossing seq
@@ -346,14 +343,15 @@ return #hv / 2
 var ackScript = redis.NewScript(`
 local h = redis.call('HGET', KEYS[1], 'h')
 if not h then return 0 end
-local s, ver, seq, pend, xat, last = struct.unpack('<dddddd', h)
+local s, ver, seq, pend, xat, last, thr, fit = struct.unpack('<dddddddd', h)
 if pend == 0 or pend ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'h', struct.pack('<dddddd', s, ver, seq, 0, xat, last))
+redis.call('HSET', KEYS[1], 'h', struct.pack('<dddddddd', s, ver, seq, 0, xat, last, thr, fit))
 return 1
 `)
 
 // sweepScript re-arms a disarmed partner whose decayed score has fallen
-// below the re-arm fraction of the threshold it was last scored against.
+// below the re-arm fraction of the threshold it was last scored against
+// (both in the partner's "h", see applyScript).
 //
 // KEYS[1] -> lt:{p:<pid>}:s:p
 // ARGV[1] -> now, ms since Epoch
@@ -362,11 +360,10 @@ return 1
 //
 // Output: 1 if re-armed, else 0.
 var sweepScript = redis.NewScript(`
-local st = redis.call('HMGET', KEYS[1], 'dis', 'h', 'thr')
-if st[1] ~= '1' then return 0 end
-local n = st[2] and struct.unpack('<d', st[2]) or 0
-local score = n * 2 ^ (-tonumber(ARGV[1]) / tonumber(ARGV[2]))
-if score < tonumber(ARGV[3]) * (tonumber(st[3]) or 0) then
+local st = redis.call('HMGET', KEYS[1], 'dis', 'h')
+if st[1] ~= '1' or not st[2] then return 0 end
+local n, _, _, _, _, _, thr = struct.unpack('<dddddddd', st[2])
+if n * 2 ^ (-tonumber(ARGV[1]) / tonumber(ARGV[2])) < tonumber(ARGV[3]) * thr then
   redis.call('HDEL', KEYS[1], 'dis')
   return 1
 end
