@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Type names a kind of engagement fact. The values are wire names used in the
@@ -109,12 +110,25 @@ type Event struct {
 }
 
 // Limits on free-text fields, so a single event cannot bloat Redis.
+// Edges cut descriptive text to MaxTextLen (Truncate) and keep at most
+// MaxTags tags rather than refusing a provider's whole batch.
 const (
+	MaxTextLen  = 2048
+	MaxTags     = 32
 	maxIDLen    = 512
-	maxTextLen  = 2048
-	maxTags     = 32
 	maxEmailLen = 254
 )
+
+// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // ErrInvalid is wrapped by every validation error.
 var ErrInvalid = errors.New("invalid event")
@@ -151,12 +165,12 @@ func (e *Event) Validate() error {
 		return bad("value", "must not be negative")
 	}
 	for name, v := range map[string]string{"url": e.URL, "title": e.Title, "user_agent": e.UserAgent, "topic": e.Topic} {
-		if len(v) > maxTextLen {
-			return bad(name, "longer than %d bytes", maxTextLen)
+		if len(v) > MaxTextLen {
+			return bad(name, "longer than %d bytes", MaxTextLen)
 		}
 	}
-	if len(e.Tags) > maxTags {
-		return bad("tags", "more than %d tags", maxTags)
+	if len(e.Tags) > MaxTags {
+		return bad("tags", "more than %d tags", MaxTags)
 	}
 	if e.Bounce != "" && e.Bounce != BounceHard && e.Bounce != BounceSoft {
 		return bad("bounce", "must be %q or %q", BounceHard, BounceSoft)

@@ -87,3 +87,21 @@ func ExampleHashID() {
 	fmt.Println(event.HashID("postmark", "Open", "883953f4-6105-42a2-a16a-77a8eac79483", "john@example.com", "2019-11-05T16:33:54.9070259Z", ""))
 	// Output: postmark:c4cfe56b8cc65e6cd8b5ca11b8630d05
 }
+
+func TestTruncate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"hello", 10, "hello"},
+		{"hello", 3, "hel"},
+		{"héllo", 2, "h"}, // é is two bytes: never cut inside it
+		{"héllo", 3, "hé"},
+	} {
+		if got := event.Truncate(tc.in, tc.n); got != tc.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

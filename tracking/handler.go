@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -208,7 +207,7 @@ func (h *Handler) record(r *http.Request, typ event.Type, token string, c Claims
 		Step:       c.Step,
 		MessageID:  c.MessageID,
 		Title:      c.Title,
-		UserAgent:  truncateUTF8(r.UserAgent(), maxUserAgentLen),
+		UserAgent:  event.Truncate(r.UserAgent(), maxUserAgentLen),
 		IP:         h.clientIP(r),
 	}
 	log := h.cfg.Log.With().Str("event_id", e.ID).Str("type", string(typ)).
@@ -255,15 +254,4 @@ func (h *Handler) clientIP(r *http.Request) string {
 		return a.Unmap().String()
 	}
 	return ""
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut before the rune that straddles n rather than inside it.
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -40,17 +40,27 @@ func Correlate(meta map[string]json.RawMessage, ev *event.Event, where string) e
 		if !ok {
 			continue
 		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			var n json.Number
-			if err := json.Unmarshal(v, &n); err != nil {
-				return fmt.Errorf("%s.%s: want a string or a number", where, c.key)
-			}
-			s = n.String()
+		s := ScalarText(v)
+		if s == "" && string(v) != `""` && string(v) != "null" {
+			return fmt.Errorf("%s.%s: want a string or a number", where, c.key)
 		}
 		if s != "" {
 			*c.dst = s
 		}
 	}
 	return nil
+}
+
+// ScalarText reads a JSON string, or a number as its decimal text (ids and
+// metadata senders write either way); anything else is "".
+func ScalarText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
 }

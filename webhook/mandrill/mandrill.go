@@ -34,7 +34,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/webhook"
@@ -242,16 +241,16 @@ func normalise(raw json.RawMessage) (*event.Event, string, error) {
 		Email:      it.Msg.Email,
 		OccurredAt: occurred,
 		Source:     "mandrill",
-		Title:      truncate(it.Msg.Subject),
+		Title:      event.Truncate(it.Msg.Subject, event.MaxTextLen),
 		IP:         it.IP,
-		UserAgent:  truncate(it.UserAgent),
+		UserAgent:  event.Truncate(it.UserAgent, event.MaxTextLen),
 		MessageID:  msgID,
 	}
 	if typ == event.EmailClick {
 		if it.URL == "" {
 			return nil, "", errors.New("click event: url is empty")
 		}
-		ev.URL = truncate(it.URL)
+		ev.URL = event.Truncate(it.URL, event.MaxTextLen)
 	}
 	switch name {
 	case "hard_bounce":
@@ -260,7 +259,7 @@ func normalise(raw json.RawMessage) (*event.Event, string, error) {
 		ev.Bounce = event.BounceSoft
 	}
 	ev.Tags = capTags(it.Msg.Tags)
-	meta := func(key string) string { return metaString(it.Msg.Metadata[key]) }
+	meta := func(key string) string { return webhook.ScalarText(it.Msg.Metadata[key]) }
 	ev.ContactID = meta(event.MetaContactID)
 	ev.Flow = meta(event.MetaFlow)
 	ev.Step = meta(event.MetaStep)
@@ -296,41 +295,6 @@ func parseTS(n json.Number) (time.Time, error) {
 // maxUnix (year 9999) keeps absurd timestamps out of the store.
 const maxUnix = 253402300799
 
-// metaString reads a metadata value: Mandrill keeps strings as strings but
-// numbers set through the API stay numbers.
-func metaString(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	return ""
-}
-
-// Limits mirrored from event.Validate: descriptive text is cut rather than
-// failing the whole batch, which Mandrill would retry forever.
-const (
-	maxText = 2048
-	maxTags = 32
-)
-
-func truncate(s string) string {
-	if len(s) <= maxText {
-		return s
-	}
-	cut := maxText
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
-
 func capTags(tags []string) []string {
 	out := make([]string, 0, len(tags))
 	for _, t := range tags {
@@ -339,7 +303,7 @@ func capTags(tags []string) []string {
 			continue
 		}
 		out = append(out, t)
-		if len(out) == maxTags {
+		if len(out) == event.MaxTags {
 			break
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/webhook"
@@ -157,7 +156,7 @@ func (n *normaliser) events() ([]event.Event, string, error) {
 	}
 	n.base = event.Event{
 		Source:    "ses",
-		Title:     truncate(r.Mail.CommonHeaders.Subject),
+		Title:     event.Truncate(r.Mail.CommonHeaders.Subject, event.MaxTextLen),
 		MessageID: r.Mail.MessageID,
 		Tags:      tagList(r.Mail.Tags),
 	}
@@ -223,7 +222,7 @@ func (n *normaliser) events() ([]event.Event, string, error) {
 			return nil, "", errors.New("open is missing")
 		}
 		return n.single(event.EmailOpen, o.Timestamp, "", func(ev *event.Event) {
-			ev.IP, ev.UserAgent = o.IPAddress, truncate(o.UserAgent)
+			ev.IP, ev.UserAgent = o.IPAddress, event.Truncate(o.UserAgent, event.MaxTextLen)
 		})
 	case "Click":
 		c := r.Click
@@ -231,8 +230,8 @@ func (n *normaliser) events() ([]event.Event, string, error) {
 			return nil, "", errors.New("click.link is missing")
 		}
 		return n.single(event.EmailClick, c.Timestamp, c.Link, func(ev *event.Event) {
-			ev.URL = truncate(c.Link)
-			ev.IP, ev.UserAgent = c.IPAddress, truncate(c.UserAgent)
+			ev.URL = event.Truncate(c.Link, event.MaxTextLen)
+			ev.IP, ev.UserAgent = c.IPAddress, event.Truncate(c.UserAgent, event.MaxTextLen)
 			ev.Tags = tagList(r.Mail.Tags, c.LinkTags)
 		})
 	case "Subscription":
@@ -347,24 +346,6 @@ func (n *normaliser) correlation() map[string]string {
 	return out
 }
 
-// Limits mirrored from event.Validate: descriptive text is cut and tags are
-// capped rather than failing a delivery SNS would not resend.
-const (
-	maxText = 2048
-	maxTags = 32
-)
-
-func truncate(s string) string {
-	if len(s) <= maxText {
-		return s
-	}
-	cut := maxText
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
-
 // tagList renders message and link tags as "key:value", sorted by key for
 // stable output. SES's own tags (ses:*, aws:*) describe the sending
 // infrastructure and the lt_* keys are correlation, not topics, so both are
@@ -389,7 +370,7 @@ func tagList(sets ...map[string][]string) []string {
 				}
 				seen[t] = true
 				out = append(out, t)
-				if len(out) == maxTags {
+				if len(out) == event.MaxTags {
 					return out
 				}
 			}

@@ -34,7 +34,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/webhook"
@@ -215,12 +214,12 @@ func normalise(n *notification) (*event.Event, error) {
 	}
 	key := w.UUID
 	if key == "" {
-		key = rawID(w.ID)
+		key = webhook.ScalarText(w.ID)
 	}
 	if key == "" {
 		return nil, errors.New("payload.object has neither uuid nor id")
 	}
-	ev := &event.Event{Source: "zoom", Title: truncate(w.Topic)}
+	ev := &event.Event{Source: "zoom", Title: event.Truncate(w.Topic, event.MaxTextLen)}
 	eventTS, tsErr := parseEventTS(n.EventTS)
 	switch n.Event {
 	case eventRegistrationCreate:
@@ -267,19 +266,6 @@ func normalise(n *notification) (*event.Event, error) {
 	return ev, nil
 }
 
-// rawID renders object.id whether Zoom sent it as a string or a number.
-func rawID(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	return ""
-}
-
 // normEmail keeps ids independent of the case Zoom happens to send.
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
@@ -297,18 +283,3 @@ func parseEventTS(n json.Number) (time.Time, error) {
 
 // maxUnixMilli (year 9999) keeps absurd timestamps out of the store.
 const maxUnixMilli = 253402300799999
-
-// maxText mirrors event.Validate's limit: a long topic is cut rather than
-// failing the delivery.
-const maxText = 2048
-
-func truncate(s string) string {
-	if len(s) <= maxText {
-		return s
-	}
-	cut := maxText
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
