@@ -87,7 +87,7 @@ const headerArgs = 6
 // partner version, pending crossing seq (0 = none), crossed_at unix ms, 1
 // if this call crossed, then per event 0 (scored, or filtered in Go) or
 // the explain slot 4–8 of the reason the script filtered it}.
-var applyScript = redis.NewScript(applyScriptSrc)
+var applyScript = redis.NewScript(structShim + applyScriptSrc)
 
 const applyScriptSrc = `
 local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -340,7 +340,7 @@ return #hv / 2
 // ARGV[1] -> crossing seq
 //
 // Output: 1 if the pending crossing was that seq and is now cleared, else 0.
-var ackScript = redis.NewScript(`
+var ackScript = redis.NewScript(structShim + `
 local h = redis.call('HGET', KEYS[1], 'h')
 if not h then return 0 end
 local s, ver, seq, pend, xat, last, thr, fit = struct.unpack('<dddddddd', h)
@@ -359,7 +359,7 @@ return 1
 // ARGV[3] -> re-arm fraction
 //
 // Output: 1 if re-armed, else 0.
-var sweepScript = redis.NewScript(`
+var sweepScript = redis.NewScript(structShim + `
 local st = redis.call('HMGET', KEYS[1], 'dis', 'h')
 if st[1] ~= '1' or not st[2] then return 0 end
 local n, _, _, _, _, _, thr = struct.unpack('<dddddddd', st[2])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -126,4 +127,46 @@ func TestOpsQueueMonitorNeedsTheAdminKey(t *testing.T) {
 	if code := get("ops", testAPIKey); code != http.StatusOK {
 		t.Errorf("admin key: %d", code)
 	}
+}
+
+// The zero-setup default must be the whole product, not just a process
+// that answers /healthz: score, roll up, hand off, on the embedded Redis.
+func TestEmbeddedModeRunsThePipeline(t *testing.T) {
+	t.Parallel()
+	s := startService(t) // no LONGTAIL_REDIS_URL
+	for _, put := range [][2]string{
+		{"/v1/reps/rep-a", `{"name":"Anne","email":"anne@vendor.example","daily_capacity":5,"active":true}`},
+		{"/v1/partners/acme", `{"name":"Acme","owner_rep_id":"rep-a"}`},
+		{"/v1/contacts/jane", `{"partner_id":"acme","email":"jane@acme.example"}`},
+	} {
+		if code := s.do(t, "PUT", put[0], "application/json", strings.NewReader(put[1]), nil); code != 200 {
+			t.Fatalf("PUT %s = %d", put[0], code)
+		}
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	var b strings.Builder
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(&b, `{"id":"w%d","type":"webinar.attended","contact_id":"jane","occurred_at":%q,"title":"Webinar %d"}`+"\n", i, now, i)
+	}
+	fmt.Fprintf(&b, `{"id":"o1","type":"email.open","contact_id":"jane","occurred_at":%q,"message_id":"m1"}`+"\n", now)
+	if code := s.do(t, "POST", "/v1/events", "application/x-ndjson", strings.NewReader(b.String()), nil); code != 200 {
+		t.Fatalf("POST /v1/events = %d", code)
+	}
+	eventually(t, 10*time.Second, func() error {
+		var p struct{ Score float64 }
+		s.do(t, "GET", "/v1/partners/acme", "", nil, &p)
+		if p.Score < 30.9 || p.Score > 31.01 {
+			return errorf("partner score %.3f, want 31", p.Score)
+		}
+		var q struct {
+			Items []struct {
+				PartnerID string `json:"partner_id"`
+			}
+		}
+		s.do(t, "GET", "/v1/reps/rep-a/queue", "", nil, &q)
+		if len(q.Items) != 1 || q.Items[0].PartnerID != "acme" {
+			return errorf("rep-a's queue: %+v", q.Items)
+		}
+		return nil
+	})
 }
