@@ -277,3 +277,32 @@ func TestRedisDownAnswers503(t *testing.T) {
 		t.Errorf("queued %v, want the 3 events", q)
 	}
 }
+
+// Authentic items longtail does not score are acknowledged and counted per
+// provider and type, not refused.
+func TestWebhookCountsUnmappedTypes(t *testing.T) {
+	t.Parallel()
+	sg := webhooktest.NewSendGrid(t)
+	p, err := sendgrid.New(sendgrid.Config{PublicKey: sg.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := setup(t, p)
+	ts := time.Now().Unix()
+	body := []byte(fmt.Sprintf(`[{"email":"a@b.example","timestamp":%d,"event":"processed","sg_event_id":"p1"},`+
+		`{"email":"a@b.example","timestamp":%d,"event":"deferred","sg_event_id":"p2"},`+
+		`{"email":"a@b.example","timestamp":%d,"event":"open","sg_event_id":"p3"}]`+"\r\n", ts, ts, ts))
+	if r := postSigned(t, f, sg, body, body); r.status != 200 || !bytes.Contains(r.body, []byte(`"accepted":1,"ignored":2`)) {
+		t.Fatalf("delivery: %d %s", r.status, r.body)
+	}
+	m := f.call(t, "GET", "/metrics", "", "", "")
+	for _, want := range []string{
+		`longtail_webhook_ignored_total{provider="sendgrid",type="processed"} 1`,
+		`longtail_webhook_ignored_total{provider="sendgrid",type="deferred"} 1`,
+		`longtail_webhook_events_total{provider="sendgrid"} 1`,
+	} {
+		if !bytes.Contains(m.body, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

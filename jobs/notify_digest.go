@@ -83,7 +83,7 @@ func handleNotifyDigest(n *repNotifier, d DigestDeps) asynq.Handler {
 				continue
 			}
 			step := TypeNotifyDigest + ":" + rep.ID + ":" + day
-			key := "lt:{r:" + rep.ID + "}:notify:" + step
+			key := digestMarkerKey(rep.ID, step)
 			if err := n.sendOnce(ctx, key, step, e, log); err != nil && firstErr == nil {
 				firstErr = err // keep going: one rep's mailbox must not hold up the others
 			}

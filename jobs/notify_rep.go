@@ -15,7 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
 )
@@ -80,11 +79,6 @@ const (
 	// defaultSendingTTL outlives any send (sends are cut at half of it).
 	defaultSendingTTL = 5 * time.Minute
 )
-
-// notifyMarkerKey holds a step's marker, in its partner's slot.
-func notifyMarkerKey(partnerID, step string) string {
-	return "lt:" + directory.PartnerTag(partnerID) + ":notify:" + step
-}
 
 // releaseScript deletes a "sending" marker only if this attempt owns it,
 // so a slow attempt cannot clear the marker of the one that followed.
