@@ -3,45 +3,27 @@ package directory
 import (
 	"context"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/redis/go-redis/v9"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-// fakeClock is a settable clock for UpdatedAt assertions.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	ctx   context.Context
 	rdb   *redis.Client
-	clock *fakeClock
+	clock *testclock.Clock
 	store *Store
 }
 
 func setup(t testing.TB) *fixture {
 	t.Helper()
 	rdb := redistest.New(t)
-	clock := &fakeClock{now: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
 	s, err := New(rdb, Config{Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/redis/go-redis/v9"
 )
@@ -20,24 +20,6 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // monday10 is Monday 16 November 2026, 10:00 UTC: inside business hours.
 var monday10 = time.Date(2026, 11, 16, 10, 0, 0, 0, time.UTC)
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // bundle is one test's queue on its own Redis database, with the real
 // directory and scoring engine.
 type bundle struct {
@@ -46,13 +28,13 @@ type bundle struct {
 	dir   *directory.Store
 	eng   *scoring.Engine
 	q     *Queue
-	clock *clock
+	clock *testclock.Clock
 }
 
 func setup(t testing.TB, cfg Config) *bundle {
 	t.Helper()
 	rdb := redistest.New(t)
-	clk := &clock{t: monday10}
+	clk := testclock.New(monday10)
 	dir, err := directory.New(rdb, directory.Config{Clock: clk.Now})
 	if err != nil {
 		t.Fatal(err)

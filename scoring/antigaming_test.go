@@ -211,16 +211,16 @@ func TestDedupRetention(t *testing.T) {
 	tg := Target{PartnerID: "p", ContactID: "c"}
 	e := ev("x", event.WebVisit, t0)
 	b.apply(t, tg, e)
-	b.clock.Add(71 * time.Hour)
+	b.clock.Advance(71 * time.Hour)
 	if res := b.apply(t, tg, e); !res.Events[0].Duplicate {
 		t.Fatal("redelivery after 71h was scored again; ids must be kept 72h")
 	}
-	b.clock.Add(2 * time.Hour)
+	b.clock.Advance(2 * time.Hour)
 	if res := b.apply(t, tg, e); res.Events[0].Duplicate {
 		t.Fatal("id still remembered 73h after it was seen")
 	}
 	// Expired ids are pruned from Redis, not only ignored.
-	b.clock.Add(40 * Day)
+	b.clock.Advance(40 * Day)
 	b.apply(t, tg, ev("y", event.EmailDelivered, b.clock.Now()))
 	all, err := b.rdb.HKeys(b.ctx, contactScoreKey("p", "c")).Result()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -80,7 +81,7 @@ func measureMemory(t testing.TB, contacts, partners int) float64 {
 	rdb := redis.NewClient(srv.Options())
 	defer rdb.Close()
 	ctx := context.Background()
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	eng, err := NewEngine(rdb, Config{}, c.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -4,37 +4,23 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/redis/go-redis/v9"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-// clock is a settable time source shared by an engine and its test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 type bundle struct {
 	ctx   context.Context
 	rdb   *redis.Client
 	eng   *Engine
-	clock *clock
+	clock *testclock.Clock
 }
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
@@ -42,7 +28,7 @@ var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 func setup(t testing.TB, cfg Config) *bundle {
 	t.Helper()
 	rdb := redistest.New(t)
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	eng, err := NewEngine(rdb, cfg, c.Now)
 	if err != nil {
 		t.Fatalf("NewEngine: %v", err)
@@ -108,7 +94,7 @@ func TestApplyNineteen(t *testing.T) {
 		t.Fatalf("timeline has %d items, want 4 (duplicates are not appended)", len(c.Timeline))
 	}
 	// Half a life later the score has halved exactly.
-	b.clock.Add(15 * Day)
+	b.clock.Advance(15 * Day)
 	p, _ = b.eng.Partner(b.ctx, "p1")
 	if want := 19 / math.Sqrt2; !near(p.Score, want, 1e-12) {
 		t.Fatalf("after 15 days partner score %v, want %v", p.Score, want)

@@ -78,7 +78,7 @@ func TestPendingCrossingUntilAcked(t *testing.T) {
 	}
 	// A worker that crashed before enqueuing gets the crossing again, even
 	// on a retry that only carries duplicates.
-	b.clock.Add(time.Minute)
+	b.clock.Advance(time.Minute)
 	for _, evs := range [][]event.Event{{ev("c", event.WebinarAttended, t0)}, {ev("d", event.EmailOpen, t0)}} {
 		res = b.apply(t, tg, evs...)
 		if res.Crossing == nil || res.Crossing.New || res.Crossing.Seq != 1 || !res.Crossing.CrossedAt.Equal(t0) {
@@ -135,12 +135,12 @@ func TestRearm(t *testing.T) {
 		t.Parallel()
 		b := setup(t, Config{})
 		tg := Target{PartnerID: "p", ContactID: "c"}
-		cross(t, b, tg, "1")  // 35 points
-		b.clock.Add(30 * Day) // 17.5: above half the threshold
+		cross(t, b, tg, "1")      // 35 points
+		b.clock.Advance(30 * Day) // 17.5: above half the threshold
 		if cross(t, b, tg, "2") != nil {
 			t.Fatal("re-armed above the re-arm fraction")
 		}
-		b.clock.Add(60 * Day) // (17.5+35)/4 = 13.1 < 15
+		b.clock.Advance(60 * Day) // (17.5+35)/4 = 13.1 < 15
 		if c := cross(t, b, tg, "3"); c == nil || c.Seq != 2 {
 			t.Fatalf("crossing after decay below the fraction = %+v, want seq 2", c)
 		}
@@ -150,11 +150,11 @@ func TestRearm(t *testing.T) {
 		b := setup(t, Config{RearmFraction: 0.25})
 		tg := Target{PartnerID: "p", ContactID: "c"}
 		cross(t, b, tg, "1")
-		b.clock.Add(45 * Day) // 35/2^1.5 = 12.4 > 7.5
+		b.clock.Advance(45 * Day) // 35/2^1.5 = 12.4 > 7.5
 		if n, err := b.eng.Sweep(b.ctx, []string{"p", "unknown"}); n != 0 || err != nil {
 			t.Fatalf("Sweep = %d, %v, want nothing re-armed", n, err)
 		}
-		b.clock.Add(30 * Day) // 6.2 < 7.5
+		b.clock.Advance(30 * Day) // 6.2 < 7.5
 		if n, err := b.eng.Sweep(b.ctx, []string{"p", "unknown"}); n != 1 || err != nil {
 			t.Fatalf("Sweep = %d, %v, want 1 re-armed", n, err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/testclock"
 )
 
 // memSink keeps what it is given, or fails with err when set.
@@ -69,30 +70,12 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 type bundle struct {
 	srv    *httptest.Server
 	h      *Handler
 	sink   *memSink
 	signer *Signer
-	clock  *testClock
+	clock  *testclock.Clock
 	log    *lockedBuffer
 	client *http.Client
 }
@@ -104,7 +87,7 @@ func setup(t *testing.T, configure func(*HandlerConfig)) *bundle {
 	b := &bundle{
 		sink:   &memSink{},
 		signer: newTestSigner(t, testSecret(0)),
-		clock:  &testClock{now: t0},
+		clock:  testclock.New(t0),
 		log:    &lockedBuffer{},
 	}
 	cfg := HandlerConfig{

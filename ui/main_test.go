@@ -17,6 +17,7 @@ import (
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/redis/go-redis/v9"
@@ -28,23 +29,6 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // monday10 is Monday 16 November 2026, 10:00 UTC: inside business hours.
 var monday10 = time.Date(2026, 11, 16, 10, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fixture is one test's rep pages on a real server, with the real queue,
 // directory and scoring engine on its own Redis database.
 type fixture struct {
@@ -53,7 +37,7 @@ type fixture struct {
 	dir   *directory.Store
 	eng   *scoring.Engine
 	q     *repqueue.Queue
-	clock *clock
+	clock *testclock.Clock
 	srv   *httptest.Server
 	// outcomes are the entries AfterOutcome saw.
 	mu       sync.Mutex
@@ -64,7 +48,7 @@ type fixture struct {
 func setup(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	rdb := redistest.New(t)
-	clk := &clock{t: monday10}
+	clk := testclock.New(monday10)
 	dir, err := directory.New(rdb, directory.Config{Clock: clk.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/rs/zerolog"
@@ -645,7 +646,7 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: monday10}
+	clk := testclock.New(monday10)
 	l := newLimiter(2, 10*time.Second, clk.Now)
 	steps := []struct {
 		advance time.Duration
