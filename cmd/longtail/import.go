@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -18,7 +19,7 @@ func runImport(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
 	quiet := fs.Bool("quiet", false, "no progress output")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if fs.NArg() != 2 {
@@ -89,30 +90,35 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// reorder moves flags after the positional arguments in front of them, so
-// `longtail import contacts file.csv --config x.yaml` works as people type it.
-func reorder(args []string) []string {
+// reorder moves the flags that follow positional arguments in front of
+// them, so `longtail import contacts file.csv --config x.yaml` works as
+// people type it. fs says which flags take a value: a boolean flag never
+// swallows the next argument.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if len(a) > 1 && a[0] == '-' {
-			flags = append(flags, a)
-			if !containsEq(a) && a != "--quiet" && a != "-quiet" && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
 			continue
 		}
-		pos = append(pos, a)
-	}
-	return append(flags, pos...)
-}
-
-func containsEq(s string) bool {
-	for _, c := range s {
-		if c == '=' {
-			return true
+		flags = append(flags, a)
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
 		}
 	}
-	return false
+	// "--" ends the flags, so a positional argument that starts with "-"
+	// (a file named "-x.csv") is never read as one.
+	return append(append(flags, "--"), pos...)
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

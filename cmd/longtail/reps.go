@@ -18,7 +18,7 @@ func repTools(ctx context.Context, name string, args, environ []string, stderr i
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg, err := loadConfig(*cfgPath, environ)

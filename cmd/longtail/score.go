@@ -27,7 +27,7 @@ func runScore(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	cfgPath := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	inline := fs.Bool("inline", false, "rfm: compute in this process instead of queueing the task for a worker")
-	if err := fs.Parse(reorder(rest)); err != nil {
+	if err := fs.Parse(reorder(fs, rest)); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg, err := loadConfig(*cfgPath, environ)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,19 +37,12 @@ func loadConfig(path string, environ []string) (*config.Config, error) {
 	if !explicit {
 		path = defaultConfigFile
 		for _, kv := range environ {
-			if v, ok := cutPrefix(kv, "LONGTAIL_CONFIG="); ok && v != "" {
+			if v, ok := strings.CutPrefix(kv, "LONGTAIL_CONFIG="); ok && v != "" {
 				path, explicit = v, true
 			}
 		}
 	}
 	return config.Load(path, explicit, environ)
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }
 
 func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
