@@ -91,12 +91,6 @@ type API struct {
 	keys      keyring
 	metrics   *metrics
 	mux       *http.ServeMux
-	routes    []route
-}
-
-type route struct {
-	pattern string
-	handler http.HandlerFunc
 }
 
 // New validates cfg and deps and builds the route table.
@@ -158,7 +152,6 @@ func New(cfg Config, d Deps) (*API, error) {
 
 // handle registers a route with its pattern as the metrics label.
 func (a *API) handle(pattern string, h http.HandlerFunc) {
-	a.routes = append(a.routes, route{pattern, h})
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}

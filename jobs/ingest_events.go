@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -83,5 +82,3 @@ func handleIngestEvents(p EventProcessor) asynq.Handler {
 		return p.Process(ctx, pl.Events)
 	})
 }
-
-var errMissingDeps = errors.New("jobs: Deps.Events, RFM, Handoff.Queue, Handoff.Reps, Handoff.Tasks and Sweeper are required")

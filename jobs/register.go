@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"errors"
+
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 )
@@ -15,6 +17,8 @@ type Deps struct {
 	Notify  NotifyDeps
 	Log     zerolog.Logger
 }
+
+var errMissingDeps = errors.New("jobs: Deps.Events, RFM, Handoff.Queue, Handoff.Reps, Handoff.Tasks and Sweeper are required")
 
 // Register adds every task handler to mux. It panics on a missing
 // dependency or a duplicate registration: both are wiring bugs that must
