@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	"github.com/longtailhq/longtail/directory"
-	"github.com/longtailhq/longtail/scoring"
 )
 
 // Contacts finds a contact.
@@ -18,9 +17,9 @@ type Contacts interface {
 }
 
 // Suppressions tells whether scoring saw a hard bounce, a spam complaint
-// or an unsubscribe for the contact.
+// or an unsubscribe for the contact ("" when none).
 type Suppressions interface {
-	Contact(ctx context.Context, partnerID, contactID string) (*scoring.ContactScore, error)
+	Suppressed(ctx context.Context, partnerID, contactID string) (string, error)
 }
 
 // CallQueue tells whether the rep queue holds the partner's nurture:
@@ -71,12 +70,12 @@ func (g *Gate) MayMail(ctx context.Context, contactID string) (Decision, error) 
 	if c.Consent == directory.ConsentWithdrawn {
 		return Decision{Reason: ReasonConsentWithdrawn}, nil
 	}
-	s, err := g.supp.Contact(ctx, c.PartnerID, c.ID)
+	sup, err := g.supp.Suppressed(ctx, c.PartnerID, c.ID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("nurture: suppression of %s: %w", contactID, err)
 	}
-	if s.Suppressed != "" {
-		return Decision{Reason: ReasonSuppressed + ": " + s.Suppressed}, nil
+	if sup != "" {
+		return Decision{Reason: ReasonSuppressed + ": " + sup}, nil
 	}
 	ok, why, err := g.queue.MayMail(ctx, c.PartnerID, c.ID)
 	if err != nil {

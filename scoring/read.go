@@ -3,6 +3,7 @@ package scoring
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -104,6 +105,23 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 		return out.Timeline[i].OccurredAt.After(out.Timeline[j].OccurredAt)
 	})
 	return out, nil
+}
+
+// Suppressed reads only why a contact must not be mailed ("hard_bounce",
+// "spam", "unsubscribe"), or "": the check before every send, so it leaves
+// the timeline and interests alone.
+func (e *Engine) Suppressed(ctx context.Context, partnerID, contactID string) (string, error) {
+	if err := checkID("partner_id", partnerID); err != nil {
+		return "", err
+	}
+	if err := checkID("contact_id", contactID); err != nil {
+		return "", err
+	}
+	h, err := e.rdb.HGet(ctx, contactScoreKey(partnerID, contactID), "h").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("scoring: read contact %s: %w", contactID, err)
+	}
+	return suppression(h), nil
 }
 
 // Partner reads a partner's decayed score, hottest contact, interests, RFM
