@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/longtailhq/longtail/event"
@@ -30,9 +29,13 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 	if done {
 		return
 	}
-	items, err := splitEvents(body)
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeError(w, http.StatusBadRequest, "bad_json", "empty body: send a JSON array or NDJSON of events")
+		return
+	}
+	items, err := event.SplitBatch(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "%v", err)
+		writeError(w, http.StatusBadRequest, "bad_json", "body %v", err)
 		return
 	}
 	if len(items) > a.cfg.MaxEvents {
@@ -42,9 +45,9 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 	resp := eventsResponse{Rejected: []rejection{}}
 	valid := make([]event.Event, 0, len(items))
 	parsed := 0
-	for i, raw := range items {
+	for i, item := range items {
 		var ev event.Event
-		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec := json.NewDecoder(bytes.NewReader(item.JSON))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&ev); err != nil {
 			resp.Rejected = append(resp.Rejected, rejection{i, "not a canonical event: " + err.Error()})
@@ -80,29 +83,4 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusUnprocessableEntity
 	}
 	writeJSON(w, status, resp)
-}
-
-// splitEvents returns the raw items of a JSON array, or the non-blank
-// lines of NDJSON.
-func splitEvents(body []byte) ([]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("empty body: send a JSON array or NDJSON of events")
-	}
-	if trimmed[0] == '[' {
-		var items []json.RawMessage
-		if err := json.Unmarshal(trimmed, &items); err != nil {
-			return nil, fmt.Errorf("body is not a JSON array of events: %v", err)
-		}
-		return items, nil
-	}
-	var items []json.RawMessage
-	for _, line := range bytes.Split(trimmed, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		items = append(items, json.RawMessage(line))
-	}
-	return items, nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -221,26 +219,16 @@ func readEventsFile(path string) ([]event.Event, []string, error) {
 		}
 		evs = append(evs, ev)
 	}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var items []json.RawMessage
-		if err := json.Unmarshal(trimmed, &items); err != nil {
-			return nil, nil, fmt.Errorf("%s: not a JSON array of events: %w", path, err)
+	items, err := event.SplitBatch(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i, item := range items {
+		where := "item " + strconv.Itoa(i)
+		if item.Line > 0 {
+			where = strconv.Itoa(item.Line)
 		}
-		for i, raw := range items {
-			add("item "+strconv.Itoa(i), raw)
-		}
-	} else {
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 64<<10), 4<<20)
-		for line := 1; sc.Scan(); line++ {
-			if b := bytes.TrimSpace(sc.Bytes()); len(b) > 0 {
-				add(strconv.Itoa(line), b)
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
+		add(where, item.JSON)
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].OccurredAt.Before(evs[j].OccurredAt) })
 	return evs, bad, nil
