@@ -42,7 +42,7 @@ func directoryError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "%v", err)
 	case errors.Is(err, directory.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "%v", err)
-	case errors.Is(err, context.DeadlineExceeded), isUnavailable(err):
+	case isUnavailable(err):
 		unavailable(w, r, err)
 	default:
 		internalError(w, r, err)

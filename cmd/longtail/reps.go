@@ -29,18 +29,23 @@ func repTools(ctx context.Context, name string, args, environ []string, stderr i
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner})
-	if err == nil {
-		var engine *scoring.Engine
-		if engine, err = scoring.NewEngine(st.rdb, cfg.Scoring, time.Now); err == nil {
-			var q *repqueue.Queue
-			if q, err = repqueue.New(st.rdb, dir, engine, cfg.Handoff.Config, time.Now); err == nil {
-				return fs, st, dir, q, nil
-			}
-		}
+	fail := func(err error) (*flag.FlagSet, *store, *directory.Store, *repqueue.Queue, error) {
+		st.Close()
+		return nil, nil, nil, nil, err
 	}
-	st.Close()
-	return nil, nil, nil, nil, err
+	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner})
+	if err != nil {
+		return fail(err)
+	}
+	engine, err := scoring.NewEngine(st.rdb, cfg.Scoring, time.Now)
+	if err != nil {
+		return fail(err)
+	}
+	q, err := repqueue.New(st.rdb, dir, engine, cfg.Handoff.Config, time.Now)
+	if err != nil {
+		return fail(err)
+	}
+	return fs, st, dir, q, nil
 }
 
 // runReps manages rep API tokens: `reps token ID` issues one (printed
