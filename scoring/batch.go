@@ -99,7 +99,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 	}
 	for _, c := range calls {
 		b := batches[c.i]
-		raw, err := c.cmd.Slice()
+		raw, err := c.cmd.Text()
 		if err != nil {
 			return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, err)
 		}

@@ -37,7 +37,7 @@ type applyCall struct {
 }
 
 // applyKeyCount is the number of KEYS of applyScript.
-const applyKeyCount = 4
+const applyKeyCount = 5
 
 // applySHA is applyScript's SHA1, boxed once for every EVALSHA.
 var applySHA any = applyScript.Hash()
@@ -52,15 +52,17 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	}
 	nowMs := sinceEpoch(now)
 	nowM := floorDiv(nowMs, 60000)
-	msgV := strconv.FormatInt(nowM+minutes(e.cfg.MessageRetention)+1, 10)
+	msgExp := uint32(nowM + minutes(e.cfg.MessageRetention) + 1)
+	idExp := uint32(nowM + minutes(e.cfg.DedupRetention) + 1)
 	halfMs := e.cfg.HalfLife.Milliseconds()
 	call := &applyCall{events: make([]EventResult, len(evs))}
 	// The hash fields the script reads besides its fixed ones, each once;
 	// events refer to them by index.
-	cf := fieldSet{list: make([]string, 0, 4*len(evs))}
+	cf := fieldSet{list: make([]string, 0, len(evs))}
 	pf := fieldSet{list: make([]string, 0, 3*len(evs))}
 	nums := make([]byte, 0, evNumsLen*len(evs))
-	evArgs := make([]any, 0, 2*len(evs))
+	recs := make([]byte, 0, 2*recLen*len(evs))
+	evArgs := make([]any, 0, len(evs))
 	// The timeline JSON of all events, each arg a slice of it.
 	size := 0
 	for i := range evs {
@@ -69,7 +71,8 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	}
 	buf := make([]byte, 0, size)
 	var lastDay int64
-	var dayS, dayCapVal string
+	var dayS string
+	var capExp uint32
 	for i := range evs {
 		ev := &evs[i]
 		at := ev.OccurredAt
@@ -83,8 +86,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		code := typeCodes[ev.Type]
 		var kind, hasDelivered, gslot uint8
 		var deliveredAt float64
-		var idf, dlf, mk, kf, ek, tf, ff, mf uint16
-		var deliveredVal, capVal string
+		var ir, dr, mr, kr, ek, tf, ff, mf uint16
 		switch ev.Type {
 		case event.EmailDelivered:
 			kind = 1
@@ -95,12 +97,15 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 			msg := digestSum("m", ev.MessageID)
 			switch ev.Type {
 			case event.EmailDelivered:
-				dlf = cf.add(marker('d', msg))
-				deliveredVal = msgV + ":" + strconv.FormatInt(ms, 10)
+				dr, recs = appendRecord(recs, 'd', msg[:8], msgExp)
+				recs = appendFloat(recs, float64(ms))
 			case event.EmailOpen:
-				mk = cf.add(marker('o', msg))
+				mr, recs = appendRecord(recs, 'o', msg[:8], msgExp)
 			case event.EmailClick:
-				dlf, mk = cf.add(marker('d', msg)), cf.add(marker('c', msg))
+				// Looked up only: the payload is never read.
+				dr, recs = appendRecord(recs, 'd', msg[:8], msgExp)
+				recs = appendFloat(recs, 0)
+				mr, recs = appendRecord(recs, 'c', msg[:8], msgExp)
 			}
 		}
 		if ev.DeliveredAt != nil && !ev.DeliveredAt.IsZero() {
@@ -109,12 +114,15 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		if day != lastDay || dayS == "" {
 			// Most events of a batch share a day.
 			lastDay, dayS = day, strconv.FormatInt(day, 10)
-			dayCapVal = strconv.FormatInt(max(nowM, (day+1)*1440)+1440, 10) + ":1"
+			capExp = uint32(max(nowM, (day+1)*1440) + 1440)
 		}
 		cap := r.DailyCap(ev.Type)
 		if cap > 0 {
-			kf = cf.addCat("k"+code, dayS)
-			capVal = dayCapVal
+			var key [6]byte
+			copy(key[:2], code)
+			binary.LittleEndian.PutUint32(key[2:], uint32(day))
+			kr, recs = appendRecord(recs, 'k', key[:], capExp)
+			recs = binary.LittleEndian.AppendUint32(recs, 1)
 		}
 		if filtered != "" {
 			gslot = uint8(4 + slices.Index(filterReasons, filtered))
@@ -135,9 +143,10 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 				mf = pf.addCat("m", dayS)
 			}
 		}
-		idf = cf.add(marker('i', digestSum("i", ev.ID)))
+		id := digestSum("i", ev.ID)
+		ir, recs = appendRecord(recs, 'i', id[:8], idExp)
 		// Only events that carry points or can be filtered are explained.
-		if pts != 0 || filtered != "" || kind == 2 || mk > 0 || kf > 0 {
+		if pts != 0 || filtered != "" || kind == 2 || mr > 0 || kr > 0 {
 			ek = cf.addCat("x"+code, ev.Topic)
 		}
 		supCode := uint8(slices.Index(suppressions, Suppression(*ev)))
@@ -166,32 +175,24 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		nums = appendFloat(nums, money)
 		nums = binary.LittleEndian.AppendUint32(nums, uint32(min(cap, math.MaxUint32)))
 		nums = append(nums, gslot)
-		for _, x := range [...]uint16{idf, dlf, mk, kf, ek, tf, ff, mf} {
+		for _, x := range [...]uint16{ir, dr, mr, kr, ek, tf, ff, mf} {
 			nums = binary.LittleEndian.AppendUint16(nums, x)
 		}
 		nums = binary.LittleEndian.AppendUint32(nums, uint32(hl))
 		nums = append(nums, supCode)
 
 		evArgs = append(evArgs, buf[start:len(buf):len(buf)])
-		if kind == 1 && dlf > 0 {
-			evArgs = append(evArgs, deliveredVal)
-		}
-		if kf > 0 {
-			evArgs = append(evArgs, capVal)
-		}
 	}
 	tag := partnerTag(t.PartnerID)
 	args := make([]any, 0, 3+applyKeyCount+headerArgs+len(cf.list)+len(pf.list)+len(evArgs))
 	args = append(args, "evalsha", applySHA, applyKeyCount,
-		tag+"c:"+t.ContactID, tag+"t:"+t.ContactID, tag+"p", tag+"pc")
+		tag+"c:"+t.ContactID, tag+"t:"+t.ContactID, tag+"p", tag+"pc", tag+"m:"+t.ContactID)
 	args = append(args,
 		packFloats(float64(nowMs), float64(nowM), float64(halfMs), float64(e.cfg.ScannerClickWindow.Milliseconds()),
 			float64(e.cfg.TimelineLength), threshold, e.cfg.RearmFraction, float64(Epoch.UnixMilli()),
 			float64(len(cf.list)), float64(len(pf.list)), float64(len(evs)),
 			float64(nowM+pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t)),
-		nums,
-		strconv.FormatInt(nowM+minutes(e.cfg.DedupRetention)+1, 10), msgV,
-		rollup, t.ContactID,
+		nums, recs, rollup, t.ContactID,
 	)
 	for _, f := range cf.list {
 		args = append(args, f)
@@ -203,18 +204,24 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	return call, nil
 }
 
+// recLen bounds a seen-marker record (see applyScript): d records are the
+// longest.
+const recLen = 21
+
+// appendRecord appends the key (kind, then key) and expiry of a seen-marker
+// record, returning the record's 1-based offset (the script's sub()
+// position) and the grown records; the caller appends the payload.
+func appendRecord(recs []byte, kind byte, key []byte, exp uint32) (uint16, []byte) {
+	off := uint16(len(recs) + 1)
+	recs = append(recs, kind)
+	recs = append(recs, key...)
+	return off, binary.LittleEndian.AppendUint32(recs, exp)
+}
+
 // digestSum is sha256(prefix + s), which names seen markers.
 func digestSum(prefix, s string) [sha256.Size]byte {
 	var in [128]byte
 	return sha256.Sum256(append(append(in[:0], prefix...), s...))
-}
-
-// marker names a seen marker: kind, then the first 8 bytes of its digest.
-func marker(kind byte, sum [sha256.Size]byte) string {
-	var out [9]byte
-	out[0] = kind
-	copy(out[1:], sum[:8])
-	return string(out[:])
 }
 
 // fieldSet collects the distinct hash fields a script call reads, in
@@ -391,30 +398,30 @@ func unpackFloat(b string, i int) float64 {
 	return math.Float64frombits(binary.LittleEndian.Uint64([]byte(b[8*i : 8*i+8])))
 }
 
+// applyOutFloats is the number of float64 applyScript's output starts
+// with.
+const applyOutFloats = 6
+
 // parseApply reads applyScript's output for call; it returns the
 // partner's normalised score formatted for the leaderboard.
-func (e *Engine) parseApply(t Target, call *applyCall, raw []any, now time.Time) (*Result, string, error) {
+func (e *Engine) parseApply(t Target, call *applyCall, raw string, now time.Time) (*Result, string, error) {
 	n := len(call.events)
-	if len(raw) != 5+n {
-		return nil, "", fmt.Errorf("scoring: apply script returned %d values for %d events", len(raw), n)
+	if len(raw) != 8*applyOutFloats+n {
+		return nil, "", fmt.Errorf("scoring: apply script returned %d bytes for %d events", len(raw), n)
 	}
-	scores, _ := raw[0].(string)
-	if len(scores) != 16 {
-		return nil, "", fmt.Errorf("scoring: apply script output: %d bytes of scores, want 16", len(scores))
-	}
-	num := func(i int) int64 { n, _ := raw[i].(int64); return n }
-	cnorm, pnorm := unpackFloat(scores, 0), unpackFloat(scores, 1)
+	num := func(i int) int64 { return int64(unpackFloat(raw, i)) }
+	cnorm, pnorm := unpackFloat(raw, 0), unpackFloat(raw, 1)
 	d := e.decay(now)
-	res := &Result{Events: call.events, ContactScore: cnorm * d, PartnerScore: pnorm * d, Version: num(1)}
-	if seq := num(2); seq > 0 {
+	res := &Result{Events: call.events, ContactScore: cnorm * d, PartnerScore: pnorm * d, Version: num(2)}
+	if seq := num(3); seq > 0 {
 		res.Crossing = &Crossing{
-			PartnerID: t.PartnerID, Seq: seq, CrossedAt: time.UnixMilli(num(3)).UTC(),
-			Threshold: e.rubric.Threshold(t.Tier), New: num(4) == 1,
+			PartnerID: t.PartnerID, Seq: seq, CrossedAt: time.UnixMilli(num(4)).UTC(),
+			Threshold: e.rubric.Threshold(t.Tier), New: num(5) == 1,
 		}
 	}
 	for i := range res.Events {
 		er := &res.Events[i]
-		switch slot := num(5 + i); {
+		switch slot := raw[8*applyOutFloats+i]; {
 		case slot == 0: // scored, or filtered in Go: as applyArgs judged it
 		case slot >= 4 && int(slot-4) < len(filterReasons):
 			er.Points, er.Filtered = 0, filterReasons[slot-4]

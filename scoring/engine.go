@@ -152,11 +152,11 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 		if err != nil {
 			return nil, err
 		}
-		raw, err := e.rdb.Do(ctx, call.cmd...).Slice()
+		raw, err := e.rdb.Do(ctx, call.cmd...).Text()
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
 			// The server lost its script cache (restart, SCRIPT FLUSH).
 			if err = applyScript.Load(ctx, e.rdb).Err(); err == nil {
-				raw, err = e.rdb.Do(ctx, call.cmd...).Slice()
+				raw, err = e.rdb.Do(ctx, call.cmd...).Text()
 			}
 		}
 		if err != nil {
@@ -186,7 +186,7 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 // maxChunk bounds the events of one script call.
 const maxChunk = 256
 
-// pruneInterval spaces the sweeps of a contact's seen hash (in minutes) so
+// pruneInterval spaces the sweeps of a contact's seen markers (in minutes) so
 // expired entries outlive their expiry by at most a quarter of the dedup
 // retention.
 func pruneInterval(cfg Config) int64 { return max(minutes(cfg.DedupRetention)/4, 1) }

@@ -285,3 +285,37 @@ func TestLargeBatchesAreChunked(t *testing.T) {
 		t.Fatalf("partner score %v, want 1809", p.Score)
 	}
 }
+
+func TestHottestContactFollowsScores(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	a, c := Target{PartnerID: "p", ContactID: "a"}, Target{PartnerID: "p", ContactID: "c"}
+	b.apply(t, a, ev("a1", event.WebinarAttended, t0))
+	b.apply(t, c, ev("c1", event.WebVisit, t0))
+	wantOrder := func(hot string, order ...string) {
+		t.Helper()
+		p, err := b.eng.Partner(b.ctx, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.HottestContactID != hot {
+			t.Errorf("hottest = %q, want %q", p.HottestContactID, hot)
+		}
+		ex, err := b.eng.Explain(b.ctx, "p", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ce := range ex.Contacts {
+			got = append(got, ce.ContactID)
+		}
+		if diff := cmp.Diff(order, got); diff != "" {
+			t.Errorf("explain contacts (-want +got):\n%s", diff)
+		}
+	}
+	wantOrder("a", "a", "c")
+	// An unsubscribe takes a below c: the hottest is read from the scores,
+	// not remembered from the last rise.
+	b.apply(t, a, ev("a2", event.EmailUnsubscribe, t0))
+	wantOrder("c", "c", "a")
+}

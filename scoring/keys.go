@@ -13,10 +13,13 @@ import "github.com/longtailhq/longtail/event"
 //	lt:{p:<pid>}:s:c:<cid>  hash  contact: "h" (normalised score, fit,
 //	                              suppression, next pruning time, packed),
 //	                              explain aggregates (interests derive from
-//	                              them); and, pruned by expiry, seen event-id
-//	                              digests, per-message markers and daily-cap
-//	                              counters (one key per contact saves ~100 B
-//	                              and a round of HMGET/HSET in the script)
+//	                              them)
+//	lt:{p:<pid>}:s:m:<cid>  string contact's seen markers, pruned by expiry:
+//	                              event-id digests, per-message markers and
+//	                              daily-cap counters as packed records (see
+//	                              applyScript; one string, not a field each,
+//	                              and not in the contact hash, which a value
+//	                              over 64 bytes would turn into a hashtable)
 //	lt:{p:<pid>}:s:t:<cid>  list  contact timeline, oldest arrival first
 //	                              (a list of listpacks: far smaller than a
 //	                              zset of JSON members; appending is cheap)
@@ -26,7 +29,10 @@ import "github.com/longtailhq/longtail/event"
 //	                              and RFM day buckets f<day>, m<day> (in the
 //	                              partner hash, the script reads and writes
 //	                              them with the rest: two redis.call fewer)
-//	lt:{p:<pid>}:s:pc       zset  partner's contacts by normalised score
+//	lt:{p:<pid>}:s:pc       set   partner's scored contacts (a zset by score
+//	                              cost every batch a ZADD that formats and
+//	                              parses a float and scans the listpack with
+//	                              strtod; the hottest is found on read)
 //	lt:{lb}:partners        zset  partners by normalised score
 //	lt:{lb}:ver             hash  partner → version last written to the zset
 
@@ -34,6 +40,7 @@ func partnerTag(pid string) string { return "lt:{p:" + pid + "}:s:" }
 
 func contactScoreKey(pid, cid string) string    { return partnerTag(pid) + "c:" + cid }
 func contactTimelineKey(pid, cid string) string { return partnerTag(pid) + "t:" + cid }
+func contactSeenKey(pid, cid string) string     { return partnerTag(pid) + "m:" + cid }
 func partnerScoreKey(pid string) string         { return partnerTag(pid) + "p" }
 func partnerContactsKey(pid string) string      { return partnerTag(pid) + "pc" }
 

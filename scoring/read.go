@@ -132,9 +132,13 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 	}
 	pipe := e.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, partnerScoreKey(partnerID))
-	hot := pipe.ZRevRange(ctx, partnerContactsKey(partnerID), 0, 0)
+	members := pipe.SMembers(ctx, partnerContactsKey(partnerID))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("scoring: read partner %s: %w", partnerID, err)
+	}
+	hot, err := e.hottest(ctx, partnerID, members.Val())
+	if err != nil {
+		return nil, err
 	}
 	d := e.decay(e.clock())
 	fields := h.Val()
@@ -144,9 +148,7 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 		Armed:     fields["dis"] != "1",
 		Fit:       binNum(fields["h"], partnerFit),
 	}
-	if len(hot.Val()) > 0 {
-		out.HottestContactID = hot.Val()[0]
-	}
+	out.HottestContactID = hot
 	if ms := int64(binNum(fields["h"], partnerCrossedAt)); ms > 0 {
 		at := time.UnixMilli(ms).UTC()
 		out.ThresholdCrossedAt = &at
@@ -237,16 +239,18 @@ type RubricSummary struct {
 }
 
 // Explain breaks the partner's score down for the given contacts, or for
-// every contact ever scored under the partner when contactIDs is nil.
-// Items are sorted by decayed points, highest first.
+// every contact ever scored under the partner when contactIDs is nil
+// (then highest score first). Items are sorted by decayed points, highest
+// first.
 func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []string) (*Explanation, error) {
 	if err := checkID("partner_id", partnerID); err != nil {
 		return nil, err
 	}
 	now := e.clock()
 	d := e.decay(now)
-	if contactIDs == nil {
-		ids, err := e.rdb.ZRevRange(ctx, partnerContactsKey(partnerID), 0, -1).Result()
+	all := contactIDs == nil
+	if all {
+		ids, err := e.rdb.SMembers(ctx, partnerContactsKey(partnerID)).Result()
 		if err != nil {
 			return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
 		}
@@ -299,7 +303,42 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 		})
 		out.Contacts = append(out.Contacts, ce)
 	}
+	if all {
+		sort.SliceStable(out.Contacts, func(a, b int) bool {
+			x, y := out.Contacts[a], out.Contacts[b]
+			if x.Score != y.Score {
+				return x.Score > y.Score
+			}
+			return x.ContactID < y.ContactID
+		})
+	}
 	return out, nil
+}
+
+// hottest returns the id of the contact with the highest score among ids
+// (the partner's scored contacts), the smallest id on a tie, or "" when
+// none has a positive score. Normalised scores order contacts as their
+// decayed scores do at any time, so it reads them as stored.
+func (e *Engine) hottest(ctx context.Context, partnerID string, ids []string) (string, error) {
+	best, bestN := "", 0.0
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		pipe := e.rdb.Pipeline()
+		cmds := make([]*redis.StringCmd, len(chunk))
+		for i, cid := range chunk {
+			cmds[i] = pipe.HGet(ctx, contactScoreKey(partnerID, cid), "h")
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return "", fmt.Errorf("scoring: read partner %s contacts: %w", partnerID, err)
+		}
+		for i, cid := range chunk {
+			n := binNum(cmds[i].Val(), contactScore)
+			if n > bestN || (n == bestN && n > 0 && cid < best) {
+				best, bestN = cid, n
+			}
+		}
+	}
+	return best, nil
 }
 
 // parseExplain reads a field "x<type code><topic>" holding the packed

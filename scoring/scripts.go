@@ -4,7 +4,7 @@ import "github.com/redis/go-redis/v9"
 
 // headerArgs is the number of ARGV entries before the field lists;
 // Engine.applyArgs and applyScript agree.
-const headerArgs = 6
+const headerArgs = 5
 
 // applyScript scores one batch of events of one contact, atomically: dedup,
 // per-message and daily-cap filters, scanner clicks after delivery, decayed
@@ -12,31 +12,39 @@ const headerArgs = 6
 // facts and the threshold test.
 //
 // It runs once per contact and event batch, so it is written for speed.
-// Lua in Redis is slow at everything but arithmetic and table indexing:
-// tonumber, string.format, concatenation and Redis formatting a Lua number
-// cost 0.2–0.7 µs each, a redis.call ~1 µs plus ~0.2 µs per field it reads
-// or writes, and every byte of ARGV or of new strings and tables costs
-// Lua's allocator and collector. So:
+// Under callgrind, what a call costs Redis is: every ARGV entry and every
+// string Lua makes (interned: ~500 instructions each), every redis.call
+// (~6,000 plus its arguments and reply), every hash field written (a
+// listpack insert with a realloc: ~1,200), every table that grows, every
+// number formatted for Redis (snprintf "%.17g": ~4,000). So:
 //   - Go computes everything that does not depend on stored state (each
 //     field name, once, which events then refer to by index; the
 //     normalised value p·2^(t/half) of each event, with math.Exp2 as Model
-//     and Weight do; marker values; the timeline JSON) and packs numbers
-//     as little-endian float64 and small integers (struct.unpack, in C);
-//   - scores and counters are stored packed (struct.pack), not formatted
-//     and parsed: the contact's and the partner's state in one field "h"
-//     each, interests, RFM buckets and explain aggregates as float64 (only
-//     the contacts zset score and the markers' expiries are text);
+//     and Weight do; the seen-marker records; the timeline JSON) and packs
+//     numbers as little-endian float64 and integers (struct.unpack, in C);
+//   - scores and counters are stored packed (struct.pack), never formatted
+//     and parsed;
+//   - the seen markers (event ids, deliveries, counted opens and clicks,
+//     daily-cap counters) are records in one string key, looked up with
+//     string.find (C) and appended to: one GET and one SET where a hash
+//     field per marker cost its name in ARGV, in HMGET and in HSET. It is
+//     a key of its own because a hash value over 64 bytes
+//     (hash-max-listpack-value) turns the whole contact hash into a
+//     hashtable, ~400 bytes more per contact;
 //   - each hash is read with one HMGET and written with one HSET, plus
-//     RPUSH and ZADD: 6 redis.call, and the cost grows with the batch, not
-//     with history.
+//     GET and SET of the markers, RPUSH, and SADD for a new contact: 7
+//     redis.call at most, and the cost grows with the batch, not with
+//     history;
+//   - tables are sized by their constructors and the output is one string.
 //
 // Scores are normalised: N = Σ p·2^(t/half) with t in ms since Epoch, read
 // as N·2^(−now/half). Times are ms since Epoch unless said otherwise.
 //
-// KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact hash (state and seen markers)
+// KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact hash
 // KEYS[2] -> lt:{p:<pid>}:s:t:<cid>  contact timeline list
 // KEYS[3] -> lt:{p:<pid>}:s:p        partner hash (with the RFM day buckets)
-// KEYS[4] -> lt:{p:<pid>}:s:pc       partner contacts zset
+// KEYS[4] -> lt:{p:<pid>}:s:pc       partner's scored contacts (set)
+// KEYS[5] -> lt:{p:<pid>}:s:m:<cid>  contact seen markers (string)
 // --
 // ARGV[1] -> 14 little-endian float64: now, now in minutes since Epoch
 // (now_m), half-life, scanner window after delivery, timeline length,
@@ -48,34 +56,41 @@ const headerArgs = 6
 // email.delivered, 2 email.click, 0 other); occurred_at (≤ now), points,
 // normalised value; 1 if delivered_at is set, delivered_at; monetary
 // value; daily cap; explain slot (4–8) of the reason filtered in Go (0:
-// none); contact field indexes (0: none) of the id marker, delivered
-// marker, open/click marker, daily-cap counter and explain aggregate (0
-// when the event cannot be explained); partner field indexes of the
-// interest, RFM frequency and RFM monetary buckets; the byte length of the
-// timeline JSON before ',"p"'; suppression code (0: none, else the
-// index in suppressions)
-// ARGV[3] -> value of a new id marker: now_m + dedup retention + 1
-// ARGV[4] -> value of a new open/click marker: now_m + message retention + 1
-// ARGV[5] -> "1" to roll up to the partner, "0" not to
-// ARGV[6] -> contact id
-// then nf contact-hash field names (besides "h"), np partner-hash field
-// names (besides "h" and "dis"; 0 without roll-up), and per event, in
-// order:
-//
-//	timeline JSON (storedItem) as recorded unless the script filters the
-//	  event
-//	delivered marker value "<expiry>:<occurred_at>" (email.delivered with
-//	  a delivered marker only)
-//	first daily-cap counter value "<expiry>:1" (with a counter only)
+// none); 1-based offsets in ARGV[3] (0: none) of the id record, delivered
+// record, open/click record and daily-cap record; contact field index of
+// the explain aggregate (0 when the event cannot be explained); partner
+// field indexes of the interest, RFM frequency and RFM monetary buckets;
+// the byte length of the timeline JSON before ',"p"'; suppression code (0:
+// none, else the index in suppressions)
+// ARGV[3] -> the seen-marker records the events refer to, as stored
+// (below), written as they are appended when new: a daily-cap record with
+// count 1
+// ARGV[4] -> "1" to roll up to the partner, "0" not to
+// ARGV[5] -> contact id
+// then nf contact-hash field names (besides "h"), np partner-hash
+// field names (besides "h" and "dis"; 0 without roll-up), and per event
+// its timeline JSON (storedItem) as recorded unless the script filters it.
 //
 // Contact hash: h = 4 packed float64 (next pruning time, N, fit,
-// suppression code; absent: a new contact, no marker to prune);
-// x<type code><topic> explain aggregate = 3 or 8 packed float64 "count
-// points N [duplicate machine_open scanner_click per_message daily_cap]"
-// (slots 4–8 are the filterReasons in order); seen markers, each value
-// starting with its expiry in minutes since Epoch: i<id digest>; d<msg
-// digest> "exp:delivered_at"; o<msg digest>, c<msg digest> counted open /
-// click; k<type code><day> "exp:count".
+// suppression code; absent: a new contact); x<type code><topic> explain
+// aggregate = 3 or 8 packed float64 "count points N [duplicate
+// machine_open scanner_click per_message daily_cap]" (slots 4–8 are the
+// filterReasons in order).
+//
+// Seen markers: records, each a key, then its expiry in minutes since
+// Epoch as a little-endian uint32, then a payload:
+//
+//	i<id digest>   13 bytes   event id seen
+//	o<msg digest>  13 bytes   open counted for the message
+//	c<msg digest>  13 bytes   click counted for the message
+//	d<msg digest>  21 bytes   delivered, payload: float64 delivered_at
+//	k<type code><day uint32>  15 bytes   daily cap, payload: uint32 count
+//
+// Digests are the first 8 bytes of a SHA-256, so a key found at a place
+// that is not a record's start is as likely as two digests colliding (a
+// daily-cap key, 7 bytes, about as likely): the lookups need no walk.
+// Records are appended; for d and k the newest unexpired record is the
+// value. Expired and superseded records are dropped every pruning time.
 //
 // Partner hash: h = 8 packed float64 (N, version, crossing seq, pending
 // crossing seq (0: none), crossed_at unix ms, last scored engagement unix
@@ -83,115 +98,158 @@ const headerArgs = 6
 // i|<topic> interest N, f<day> scored engagements, m<day> monetary value:
 // packed float64; rfm (ComputeRFM).
 //
-// Output: {contact N and partner N as 2 packed little-endian float64,
-// partner version, pending crossing seq (0 = none), crossed_at unix ms, 1
-// if this call crossed, then per event 0 (scored, or filtered in Go) or
-// the explain slot 4–8 of the reason the script filtered it}.
+// Output: one string (Redis turns a returned table into a reply element by
+// element, at several times the cost): 6 little-endian float64, contact
+// N, partner N, partner version, pending crossing seq (0 = none),
+// crossed_at unix ms, 1 if this call crossed; then one byte per event, 0
+// (scored, or filtered in Go) or the explain slot 4–8 of the reason the
+// script filtered it.
 var applyScript = redis.NewScript(structShim + applyScriptSrc)
 
 const applyScriptSrc = `
-local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local sc, tl, ph, pc, sk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, nf, np, n, next_prune, cfit, pfit =
   struct.unpack('<dddddddddddddd', ARGV[1])
-local evnums, dedup_v, msg_v = ARGV[2], ARGV[3], ARGV[4]
-local ARGV, tonumber, unpack, find, sub, spack, sunpack =
-  ARGV, tonumber, unpack, string.find, string.sub, struct.pack, struct.unpack
-local FB = 6 -- contact field i is ARGV[FB + i]
+local evnums, recs = ARGV[2], ARGV[3]
+local ARGV, unpack, find, sub, byte, concat, spack, sunpack =
+  ARGV, unpack, string.find, string.sub, string.byte, table.concat, struct.pack, struct.unpack
+local FB = 5 -- contact field i is ARGV[FB + i]
 local PB = FB + nf -- partner field i is ARGV[PB + i]
 
 -- V[1 + i] is the stored value of contact field i.
 local V = redis.call('HMGET', sc, 'h', unpack(ARGV, FB + 1, FB + nf))
 local H, prune_at, cs, _, sup0 = V[1], 0, 0, 0, 0
+local S = H and redis.call('GET', sk) or ''
 if H then prune_at, cs, _, sup0 = sunpack('<dddd', H) end
+-- Tables are built by constructors sized for a typical batch: Lua grows a
+-- table by rehashing it at every power of two, which costs more than the
+-- few slots it saves.
 -- hs[1..j] are the HSET arguments.
-local hs = {}
+local hs = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local j = 0
 local function put(i, v)
   V[i + 1] = v
   hs[j + 1], hs[j + 2] = ARGV[FB + i], v
   j = j + 2
 end
--- live tells whether marker i, holding only its expiry, is unexpired.
-local function live(i)
-  local v = V[i + 1]
-  if not v then return false end
-  local exp = tonumber(v)
-  return exp ~= nil and exp > now_m
-end
--- rest returns what follows "expiry:" in unexpired marker i ("" when
--- nothing follows), or nil.
-local function rest(i)
-  local v = V[i + 1]
-  if not v then return nil end
-  local p = find(v, ':', 1, true)
-  local exp = tonumber(p and sub(v, 1, p - 1) or v)
-  if not exp or exp <= now_m then return nil end
-  return p and sub(v, p + 1) or ''
+-- size is a record's length by its first byte (d, k, else i o c).
+local function size(b) if b == 100 then return 21 elseif b == 107 then return 15 end return 13 end
+-- newest returns the position in S of the newest unexpired record with
+-- key (kl bytes), or nil.
+local function newest(key, kl)
+  local found
+  local p = find(S, key, 1, true)
+  while p do
+    if p + kl + 3 <= #S and sunpack('<I4', S, p + kl) > now_m then found = p end
+    p = find(S, key, p + 1, true)
+  end
+  return found
 end
 
-if not H or now_m >= prune_at then
-  -- Every write sets h, so a hash without it holds no markers.
-  if H then
-    local all = redis.call('HGETALL', sc)
-    local dead = {}
-    for i = 1, #all, 2 do
-      local f = all[i]
-      local c = sub(f, 1, 1)
-      if c == 'i' or c == 'd' or c == 'o' or c == 'c' or c == 'k' then
-        local exp = tonumber(string.match(all[i + 1], '^%d+'))
-        if not exp or exp <= now_m then dead[#dead + 1] = f end
-        if #dead == 256 then redis.call('HDEL', sc, unpack(dead)); dead = {} end
+local pruned = false
+if H and now_m >= prune_at then
+  -- Keep unexpired records, and of d and k records only the newest.
+  local keep, latest, nk, pos, len = {}, {}, 0, 1, #S
+  while pos <= len do
+    local b = byte(S, pos)
+    local sz = size(b)
+    local kl = b == 107 and 7 or 9
+    if sunpack('<I4', S, pos + kl) > now_m then
+      local r = sub(S, pos, pos + sz - 1)
+      nk = nk + 1
+      keep[nk] = r
+      if b == 100 or b == 107 then
+        local k = sub(r, 1, kl)
+        local old = latest[k]
+        if old then keep[old] = '' end
+        latest[k] = nk
       end
     end
-    if #dead > 0 then redis.call('HDEL', sc, unpack(dead)) end
+    pos = pos + sz
   end
-  prune_at = next_prune
+  S = concat(keep, '', 1, nk)
+  pruned = true
 end
+if not H or pruned then prune_at = next_prune end
 
--- ret is the output: 5 values, then one per event.
-local ret = {}
-local tlargs = {}
+-- mine[key] is what this call recorded under key: true, a delivery time
+-- or a daily count; add[1..na] are the records to append.
+local mine, na = {a = nil, b = nil, c = nil, d = nil, e = nil, f = nil, g = nil, h = nil}, 0
+local add = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+-- slots[k] is event k's explain slot in the output.
+local slots = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+local tlargs = {nil, nil, nil, nil, nil, nil, nil, nil}
 local ntl = 0
 local ds, last, sup = 0, 0, 0
-local PD = {}
+local PD = {nil, nil, nil, nil, nil, nil, nil, nil}
 local a, pos = FB + nf + np + 1, 1
 for k = 1, n do
-  local kind, t, pts, v, hasd, dat, val, cap, gslot, idf, dlf, mk, kf, ek, tf, ff, mf, hl, supc, npos =
+  local kind, t, pts, v, hasd, dat, val, cap, gslot, ir, dr, mr, kr, ek, tf, ff, mf, hl, supc, npos =
     sunpack('<BdddBddI4BHHHHHHHHI4B', evnums, pos)
   pos = npos
   local json = ARGV[a]
   a = a + 1
-  local dlval, kval
-  if kind == 1 and dlf > 0 then dlval = ARGV[a]; a = a + 1 end
-  if kf > 0 then kval = ARGV[a]; a = a + 1 end
   local gopts, slot = pts, gslot
-  if live(idf) then
+  local ik = sub(recs, ir, ir + 8)
+  if mine[ik] or newest(ik, 9) then
     slot, pts = 4, 0
   else
-    put(idf, dedup_v)
+    mine[ik] = true
+    na = na + 1
+    add[na] = sub(recs, ir, ir + 12)
     if slot == 0 then
       if kind == 1 then
-        if dlf > 0 then put(dlf, dlval) end
+        if dr > 0 then
+          mine[sub(recs, dr, dr + 8)] = t
+          na = na + 1
+          add[na] = sub(recs, dr, dr + 20)
+        end
       elseif kind == 2 then
         local d
-        if hasd == 1 then d = dat elseif dlf > 0 then d = tonumber(rest(dlf)) end
+        if hasd == 1 then
+          d = dat
+        elseif dr > 0 then
+          local dk = sub(recs, dr, dr + 8)
+          d = mine[dk]
+          if not d then
+            local p = newest(dk, 9)
+            if p then d = sunpack('<d', S, p + 13) end
+          end
+        end
         if d and t >= d and t - d < scanner then slot = 6 end
       end
-      if slot == 0 and mk > 0 and live(mk) then slot = 7 end
-      if slot == 0 and kf > 0 then
-        local used = tonumber(rest(kf)) or 0
+      local mk
+      if slot == 0 and mr > 0 then
+        mk = sub(recs, mr, mr + 8)
+        if mine[mk] or newest(mk, 9) then slot = 7 end
+      end
+      if slot == 0 and kr > 0 then
+        local kk = sub(recs, kr, kr + 6)
+        local used = mine[kk]
+        if not used then
+          local p = newest(kk, 7)
+          used = p and sunpack('<I4', S, p + 11) or 0
+        end
         if used >= cap then
           slot = 8
-        elseif used == 0 then
-          put(kf, kval)
         else
-          put(kf, sub(kval, 1, -2) .. (used + 1))
+          mine[kk] = used + 1
+          na = na + 1
+          if used == 0 then
+            add[na] = sub(recs, kr, kr + 14)
+          else
+            add[na] = sub(recs, kr, kr + 10) .. spack('<I4', used + 1)
+          end
         end
+      end
+      if slot == 0 and mk then
+        mine[mk] = true
+        na = na + 1
+        add[na] = sub(recs, mr, mr + 12)
       end
     end
     ntl = ntl + 1
     if slot == 0 then
-      if mk > 0 then put(mk, msg_v) end
       if pts ~= 0 then
         ds = ds + v
         if tf > 0 then PD[tf] = (PD[tf] or 0) + v end
@@ -239,7 +297,7 @@ for k = 1, n do
       put(ek, spack('<dddddddd', c1, c2, c3, c4, c5, c6, c7, c8))
     end
   end
-  ret[5 + k] = slot
+  slots[k] = slot
 end
 
 cs = cs + ds
@@ -247,15 +305,15 @@ if sup0 ~= 0 then sup = sup0 end
 hs[j + 1], hs[j + 2] = 'h', spack('<dddd', prune_at, cs, cfit, sup)
 j = j + 2
 redis.call('HSET', sc, unpack(hs, 1, j))
+if na > 0 or pruned then redis.call('SET', sk, S .. concat(add, '', 1, na)) end
 if ntl > 0 then
   -- Appended oldest first: a listpack grows at its tail without moving
   -- what it holds, where pushing at its head would move it all per item.
   if redis.call('RPUSH', tl, unpack(tlargs, 1, ntl)) > tllen then redis.call('LTRIM', tl, -tllen, -1) end
 end
 
-if ARGV[5] ~= '1' then
-  ret[1], ret[2], ret[3], ret[4], ret[5] = spack('<dd', cs, 0), 0, 0, 0, 0
-  return ret
+if ARGV[4] ~= '1' then
+  return spack('<dddddd', cs, 0, 0, 0, 0, 0) .. string.char(unpack(slots, 1, n))
 end
 
 local P = redis.call('HMGET', ph, 'h', 'dis', unpack(ARGV, PB + 1, PB + np))
@@ -263,7 +321,7 @@ local old, ver, seq, pend, xat, plast = 0, 0, 0, 0, 0, 0
 if P[1] then old, ver, seq, pend, xat, plast = sunpack('<dddddd', P[1]) end
 ver = ver + 1
 local ps = old + ds
-local pw = {}
+local pw = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local m = 0
 for i = 1, np do
   local d = PD[i]
@@ -275,7 +333,9 @@ for i = 1, np do
   end
 end
 if last > 0 and last + epoch_unix > plast then plast = last + epoch_unix end
-redis.call('ZADD', pc, cs, ARGV[6])
+-- A contact joins the set once, on its first batch: no number to format,
+-- nothing to do on later batches (the hottest is found on read).
+if not H then redis.call('SADD', pc, ARGV[5]) end
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
@@ -295,8 +355,7 @@ if not disarmed and ds > 0 and ps * decay >= threshold then
 end
 pw[m + 1], pw[m + 2] = 'h', spack('<dddddddd', ps, ver, seq, pend, xat, plast, threshold, pfit)
 redis.call('HSET', ph, unpack(pw, 1, m + 2))
-ret[1], ret[2], ret[3], ret[4], ret[5] = spack('<dd', cs, ps), ver, pend, xat, crossed
-return ret
+return spack('<dddddd', cs, ps, ver, pend, xat, crossed) .. string.char(unpack(slots, 1, n))
 `
 
 // leaderboardScript writes partners' normalised scores to the leaderboard,
