@@ -221,7 +221,7 @@ func TestDedupRetention(t *testing.T) {
 	// Expired ids are pruned from Redis, not only ignored.
 	b.clock.Advance(40 * Day)
 	b.apply(t, tg, ev("y", event.EmailDelivered, b.clock.Now()))
-	blob, err := b.rdb.Get(b.ctx, contactSeenKey("p", "c")).Result()
+	blob, err := b.rdb.Get(b.ctx, contactScoreKey("p", "c")).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,11 +231,12 @@ func TestDedupRetention(t *testing.T) {
 	}
 }
 
-// seenKeys splits a contact's seen-marker records (applyScript's "s")
-// and returns their keys.
+// seenKeys splits a stored contact's records (see applyScript) and
+// returns the keys of its seen markers.
 func seenKeys(t *testing.T, s string) []string {
 	t.Helper()
 	var keys []string
+	s = s[contactHeaderLen:]
 	for len(s) > 0 {
 		size, kl := 13, 9
 		switch s[0] {
@@ -243,6 +244,10 @@ func seenKeys(t *testing.T, s string) []string {
 			size = 21
 		case 'k':
 			size, kl = 15, 7
+		case 'x':
+			tn := int(s[1]) | int(s[2])<<8
+			s = s[6+tn+8*int(s[5+tn]):]
+			continue
 		case 'i', 'o', 'c':
 		default:
 			t.Fatalf("seen record starts with %q", s[0])

@@ -50,8 +50,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 			results[i] = &Result{}
 			continue
 		}
-		if len(b.Events) > maxChunk {
-			continue
+		if chunkEnd(b.Events, 0) < len(b.Events) {
+			continue // through Apply, in chunks
 		}
 		ac, err := e.applyArgs(t, b.Events, now)
 		if err != nil {
@@ -88,7 +88,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 	}
 	latest := map[string]lbWrite{}
 	for i, b := range batches {
-		if len(b.Events) <= maxChunk {
+		if chunkEnd(b.Events, 0) == len(b.Events) {
 			continue
 		}
 		res, err := e.Apply(ctx, b.Target, b.Events)
@@ -97,39 +97,46 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		}
 		results[i] = res
 	}
+	var scripts []scriptCall
 	for _, c := range calls {
 		b := batches[c.i]
 		raw, err := c.cmd.Text()
 		if err != nil {
 			return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, err)
 		}
-		res, pnorm, err := e.parseApply(b.Target, c.ac, raw, now)
+		out, err := e.parseApply(b.Target, c.ac, raw, now)
 		if err != nil {
 			return nil, err
 		}
-		results[c.i] = res
-		if pid := b.Target.PartnerID; !b.Target.NoRollup && res.Version > latest[pid].version {
-			latest[pid] = lbWrite{res.Version, pnorm}
+		results[c.i] = out.res
+		if pid := b.Target.PartnerID; !b.Target.NoRollup && out.res.Version > latest[pid].version {
+			latest[pid] = lbWrite{out.res.Version, out.pnorm}
+		}
+		if out.stored != "" {
+			sc, err := e.compactCall(b.Target, out.stored, now)
+			if err != nil {
+				return results, err
+			}
+			scripts = append(scripts, sc)
 		}
 	}
-	if len(latest) > 0 {
-		// One leaderboard call per lbChunk partners: they all live in the
-		// {lb} slot.
-		pids := make([]string, 0, len(latest))
-		for pid := range latest {
-			pids = append(pids, pid)
+	// One leaderboard call per lbChunk partners (they all live in the {lb}
+	// slot), in one round trip with the compactions that came due.
+	pids := make([]string, 0, len(latest))
+	for pid := range latest {
+		pids = append(pids, pid)
+	}
+	for start := 0; start < len(pids); start += lbChunk {
+		chunk := pids[start:min(start+lbChunk, len(pids))]
+		args := make([]any, 0, 3*len(chunk))
+		for _, pid := range chunk {
+			args = append(args, pid, latest[pid].version, latest[pid].norm)
 		}
-		var lbArgs [][]any
-		for start := 0; start < len(pids); start += lbChunk {
-			chunk := pids[start:min(start+lbChunk, len(pids))]
-			args := make([]any, 0, 3*len(chunk))
-			for _, pid := range chunk {
-				args = append(args, pid, latest[pid].version, latest[pid].norm)
-			}
-			lbArgs = append(lbArgs, args)
-		}
-		if err := evalShaPipelined(ctx, e.rdb, leaderboardScript, []string{leaderboardKey, leaderboardVersionsKey}, lbArgs); err != nil {
-			return results, fmt.Errorf("scoring: leaderboard: %w", err)
+		scripts = append(scripts, scriptCall{leaderboardScript, []string{leaderboardKey, leaderboardVersionsKey}, args})
+	}
+	if len(scripts) > 0 {
+		if err := runScripts(ctx, e.rdb, scripts); err != nil {
+			return results, fmt.Errorf("scoring: leaderboard and compaction: %w", err)
 		}
 	}
 	return results, nil
@@ -138,35 +145,3 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 // lbChunk bounds the partners of one leaderboard script call (Lua's
 // unpack limits the arguments one call can spread).
 const lbChunk = 500
-
-// evalShaPipelined runs script once per argument list with the same keys,
-// pipelined, loading the script and running again what the server could
-// not find in its script cache (restart, SCRIPT FLUSH).
-func evalShaPipelined(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, keys []string, argLists [][]any) error {
-	run := argLists
-	for attempt := 0; ; attempt++ {
-		pipe := rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(run))
-		for i, args := range run {
-			cmds[i] = script.EvalSha(ctx, pipe, keys, args...)
-		}
-		_, _ = pipe.Exec(ctx) // errors are read per command below
-		var missing [][]any
-		for i, c := range cmds {
-			switch err := c.Err(); {
-			case err == nil:
-			case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
-				missing = append(missing, run[i])
-			default:
-				return err
-			}
-		}
-		if len(missing) == 0 {
-			return nil
-		}
-		if err := script.Load(ctx, rdb).Err(); err != nil {
-			return fmt.Errorf("load script: %w", err)
-		}
-		run = missing
-	}
-}

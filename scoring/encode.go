@@ -37,18 +37,44 @@ type applyCall struct {
 }
 
 // applyKeyCount is the number of KEYS of applyScript.
-const applyKeyCount = 5
+const applyKeyCount = 4
 
 // applySHA is applyScript's SHA1, boxed once for every EVALSHA.
 var applySHA any = applyScript.Hash()
 
+// encoder is applyArgs' scratch: the buffers a call's arguments are built
+// in before they are copied into the call's one string. Engine.encoders
+// keeps them for reuse, so a call allocates its string and little else
+// (allocation and the garbage collector it drives cost the ingest job
+// about as much CPU as encoding does).
+type encoder struct {
+	nums, recs, json, out []byte
+	jsonEnds              []int
+	pf                    fieldSet // partner fields, each once; events refer to them by index
+	xkeys                 []xkey
+	fr                    fresh
+}
+
+func (enc *encoder) reset() {
+	enc.nums, enc.recs, enc.json, enc.out = enc.nums[:0], enc.recs[:0], enc.json[:0], enc.out[:0]
+	enc.jsonEnds, enc.xkeys = enc.jsonEnds[:0], enc.xkeys[:0]
+	enc.pf.reset()
+	enc.fr.reset()
+}
+
 // applyArgs encodes a batch of already validated events for applyScript
 // (see its comment for the layout).
 func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCall, error) {
+	enc, _ := e.encoders.Get().(*encoder)
+	if enc == nil {
+		enc = &encoder{}
+	}
+	enc.reset()
+	defer e.encoders.Put(enc)
 	r := e.rubric
-	rollup, threshold := "1", r.Threshold(t.Tier)
+	rollup, threshold := 1.0, r.Threshold(t.Tier)
 	if t.NoRollup {
-		rollup = "0"
+		rollup = 0
 	}
 	nowMs := sinceEpoch(now)
 	nowM := floorDiv(nowMs, 60000)
@@ -56,20 +82,9 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	idExp := uint32(nowM + minutes(e.cfg.DedupRetention) + 1)
 	halfMs := e.cfg.HalfLife.Milliseconds()
 	call := &applyCall{events: make([]EventResult, len(evs))}
-	// The hash fields the script reads besides its fixed ones, each once;
-	// events refer to them by index.
-	cf := fieldSet{list: make([]string, 0, len(evs))}
-	pf := fieldSet{list: make([]string, 0, 3*len(evs))}
-	nums := make([]byte, 0, evNumsLen*len(evs))
-	recs := make([]byte, 0, 2*recLen*len(evs))
-	evArgs := make([]any, 0, len(evs))
-	// The timeline JSON of all events, each arg a slice of it.
-	size := 0
-	for i := range evs {
-		ev := &evs[i]
-		size += 200 + len(ev.ID) + len(ev.Topic) + len(ev.Title) + len(ev.URL) + len(ev.Source) + len(ev.MessageID)
-	}
-	buf := make([]byte, 0, size)
+	pf, fr := &enc.pf, &enc.fr
+	nums, recs, buf := enc.nums, enc.recs, enc.json
+	scanner := float64(e.cfg.ScannerClickWindow.Milliseconds())
 	var lastDay int64
 	var dayS string
 	var capExp uint32
@@ -147,7 +162,10 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		ir, recs = appendRecord(recs, 'i', id[:8], idExp)
 		// Only events that carry points or can be filtered are explained.
 		if pts != 0 || filtered != "" || kind == 2 || mr > 0 || kr > 0 {
-			ek = cf.addCat("x"+code, ev.Topic)
+			if len(ev.Topic) > event.MaxTextLen {
+				return nil, fmt.Errorf("scoring: encode events[%d]: topic longer than %d bytes", i, event.MaxTextLen)
+			}
+			ek, enc.xkeys, recs = explainKey(enc.xkeys, recs, code, ev.Topic)
 		}
 		supCode := uint8(slices.Index(suppressions, Suppression(*ev)))
 		start := len(buf)
@@ -165,43 +183,87 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 			buf = append(buf, '"')
 		}
 		buf = append(buf, '}')
+		enc.jsonEnds = append(enc.jsonEnds, len(buf))
 
-		nums = append(nums, kind)
-		nums = appendFloat(nums, float64(ms))
-		nums = appendFloat(nums, pts)
-		nums = appendFloat(nums, norm)
-		nums = append(nums, hasDelivered)
-		nums = appendFloat(nums, deliveredAt)
-		nums = appendFloat(nums, money)
-		nums = binary.LittleEndian.AppendUint32(nums, uint32(min(cap, math.MaxUint32)))
-		nums = append(nums, gslot)
-		for _, x := range [...]uint16{ir, dr, mr, kr, ek, tf, ff, mf} {
-			nums = binary.LittleEndian.AppendUint16(nums, x)
+		en := evNums{
+			kind: kind, hasDelivered: hasDelivered, gslot: gslot, sup: supCode,
+			at: float64(ms), pts: pts, norm: norm, deliveredAt: deliveredAt, money: money,
+			cap: uint32(min(cap, math.MaxUint32)),
+			ir:  ir, dr: dr, mr: mr, kr: kr, ek: ek, tf: tf, ff: ff, mf: mf, headLen: uint32(hl),
 		}
-		nums = binary.LittleEndian.AppendUint32(nums, uint32(hl))
-		nums = append(nums, supCode)
+		nums = en.appendTo(nums)
+		fr.event(recs, &en, scanner)
+	}
+	enc.nums, enc.recs, enc.json = nums, recs, buf
 
-		evArgs = append(evArgs, buf[start:len(buf):len(buf)])
+	// Every argument is a slice of one string, passed by pointer (go-redis
+	// writes a *string as it does a string) so none is boxed on its own.
+	var ends [applyKeyCount + headerArgs]int
+	out, keyEnds := appendApplyKeys(enc.out, t.PartnerID, t.ContactID)
+	copy(ends[:], keyEnds[:])
+	for _, f := range [...]float64{float64(nowMs), float64(nowM), float64(halfMs), scanner,
+		float64(e.cfg.TimelineLength), threshold, e.cfg.RearmFraction, float64(Epoch.UnixMilli()),
+		float64(len(pf.list)), float64(len(evs)),
+		float64(nowM + pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t), rollup} {
+		out = appendFloat(out, f)
 	}
-	tag := partnerTag(t.PartnerID)
-	args := make([]any, 0, 3+applyKeyCount+headerArgs+len(cf.list)+len(pf.list)+len(evArgs))
-	args = append(args, "evalsha", applySHA, applyKeyCount,
-		tag+"c:"+t.ContactID, tag+"t:"+t.ContactID, tag+"p", tag+"pc", tag+"m:"+t.ContactID)
-	args = append(args,
-		packFloats(float64(nowMs), float64(nowM), float64(halfMs), float64(e.cfg.ScannerClickWindow.Milliseconds()),
-			float64(e.cfg.TimelineLength), threshold, e.cfg.RearmFraction, float64(Epoch.UnixMilli()),
-			float64(len(cf.list)), float64(len(pf.list)), float64(len(evs)),
-			float64(nowM+pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t)),
-		nums, recs, rollup, t.ContactID,
-	)
-	for _, f := range cf.list {
-		args = append(args, f)
+	ends[applyKeyCount] = len(out)
+	out = append(out, nums...)
+	ends[applyKeyCount+1] = len(out)
+	out = append(out, recs...)
+	ends[applyKeyCount+2] = len(out)
+	out = append(out, t.ContactID...)
+	ends[applyKeyCount+3] = len(out)
+	if !e.slowOnly {
+		out = fr.appendPack(out, recs, len(pf.list))
 	}
-	for _, f := range pf.list {
-		args = append(args, f)
+	ends[applyKeyCount+4] = len(out)
+	base := len(out)
+	out = append(out, buf...)
+	enc.out = out
+	all := string(out)
+
+	n := len(ends) + len(pf.list) + len(evs)
+	strs := make([]string, n)
+	prev := 0
+	for i, end := range ends {
+		strs[i], prev = all[prev:end], end
 	}
-	call.cmd = append(args, evArgs...)
+	for i, f := range pf.list {
+		strs[len(ends)+i] = f
+	}
+	for i, end := range enc.jsonEnds {
+		strs[len(ends)+len(pf.list)+i], prev = all[prev:base+end], base+end
+	}
+	args := make([]any, 3+n)
+	args[0], args[1], args[2] = "evalsha", applySHA, applyKeyCount
+	for i := range strs {
+		args[3+i] = &strs[i]
+	}
+	call.cmd = args
 	return call, nil
+}
+
+// xkey is an explain key a batch put in its records (ARGV[3]).
+type xkey struct {
+	code, topic string
+	off         uint16
+}
+
+// explainKey returns the 1-based offset in recs of the explain key of
+// (code, topic) ("x", topic length as uint16, code, topic), appending it
+// the first time.
+func explainKey(keys []xkey, recs []byte, code, topic string) (uint16, []xkey, []byte) {
+	for _, k := range keys {
+		if k.code == code && k.topic == topic {
+			return k.off, keys, recs
+		}
+	}
+	off := uint16(len(recs) + 1)
+	recs = append(recs, 'x')
+	recs = binary.LittleEndian.AppendUint16(recs, uint16(len(topic)))
+	recs = append(append(recs, code...), topic...)
+	return off, append(keys, xkey{code, topic, off}), recs
 }
 
 // recLen bounds a seen-marker record (see applyScript): d records are the
@@ -230,6 +292,11 @@ func digestSum(prefix, s string) [sha256.Size]byte {
 type fieldSet struct {
 	list []string
 	idx  map[string]int
+}
+
+func (s *fieldSet) reset() {
+	clear(s.list) // let the names go
+	s.list, s.idx = s.list[:0], nil
 }
 
 // addCat is add(a + b), without building a + b when it is already there.
@@ -400,35 +467,68 @@ func unpackFloat(b string, i int) float64 {
 
 // applyOutFloats is the number of float64 applyScript's output starts
 // with.
-const applyOutFloats = 6
+const applyOutFloats = 7
 
-// parseApply reads applyScript's output for call; it returns the
-// partner's normalised score formatted for the leaderboard.
-func (e *Engine) parseApply(t Target, call *applyCall, raw string, now time.Time) (*Result, string, error) {
+// Bits of the output's flags (its seventh float64).
+const (
+	outSlots   = 1 // one byte per event follows: the slow path judged them
+	outCompact = 2 // then the contact string as read: compaction is due
+)
+
+// applied is what parseApply reads from applyScript's output.
+type applied struct {
+	res *Result
+	// pnorm is the partner's normalised score formatted for the
+	// leaderboard.
+	pnorm string
+	// stored is the contact string the script read when its compaction is
+	// due, else "".
+	stored string
+}
+
+// parseApply reads applyScript's output for call.
+func (e *Engine) parseApply(t Target, call *applyCall, raw string, now time.Time) (applied, error) {
 	n := len(call.events)
-	if len(raw) != 8*applyOutFloats+n {
-		return nil, "", fmt.Errorf("scoring: apply script returned %d bytes for %d events", len(raw), n)
+	if len(raw) < 8*applyOutFloats {
+		return applied{}, fmt.Errorf("scoring: apply script returned %d bytes", len(raw))
 	}
 	num := func(i int) int64 { return int64(unpackFloat(raw, i)) }
+	flags, rest := num(6), raw[8*applyOutFloats:]
+	var slots string
+	if flags&outSlots != 0 {
+		if len(rest) < n {
+			return applied{}, fmt.Errorf("scoring: apply script returned %d slots for %d events", len(rest), n)
+		}
+		slots, rest = rest[:n], rest[n:]
+	}
+	var stored string
+	if flags&outCompact != 0 {
+		stored, rest = rest, ""
+	}
+	if rest != "" || flags&^(outSlots|outCompact) != 0 {
+		return applied{}, fmt.Errorf("scoring: apply script output: flags %d with %d bytes more", flags, len(rest))
+	}
 	cnorm, pnorm := unpackFloat(raw, 0), unpackFloat(raw, 1)
 	d := e.decay(now)
-	res := &Result{Events: call.events, ContactScore: cnorm * d, PartnerScore: pnorm * d, Version: num(2)}
+	res := &Result{Events: call.events, ContactScore: cnorm * d, PartnerScore: pnorm * d, Version: num(2), slow: flags&outSlots != 0}
 	if seq := num(3); seq > 0 {
 		res.Crossing = &Crossing{
 			PartnerID: t.PartnerID, Seq: seq, CrossedAt: time.UnixMilli(num(4)).UTC(),
 			Threshold: e.rubric.Threshold(t.Tier), New: num(5) == 1,
 		}
 	}
-	for i := range res.Events {
+	// Without slots (the fast path) the events stand as applyArgs judged
+	// them.
+	for i := range slots {
 		er := &res.Events[i]
-		switch slot := raw[8*applyOutFloats+i]; {
+		switch slot := slots[i]; {
 		case slot == 0: // scored, or filtered in Go: as applyArgs judged it
 		case slot >= 4 && int(slot-4) < len(filterReasons):
 			er.Points, er.Filtered = 0, filterReasons[slot-4]
 		default:
-			return nil, "", fmt.Errorf("scoring: apply script output for events[%d]: slot %d", i, slot)
+			return applied{}, fmt.Errorf("scoring: apply script output for events[%d]: slot %d", i, slot)
 		}
 		er.Duplicate = er.Filtered == FilteredDuplicate
 	}
-	return res, fmtFloat(pnorm), nil
+	return applied{res: res, pnorm: fmtFloat(pnorm), stored: stored}, nil
 }

@@ -2,7 +2,10 @@ package scoring
 
 import (
 	"encoding/json"
+	"fmt"
+	"github.com/redis/go-redis/v9"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +151,7 @@ func TestPackFloatsRoundTrip(t *testing.T) {
 
 func TestApplyReloadsFlushedScripts(t *testing.T) {
 	t.Parallel()
-	b := setup(t, Config{})
+	b := setupPrivate(t, Config{})
 	tg := Target{PartnerID: "p", ContactID: "c"}
 	b.apply(t, tg, ev("a", event.WebVisit, t0))
 	if err := b.rdb.ScriptFlush(b.ctx).Err(); err != nil {
@@ -211,5 +214,68 @@ func TestTimelineKeepsLastArrivalsNewestFirst(t *testing.T) {
 	}
 	if got, want := strings.Join(ids, ","), "e,d,c,b"; got != want {
 		t.Errorf("timeline %s, want %s", got, want)
+	}
+}
+
+func TestAppendApplyKeys(t *testing.T) {
+	t.Parallel()
+	b, ends := appendApplyKeys([]byte("x"), "p1", "c1")
+	var got []string
+	prev := 1
+	for _, end := range ends {
+		got = append(got, string(b[prev:end]))
+		prev = end
+	}
+	want := []string{contactScoreKey("p1", "c1"), contactTimelineKey("p1", "c1"), partnerScoreKey("p1"), partnerContactsKey("p1")}
+	if !slices.Equal(got, want) {
+		t.Errorf("keys %q, want %q", got, want)
+	}
+}
+
+// TestChunkEndKeepsRecordOffsetsSmall: a script call's records are
+// addressed with uint16 offsets, so long topics make smaller chunks, and
+// every chunk still encodes.
+func TestChunkEndKeepsRecordOffsetsSmall(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("t", event.MaxTextLen)
+	tests := []struct {
+		name   string
+		topic  func(i int) string
+		n      int
+		chunks int
+	}{
+		{"short topics", func(int) string { return "security" }, 600, 3},
+		{"distinct long topics", func(i int) string { return fmt.Sprint(i) + long[:event.MaxTextLen-4] }, 100, 4},
+	}
+	e, err := NewEngine(redis.NewClient(&redis.Options{}), Config{}, func() time.Time { return t0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			evs := make([]event.Event, tt.n)
+			for i := range evs {
+				evs[i] = event.Event{ID: fmt.Sprint("e", i), Type: event.WebVisit, OccurredAt: t0, Topic: tt.topic(i)}
+			}
+			chunks := 0
+			for start, end := 0, 0; start < len(evs); start = end {
+				end = chunkEnd(evs, start)
+				if end <= start || end-start > maxChunk {
+					t.Fatalf("chunk [%d, %d)", start, end)
+				}
+				call, err := e.applyArgs(Target{PartnerID: "p", ContactID: "c"}, evs[start:end], t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if recs := *call.cmd[3+applyKeyCount+2].(*string); len(recs) > math.MaxUint16 {
+					t.Fatalf("chunk [%d, %d): %d bytes of records", start, end, len(recs))
+				}
+				chunks++
+			}
+			if chunks != tt.chunks {
+				t.Errorf("%d chunks, want %d", chunks, tt.chunks)
+			}
+		})
 	}
 }

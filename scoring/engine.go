@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/longtailhq/longtail/event"
@@ -23,10 +24,13 @@ var ErrInvalidTarget = errors.New("scoring: invalid input")
 // Engine scores events in Redis. It is safe for concurrent use; any number
 // of engines (processes) may share one Redis.
 type Engine struct {
-	rdb    redis.UniversalClient
-	rubric *Rubric
-	cfg    Config
-	clock  func() time.Time
+	rdb      redis.UniversalClient
+	rubric   *Rubric
+	cfg      Config
+	clock    func() time.Time
+	encoders sync.Pool // of *encoder
+	// slowOnly sends no judgement for the fast path: the tests' reference.
+	slowOnly bool
 }
 
 // NewEngine validates cfg, fills in its defaults and returns an engine.
@@ -73,6 +77,10 @@ type Result struct {
 	// Crossing is the partner's pending threshold crossing, returned by
 	// every Apply for the partner until AckCrossing.
 	Crossing *Crossing
+
+	// slow is set when the script judged the events one by one (see
+	// applyScript's fast path), for the tests of both paths.
+	slow bool
 }
 
 // Crossing is a partner's upward threshold crossing. Exactly one is
@@ -146,8 +154,9 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	// call can spread); each chunk is atomic and dedup holds across them.
 	res := &Result{Events: make([]EventResult, 0, len(evs))}
 	var pnorm string
-	for start := 0; start < len(evs); start += maxChunk {
-		chunk := evs[start:min(start+maxChunk, len(evs))]
+	for start, end := 0, 0; start < len(evs); start = end {
+		end = chunkEnd(evs, start)
+		chunk := evs[start:end]
 		call, err := e.applyArgs(t, chunk, now)
 		if err != nil {
 			return nil, err
@@ -162,13 +171,24 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 		if err != nil {
 			return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
 		}
-		part, pn, err := e.parseApply(t, call, raw, now)
+		out, err := e.parseApply(t, call, raw, now)
 		if err != nil {
 			return nil, err
+		}
+		part, pn := out.res, out.pnorm
+		if out.stored != "" {
+			sc, err := e.compactCall(t, out.stored, now)
+			if err == nil {
+				err = runScripts(ctx, e.rdb, []scriptCall{sc})
+			}
+			if err != nil {
+				return nil, fmt.Errorf("scoring: compact contact %s: %w", t.ContactID, err)
+			}
 		}
 		fresh := res.Crossing != nil && res.Crossing.New
 		res.Events = append(res.Events, part.Events...)
 		res.ContactScore, res.PartnerScore, res.Version, res.Crossing = part.ContactScore, part.PartnerScore, part.Version, part.Crossing
+		res.slow = res.slow || part.slow
 		if fresh && res.Crossing != nil {
 			res.Crossing.New = true
 		}
@@ -186,10 +206,27 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 // maxChunk bounds the events of one script call.
 const maxChunk = 256
 
-// pruneInterval spaces the sweeps of a contact's seen markers (in minutes) so
-// expired entries outlive their expiry by at most a quarter of the dedup
-// retention.
-func pruneInterval(cfg Config) int64 { return max(minutes(cfg.DedupRetention)/4, 1) }
+// chunkEnd is the end of the script call's chunk of evs that starts at
+// start: at most maxChunk events, whose records (ARGV[3]) the script
+// addresses with uint16 offsets. An event adds at most 62 bytes of seen
+// markers and an explain key of 5 bytes plus its topic.
+func chunkEnd(evs []event.Event, start int) int {
+	size, end := 0, start
+	for end < len(evs) && end-start < maxChunk {
+		size += 67 + len(evs[end].Topic)
+		if size > math.MaxUint16 && end > start {
+			break
+		}
+		end++
+	}
+	return end
+}
+
+// pruneInterval spaces the time-driven compactions of a contact (in
+// minutes; see applyScript): expired markers outlive their expiry by at
+// most the dedup retention. A contact that sees many events is compacted
+// sooner, as its records pile up.
+func pruneInterval(cfg Config) int64 { return max(minutes(cfg.DedupRetention), 1) }
 
 func minutes(d time.Duration) int64 { return int64(d / time.Minute) }
 

@@ -36,6 +36,20 @@ func setup(t testing.TB, cfg Config) *bundle {
 	return &bundle{ctx: context.Background(), rdb: rdb, eng: eng, clock: c}
 }
 
+// setupPrivate is setup on a private redis-server, for tests that flush
+// its script cache (which the other tests share).
+func setupPrivate(t testing.TB, cfg Config) *bundle {
+	t.Helper()
+	rdb := redis.NewClient(redistest.StartServer(t).Options())
+	t.Cleanup(func() { rdb.Close() })
+	c := testclock.New(t0)
+	eng, err := NewEngine(rdb, cfg, c.Now)
+	if err != nil {
+		t.Fatalf("NewEngine: %v", err)
+	}
+	return &bundle{ctx: context.Background(), rdb: rdb, eng: eng, clock: c}
+}
+
 func ev(id string, typ event.Type, at time.Time) event.Event {
 	return event.Event{ID: id, Type: typ, OccurredAt: at}
 }

@@ -10,16 +10,14 @@ import "github.com/longtailhq/longtail/event"
 // Cluster. Scoring keys carry ":s:" after the tag so they never collide with
 // the directory's. The leaderboard lives in its own slot, {lb}.
 //
-//	lt:{p:<pid>}:s:c:<cid>  hash  contact: "h" (normalised score, fit,
-//	                              suppression, next pruning time, packed),
-//	                              explain aggregates (interests derive from
-//	                              them)
-//	lt:{p:<pid>}:s:m:<cid>  string contact's seen markers, pruned by expiry:
-//	                              event-id digests, per-message markers and
-//	                              daily-cap counters as packed records (see
-//	                              applyScript; one string, not a field each,
-//	                              and not in the contact hash, which a value
-//	                              over 64 bytes would turn into a hashtable)
+//	lt:{p:<pid>}:s:c:<cid>  string contact: a header (normalised score,
+//	                              fit, suppression, compaction state), then
+//	                              records: seen markers (event-id digests,
+//	                              per-message markers, daily-cap counters)
+//	                              and explain deltas (interests derive from
+//	                              them); see applyScript. One string a
+//	                              batch appends to: no field names to pass,
+//	                              read and write
 //	lt:{p:<pid>}:s:t:<cid>  list  contact timeline, oldest arrival first
 //	                              (a list of listpacks: far smaller than a
 //	                              zset of JSON members; appending is cheap)
@@ -38,9 +36,27 @@ import "github.com/longtailhq/longtail/event"
 
 func partnerTag(pid string) string { return "lt:{p:" + pid + "}:s:" }
 
+// appendApplyKeys appends applyScript's KEYS for a contact to b, as
+// contactScoreKey, contactTimelineKey, partnerScoreKey and
+// partnerContactsKey build them, and returns where each ends: the hot path
+// slices them out of one string instead of allocating each.
+func appendApplyKeys(b []byte, pid, cid string) ([]byte, [applyKeyCount]int) {
+	var ends [applyKeyCount]int
+	for k, suffix := range [applyKeyCount]string{"c:", "t:", "p", "pc"} {
+		b = append(b, "lt:{p:"...)
+		b = append(b, pid...)
+		b = append(b, "}:s:"...)
+		b = append(b, suffix...)
+		if k < 2 {
+			b = append(b, cid...)
+		}
+		ends[k] = len(b)
+	}
+	return b, ends
+}
+
 func contactScoreKey(pid, cid string) string    { return partnerTag(pid) + "c:" + cid }
 func contactTimelineKey(pid, cid string) string { return partnerTag(pid) + "t:" + cid }
-func contactSeenKey(pid, cid string) string     { return partnerTag(pid) + "m:" + cid }
 func partnerScoreKey(pid string) string         { return partnerTag(pid) + "p" }
 func partnerContactsKey(pid string) string      { return partnerTag(pid) + "pc" }
 
@@ -49,9 +65,8 @@ const (
 	leaderboardVersionsKey = "lt:{lb}:ver"
 )
 
-// typeCodes are the short names event types take inside stored field names
-// (explain aggregates, daily-cap counters), to keep per-contact hashes
-// small. They are stored: never change or reuse one; add new types with new
+// typeCodes are the short names event types take inside stored records
+// (explain aggregates, daily-cap counters), to keep contacts small. They are stored: never change or reuse one; add new types with new
 // codes. The script tests "op", "cl" and "dl" by name.
 var typeCodes = map[event.Type]string{
 	event.EmailDelivered:    "dl",

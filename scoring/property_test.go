@@ -265,7 +265,7 @@ func TestApplyBatchMatchesModel(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewSource(seed))
 	cfg := Config{Threshold: 25}
-	b := setup(t, cfg)
+	b := setupPrivate(t, cfg)
 	model, err := NewModel(cfg)
 	if err != nil {
 		t.Fatal(err)

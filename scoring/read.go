@@ -77,13 +77,16 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 		return nil, err
 	}
 	pipe := e.rdb.Pipeline()
-	h := pipe.HGetAll(ctx, contactScoreKey(partnerID, contactID))
+	h := pipe.Get(ctx, contactScoreKey(partnerID, contactID))
 	tl := pipe.LRange(ctx, contactTimelineKey(partnerID, contactID), 0, -1)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("scoring: read contact %s: %w", contactID, err)
 	}
 	d := e.decay(e.clock())
-	fields := h.Val()
+	fields, err := contactFields(h.Val())
+	if err != nil {
+		return nil, fmt.Errorf("scoring: read contact %s: %w", contactID, err)
+	}
 	out := &ContactScore{
 		Score:      binNum(fields["h"], contactScore) * d,
 		Fit:        binNum(fields["h"], contactFit),
@@ -117,7 +120,7 @@ func (e *Engine) Suppressed(ctx context.Context, partnerID, contactID string) (s
 	if err := checkID("contact_id", contactID); err != nil {
 		return "", err
 	}
-	h, err := e.rdb.HGet(ctx, contactScoreKey(partnerID, contactID), "h").Result()
+	h, err := e.rdb.GetRange(ctx, contactScoreKey(partnerID, contactID), 0, contactHeaderLen-1).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("scoring: read contact %s: %w", contactID, err)
 	}
@@ -258,12 +261,12 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 	}
 	pipe := e.rdb.Pipeline()
 	ps := pipe.HGet(ctx, partnerScoreKey(partnerID), "h")
-	cmds := make([]*redis.MapStringStringCmd, len(contactIDs))
+	cmds := make([]*redis.StringCmd, len(contactIDs))
 	for i, cid := range contactIDs {
 		if err := checkID("contact_id", cid); err != nil {
 			return nil, err
 		}
-		cmds[i] = pipe.HGetAll(ctx, contactScoreKey(partnerID, cid))
+		cmds[i] = pipe.Get(ctx, contactScoreKey(partnerID, cid))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 		return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
@@ -279,7 +282,10 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 		},
 	}
 	for i, cid := range contactIDs {
-		fields := cmds[i].Val()
+		fields, err := contactFields(cmds[i].Val())
+		if err != nil {
+			return nil, fmt.Errorf("scoring: explain contact %s: %w", cid, err)
+		}
 		ce := ContactExplanation{ContactID: cid, Score: binNum(fields["h"], contactScore) * d, Suppressed: suppression(fields["h"])}
 		for f, v := range fields {
 			if !strings.HasPrefix(f, "x") {
@@ -326,7 +332,7 @@ func (e *Engine) hottest(ctx context.Context, partnerID string, ids []string) (s
 		pipe := e.rdb.Pipeline()
 		cmds := make([]*redis.StringCmd, len(chunk))
 		for i, cid := range chunk {
-			cmds[i] = pipe.HGet(ctx, contactScoreKey(partnerID, cid), "h")
+			cmds[i] = pipe.GetRange(ctx, contactScoreKey(partnerID, cid), 0, contactHeaderLen-1)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return "", fmt.Errorf("scoring: read partner %s contacts: %w", partnerID, err)
@@ -339,6 +345,45 @@ func (e *Engine) hottest(ctx context.Context, partnerID string, ids []string) (s
 		}
 	}
 	return best, nil
+}
+
+// contactFields reads a stored contact (see applyScript) as fields: "h",
+// its header, and per explain key "x<type code><topic>" the sum of its
+// explain records, packed as they are. An unknown contact ("") has none.
+func contactFields(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if s == "" {
+		return out, nil
+	}
+	if len(s) < contactHeaderLen {
+		return nil, fmt.Errorf("stored contact of %d bytes", len(s))
+	}
+	out["h"] = s[:contactHeaderLen]
+	sums := map[string]*[explainLen]float64{}
+	var order []string
+	err := walkRecords(s[contactHeaderLen:], func(kind byte, key, rec string) {
+		if kind != 'x' {
+			return
+		}
+		// Field "x<code><topic>"; key is "x", the topic length, code, topic.
+		f := "x" + key[3:]
+		sum := sums[f]
+		if sum == nil {
+			sum = new([explainLen]float64)
+			sums[f] = sum
+			order = append(order, f)
+		}
+		// Added in stored order, as compaction adds them, so a sum reads
+		// the same before and after compaction.
+		explainSum(sum, rec, len(key))
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range order {
+		out[f] = packFloats(sums[f][:]...)
+	}
+	return out, nil
 }
 
 // parseExplain reads a field "x<type code><topic>" holding the packed
@@ -407,12 +452,15 @@ func interests(fields map[string]string, decay float64) map[string]float64 {
 	return out
 }
 
-// Indexes of the packed float64 in the contact hash's "h" (applyScript).
+// Indexes of the packed float64 in the contact string's header
+// (applyScript).
 const (
 	contactPruneAt = iota
 	contactScore
 	contactFit
 	contactSuppression // index in suppressions
+	contactLimit       // the length past which compaction is due
+	contactGeneration  // compactions so far
 )
 
 // suppression reads the suppression reason of a contact's "h".

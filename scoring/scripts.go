@@ -2,7 +2,7 @@ package scoring
 
 import "github.com/redis/go-redis/v9"
 
-// headerArgs is the number of ARGV entries before the field lists;
+// headerArgs is the number of ARGV entries before the partner field names;
 // Engine.applyArgs and applyScript agree.
 const headerArgs = 5
 
@@ -13,84 +13,95 @@ const headerArgs = 5
 //
 // It runs once per contact and event batch, so it is written for speed.
 // Under callgrind, what a call costs Redis is: every ARGV entry and every
-// string Lua makes (interned: ~500 instructions each), every redis.call
+// string Lua makes (interned: ~800 instructions each), every redis.call
 // (~6,000 plus its arguments and reply), every hash field written (a
 // listpack insert with a realloc: ~1,200), every table that grows, every
-// number formatted for Redis (snprintf "%.17g": ~4,000). So:
-//   - Go computes everything that does not depend on stored state (each
-//     field name, once, which events then refer to by index; the
-//     normalised value p·2^(t/half) of each event, with math.Exp2 as Model
-//     and Weight do; the seen-marker records; the timeline JSON) and packs
-//     numbers as little-endian float64 and integers (struct.unpack, in C);
-//   - scores and counters are stored packed (struct.pack), never formatted
-//     and parsed;
-//   - the seen markers (event ids, deliveries, counted opens and clicks,
-//     daily-cap counters) are records in one string key, looked up with
-//     string.find (C) and appended to: one GET and one SET where a hash
-//     field per marker cost its name in ARGV, in HMGET and in HSET. It is
-//     a key of its own because a hash value over 64 bytes
-//     (hash-max-listpack-value) turns the whole contact hash into a
-//     hashtable, ~400 bytes more per contact;
-//   - each hash is read with one HMGET and written with one HSET, plus
-//     GET and SET of the markers, RPUSH, and SADD for a new contact: 7
-//     redis.call at most, and the cost grows with the batch, not with
-//     history;
+// number formatted for Redis (snprintf "%.17g": ~4,000), and the Lua
+// interpreter itself, per event. So:
+//   - Go judges the batch as if nothing were stored for the contact (fresh
+//     in fresh.go: duplicates, deliveries, counted opens and clicks, daily
+//     caps within the batch, sums, explain deltas, the records to append)
+//     and the script's fast path only checks that nothing stored changes
+//     that judgement: a few string.find for a known contact, nothing at
+//     all for a new one. When something stored does change it, or the
+//     batch filters its own events, the slow path judges event by event;
+//   - numbers go packed as little-endian float64 and integers (struct, in
+//     C), never formatted and parsed;
+//   - everything the contact keeps is one string: a header, the seen
+//     markers (event ids, deliveries, counted opens and clicks, daily-cap
+//     counters) and the explain aggregates, as records. A batch appends
+//     its records (GET and SET, no hash fields named in ARGV, read and
+//     written); explain aggregates are appended as deltas and summed on
+//     read, and compaction folds them and drops expired markers;
+//   - 6 redis.call at most (GET, SET, RPUSH, SADD for a new contact,
+//     HMGET and HSET of the partner), and the cost grows with the batch,
+//     not with history;
 //   - tables are sized by their constructors and the output is one string.
 //
 // Scores are normalised: N = Σ p·2^(t/half) with t in ms since Epoch, read
 // as N·2^(−now/half). Times are ms since Epoch unless said otherwise.
 //
-// KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact hash
+// KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact (string, below)
 // KEYS[2] -> lt:{p:<pid>}:s:t:<cid>  contact timeline list
 // KEYS[3] -> lt:{p:<pid>}:s:p        partner hash (with the RFM day buckets)
 // KEYS[4] -> lt:{p:<pid>}:s:pc       partner's scored contacts (set)
-// KEYS[5] -> lt:{p:<pid>}:s:m:<cid>  contact seen markers (string)
 // --
 // ARGV[1] -> 14 little-endian float64: now, now in minutes since Epoch
 // (now_m), half-life, scanner window after delivery, timeline length,
-// partner threshold, re-arm fraction, Epoch in unix ms, nf, np, n, next
-// seen-marker pruning time (minutes since Epoch), contact fit points,
-// partner fit points
+// partner threshold, re-arm fraction, Epoch in unix ms, np, n, next
+// compaction time (minutes since Epoch), contact fit points, partner fit
+// points, 1 to roll up to the partner (0 not to)
 // ARGV[2] -> the n events' numbers, each packed as struct
 // '<BdddBddI4BHHHHHHHHI4B' (little-endian, no padding): kind (1
 // email.delivered, 2 email.click, 0 other); occurred_at (≤ now), points,
 // normalised value; 1 if delivered_at is set, delivered_at; monetary
 // value; daily cap; explain slot (4–8) of the reason filtered in Go (0:
 // none); 1-based offsets in ARGV[3] (0: none) of the id record, delivered
-// record, open/click record and daily-cap record; contact field index of
-// the explain aggregate (0 when the event cannot be explained); partner
-// field indexes of the interest, RFM frequency and RFM monetary buckets;
-// the byte length of the timeline JSON before ',"p"'; suppression code (0:
-// none, else the index in suppressions)
-// ARGV[3] -> the seen-marker records the events refer to, as stored
-// (below), written as they are appended when new: a daily-cap record with
-// count 1
-// ARGV[4] -> "1" to roll up to the partner, "0" not to
-// ARGV[5] -> contact id
-// then nf contact-hash field names (besides "h"), np partner-hash
-// field names (besides "h" and "dis"; 0 without roll-up), and per event
-// its timeline JSON (storedItem) as recorded unless the script filters it.
+// record, open/click record, daily-cap record and explain key (0 when the
+// event cannot be explained); partner field indexes of the interest, RFM
+// frequency and RFM monetary buckets; the byte length of the timeline JSON
+// before ',"p"'; suppression code (0: none, else the index in
+// suppressions)
+// ARGV[3] -> the records the events refer to, as stored (below), written
+// as they are appended when new (a daily-cap record with count 1), and
+// explain keys
+// ARGV[4] -> contact id
+// ARGV[5] -> Go's judgement for the fast path (fresh.appendPack), "" for
+// none: '<ddBHH' (the batch's ΔN, last scored engagement, suppression
+// code, number of absent keys, number of checks), np partner-field deltas
+// as float64, the absent keys (9 bytes each: no live record may have
+// one), the checks ('<BHdd' each: 2 = no live delivery with the key at
+// this offset in ARGV[3] putting a click at time x in the scanner window;
+// 3 = the live daily-cap record with the key at this offset, if any, has
+// room for x more under cap y), then the records to append
+// then np partner-hash field names (besides "h" and "dis"; 0 without
+// roll-up), and per event its timeline JSON (storedItem) as recorded
+// unless the script filters it.
 //
-// Contact hash: h = 4 packed float64 (next pruning time, N, fit,
-// suppression code; absent: a new contact); x<type code><topic> explain
-// aggregate = 3 or 8 packed float64 "count points N [duplicate
-// machine_open scanner_click per_message daily_cap]" (slots 4–8 are the
-// filterReasons in order).
-//
-// Seen markers: records, each a key, then its expiry in minutes since
-// Epoch as a little-endian uint32, then a payload:
+// Contact string: a header of 6 packed float64 (next compaction time in
+// minutes since Epoch, N, fit, suppression code, the length past which
+// compaction is due, compactions so far), then records, each a key, then
+// (markers) its expiry in minutes since Epoch as a little-endian uint32,
+// then a payload:
 //
 //	i<id digest>   13 bytes   event id seen
 //	o<msg digest>  13 bytes   open counted for the message
 //	c<msg digest>  13 bytes   click counted for the message
 //	d<msg digest>  21 bytes   delivered, payload: float64 delivered_at
 //	k<type code><day uint32>  15 bytes   daily cap, payload: uint32 count
+//	x<topic length uint16><type code><topic><m>  explain deltas: m (3 or
+//	    8) float64 "count points N [duplicate machine_open scanner_click
+//	    per_message daily_cap]" (slots 4–8 are the filterReasons in order)
 //
 // Digests are the first 8 bytes of a SHA-256, so a key found at a place
 // that is not a record's start is as likely as two digests colliding (a
 // daily-cap key, 7 bytes, about as likely): the lookups need no walk.
 // Records are appended; for d and k the newest unexpired record is the
-// value. Expired and superseded records are dropped every pruning time.
+// value; x records of one key add up, in order. Compaction is due at the
+// compaction time, or when the string outgrows twice its compacted
+// length: the script returns the string, Go compacts it (compactContact:
+// x records summed into one per key, then the unexpired markers, of d and
+// k only the newest) and compactScript swaps it in.
 //
 // Partner hash: h = 8 packed float64 (N, version, crossing seq, pending
 // crossing seq (0: none), crossed_at unix ms, last scored engagement unix
@@ -99,221 +110,295 @@ const headerArgs = 5
 // packed float64; rfm (ComputeRFM).
 //
 // Output: one string (Redis turns a returned table into a reply element by
-// element, at several times the cost): 6 little-endian float64, contact
+// element, at several times the cost): 7 little-endian float64, contact
 // N, partner N, partner version, pending crossing seq (0 = none),
-// crossed_at unix ms, 1 if this call crossed; then one byte per event, 0
-// (scored, or filtered in Go) or the explain slot 4–8 of the reason the
-// script filtered it.
+// crossed_at unix ms, 1 if this call crossed, flags (1: slots follow, 2:
+// the contact string follows); then, from the slow path only, one byte
+// per event, 0 (scored, or filtered in Go) or the explain slot 4–8 of the
+// reason the script filtered it (without them the events stand as Go
+// judged them); then, when compaction is due, the contact string as read.
 var applyScript = redis.NewScript(structShim + applyScriptSrc)
 
-const applyScriptSrc = `
-local sc, tl, ph, pc, sk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, nf, np, n, next_prune, cfit, pfit =
-  struct.unpack('<dddddddddddddd', ARGV[1])
-local evnums, recs = ARGV[2], ARGV[3]
-local ARGV, unpack, find, sub, byte, concat, spack, sunpack =
-  ARGV, unpack, string.find, string.sub, string.byte, table.concat, struct.pack, struct.unpack
-local FB = 5 -- contact field i is ARGV[FB + i]
-local PB = FB + nf -- partner field i is ARGV[PB + i]
+// contactHeaderLen is the length of the contact string's header.
+const contactHeaderLen = 48
 
--- V[1 + i] is the stored value of contact field i.
-local V = redis.call('HMGET', sc, 'h', unpack(ARGV, FB + 1, FB + nf))
-local H, prune_at, cs, _, sup0 = V[1], 0, 0, 0, 0
-local S = H and redis.call('GET', sk) or ''
-if H then prune_at, cs, _, sup0 = sunpack('<dddd', H) end
--- Tables are built by constructors sized for a typical batch: Lua grows a
--- table by rehashing it at every power of two, which costs more than the
--- few slots it saves.
--- hs[1..j] are the HSET arguments.
-local hs = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-local j = 0
-local function put(i, v)
-  V[i + 1] = v
-  hs[j + 1], hs[j + 2] = ARGV[FB + i], v
-  j = j + 2
-end
--- size is a record's length by its first byte (d, k, else i o c).
-local function size(b) if b == 100 then return 21 elseif b == 107 then return 15 end return 13 end
+// compactScript swaps a contact's records as they were read for their
+// compaction (compactContact), keeping what was appended since, unless
+// another compaction came first. Records are only ever appended between
+// compactions, so an unchanged generation means an unchanged prefix.
+//
+// KEYS[1] -> lt:{p:<pid>}:s:c:<cid>
+// ARGV[1] -> the generation read (the header's sixth float64)
+// ARGV[2] -> the length of the string read
+// ARGV[3] -> the compacted records
+// ARGV[4] -> next compaction time (minutes since Epoch)
+//
+// Output: 1 if compacted, 0 if the generation moved on (or the contact is
+// gone).
+var compactScript = redis.NewScript(structShim + `
+local S = redis.call('GET', KEYS[1])
+local read = tonumber(ARGV[2])
+if not S or #S < read then return 0 end
+local _, cs, fit, sup, _, gen = struct.unpack('<dddddd', S)
+if gen ~= tonumber(ARGV[1]) then return 0 end
+local body = ARGV[3]
+redis.call('SET', KEYS[1], struct.pack('<dddddd', tonumber(ARGV[4]), cs, fit, sup,
+  math.max(1024, 2 * #body), gen + 1) .. body .. string.sub(S, read + 1))
+return 1
+`)
+
+const applyScriptSrc = `
+local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, np, n, next_prune, cfit, pfit, rollup =
+  struct.unpack('<dddddddddddddd', ARGV[1])
+local evnums, recs, F = ARGV[2], ARGV[3], ARGV[5]
+local ARGV, unpack, find, sub, byte, char, concat, spack, sunpack =
+  ARGV, unpack, string.find, string.sub, string.byte, string.char, table.concat, struct.pack, struct.unpack
+local PB = 5 -- partner field i is ARGV[PB + i]
+local HL = 48 -- contact header length
+
+local S = redis.call('GET', sc)
+local new = not S
+local prune_at, cs, sup0, lim, gen, _ = 0, 0, 0, 0, 0, 0
+if new then S = '' else prune_at, cs, _, sup0, lim, gen = sunpack('<dddddd', S) end
 -- newest returns the position in S of the newest unexpired record with
 -- key (kl bytes), or nil.
 local function newest(key, kl)
   local found
-  local p = find(S, key, 1, true)
+  local p = find(S, key, HL + 1, true)
   while p do
     if p + kl + 3 <= #S and sunpack('<I4', S, p + kl) > now_m then found = p end
     p = find(S, key, p + 1, true)
   end
   return found
 end
-
-local pruned = false
-if H and now_m >= prune_at then
-  -- Keep unexpired records, and of d and k records only the newest.
-  local keep, latest, nk, pos, len = {}, {}, 0, 1, #S
-  while pos <= len do
-    local b = byte(S, pos)
-    local sz = size(b)
-    local kl = b == 107 and 7 or 9
-    if sunpack('<I4', S, pos + kl) > now_m then
-      local r = sub(S, pos, pos + sz - 1)
-      nk = nk + 1
-      keep[nk] = r
-      if b == 100 or b == 107 then
-        local k = sub(r, 1, kl)
-        local old = latest[k]
-        if old then keep[old] = '' end
-        latest[k] = nk
-      end
-    end
-    pos = pos + sz
+-- xrec is an explain record: key (x, topic length, code, topic) and sums.
+local function xrec(key, d1, d2, d3, d4, d5, d6, d7, d8)
+  if d4 == 0 and d5 == 0 and d6 == 0 and d7 == 0 and d8 == 0 then
+    return key .. '\3' .. spack('<ddd', d1, d2, d3)
   end
-  S = concat(keep, '', 1, nk)
-  pruned = true
+  return key .. '\8' .. spack('<dddddddd', d1, d2, d3, d4, d5, d6, d7, d8)
 end
-if not H or pruned then prune_at = next_prune end
 
--- mine[key] is what this call recorded under key: true, a delivery time
--- or a daily count; add[1..na] are the records to append.
-local mine, na = {a = nil, b = nil, c = nil, d = nil, e = nil, f = nil, g = nil, h = nil}, 0
-local add = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
--- slots[k] is event k's explain slot in the output.
-local slots = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-local tlargs = {nil, nil, nil, nil, nil, nil, nil, nil}
-local ntl = 0
+-- Compaction is Go's (compactContact, then compactScript): the script
+-- only says when it is due, by returning the string it read, when it has
+-- doubled since the last compaction or at the compaction time.
+local due = false
+if new then
+  prune_at, lim = next_prune, 1024
+else
+  due = now_m >= prune_at or #S > lim
+end
+
+local a0 = PB + np + 1 -- ARGV index of the first event's JSON
 local ds, last, sup = 0, 0, 0
-local PD = {nil, nil, nil, nil, nil, nil, nil, nil}
-local a, pos = FB + nf + np + 1, 1
-for k = 1, n do
-  local kind, t, pts, v, hasd, dat, val, cap, gslot, ir, dr, mr, kr, ek, tf, ff, mf, hl, supc, npos =
-    sunpack('<BdddBddI4BHHHHHHHHI4B', evnums, pos)
-  pos = npos
-  local json = ARGV[a]
-  a = a + 1
-  local gopts, slot = pts, gslot
-  local ik = sub(recs, ir, ir + 8)
-  if mine[ik] or newest(ik, 9) then
-    slot, pts = 4, 0
+local PD, PO -- partner deltas: a table (slow path) or their offset in F
+local appended -- the records to append
+local ntl = 0
+local tlargs, slots
+
+-- Fast path: Go judged the batch as if nothing were stored (F). That
+-- judgement stands when no stored record changes it: no event id seen, no
+-- open or click already counted for its message, no delivery putting a
+-- click in the scanner window, and room under each daily cap for what the
+-- batch adds. A new contact has nothing stored, so nothing to check.
+local fast = F ~= ''
+if fast then
+  local nab, nck, fpos
+  ds, last, sup, nab, nck, fpos = sunpack('<ddBHH', F)
+  local kpos = fpos + 8 * np
+  local cpos = kpos + 9 * nab
+  local ext = ''
+  if new then
+    cpos = cpos + 19 * nck
   else
-    mine[ik] = true
-    na = na + 1
-    add[na] = sub(recs, ir, ir + 12)
-    if slot == 0 then
-      if kind == 1 then
-        if dr > 0 then
-          mine[sub(recs, dr, dr + 8)] = t
-          na = na + 1
-          add[na] = sub(recs, dr, dr + 20)
+    for p = kpos, cpos - 1, 9 do
+      local key = sub(F, p, p + 8)
+      if find(S, key, HL + 1, true) and newest(key, 9) then fast = false break end
+    end
+    for _ = 1, fast and nck or 0 do
+      local kind, off, x, y
+      kind, off, x, y, cpos = sunpack('<BHdd', F, cpos)
+      if kind == 2 then
+        local p = newest(sub(recs, off, off + 8), 9)
+        if p then
+          local d = sunpack('<d', S, p + 13)
+          if x >= d and x - d < scanner then fast = false break end
         end
-      elseif kind == 2 then
-        local d
-        if hasd == 1 then
-          d = dat
-        elseif dr > 0 then
-          local dk = sub(recs, dr, dr + 8)
-          d = mine[dk]
-          if not d then
-            local p = newest(dk, 9)
-            if p then d = sunpack('<d', S, p + 13) end
-          end
+      else
+        local p = newest(sub(recs, off, off + 6), 7)
+        if p then
+          local used = sunpack('<I4', S, p + 11)
+          if used + x > y then fast = false break end
+          if used > 0 then ext = ext .. sub(recs, off, off + 10) .. spack('<I4', used + x) end
         end
-        if d and t >= d and t - d < scanner then slot = 6 end
-      end
-      local mk
-      if slot == 0 and mr > 0 then
-        mk = sub(recs, mr, mr + 8)
-        if mine[mk] or newest(mk, 9) then slot = 7 end
-      end
-      if slot == 0 and kr > 0 then
-        local kk = sub(recs, kr, kr + 6)
-        local used = mine[kk]
-        if not used then
-          local p = newest(kk, 7)
-          used = p and sunpack('<I4', S, p + 11) or 0
-        end
-        if used >= cap then
-          slot = 8
-        else
-          mine[kk] = used + 1
-          na = na + 1
-          if used == 0 then
-            add[na] = sub(recs, kr, kr + 14)
-          else
-            add[na] = sub(recs, kr, kr + 10) .. spack('<I4', used + 1)
-          end
-        end
-      end
-      if slot == 0 and mk then
-        mine[mk] = true
-        na = na + 1
-        add[na] = sub(recs, mr, mr + 12)
       end
     end
-    ntl = ntl + 1
-    if slot == 0 then
-      if pts ~= 0 then
-        ds = ds + v
-        if tf > 0 then PD[tf] = (PD[tf] or 0) + v end
-        if pts > 0 then
-          PD[ff] = (PD[ff] or 0) + 1
-          if t > last then last = t end
+  end
+  if fast then
+    PO = fpos
+    appended = sub(F, cpos) .. ext
+    ntl = n
+  else
+    ds, last, sup = 0, 0, 0
+  end
+end
+
+if not fast then
+  -- mine[key] is what this call recorded under key: true, a delivery time
+  -- or a daily count; add[1..na] are the records to append.
+  local mine, na = {a = nil, b = nil, c = nil, d = nil, e = nil, f = nil, g = nil, h = nil}, 0
+  local add = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+  -- E[offset] are the explain deltas of the explain key at that offset in
+  -- recs, EK[1..ne] those offsets in first use order.
+  local E, EK, ne = {}, {nil, nil, nil, nil, nil, nil, nil, nil}, 0
+  slots = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+  tlargs = {nil, nil, nil, nil, nil, nil, nil, nil}
+  PD = {nil, nil, nil, nil, nil, nil, nil, nil}
+  local a, pos = a0, 1
+  for k = 1, n do
+    local kind, t, pts, v, hasd, dat, val, cap, gslot, ir, dr, mr, kr, ek, tf, ff, mf, hl, supc, npos =
+      sunpack('<BdddBddI4BHHHHHHHHI4B', evnums, pos)
+    pos = npos
+    local json = ARGV[a]
+    a = a + 1
+    local gopts, slot = pts, gslot
+    local ik = sub(recs, ir, ir + 8)
+    if mine[ik] or newest(ik, 9) then
+      slot, pts = 4, 0
+    else
+      mine[ik] = true
+      na = na + 1
+      add[na] = sub(recs, ir, ir + 12)
+      if slot == 0 then
+        if kind == 1 then
+          if dr > 0 then
+            mine[sub(recs, dr, dr + 8)] = t
+            na = na + 1
+            add[na] = sub(recs, dr, dr + 20)
+          end
+        elseif kind == 2 then
+          local d
+          if hasd == 1 then
+            d = dat
+          elseif dr > 0 then
+            local dk = sub(recs, dr, dr + 8)
+            d = mine[dk]
+            if not d then
+              local p = newest(dk, 9)
+              if p then d = sunpack('<d', S, p + 13) end
+            end
+          end
+          if d and t >= d and t - d < scanner then slot = 6 end
+        end
+        local mk
+        if slot == 0 and mr > 0 then
+          mk = sub(recs, mr, mr + 8)
+          if mine[mk] or newest(mk, 9) then slot = 7 end
+        end
+        if slot == 0 and kr > 0 then
+          local kk = sub(recs, kr, kr + 6)
+          local used = mine[kk]
+          if not used then
+            local p = newest(kk, 7)
+            used = p and sunpack('<I4', S, p + 11) or 0
+          end
+          if used >= cap then
+            slot = 8
+          else
+            mine[kk] = used + 1
+            na = na + 1
+            if used == 0 then
+              add[na] = sub(recs, kr, kr + 14)
+            else
+              add[na] = sub(recs, kr, kr + 10) .. spack('<I4', used + 1)
+            end
+          end
+        end
+        if slot == 0 and mk then
+          mine[mk] = true
+          na = na + 1
+          add[na] = sub(recs, mr, mr + 12)
         end
       end
-      tlargs[ntl] = json
-    else
-      pts = 0
-      if slot == gslot then
+      ntl = ntl + 1
+      if slot == 0 then
+        if pts ~= 0 then
+          ds = ds + v
+          if tf > 0 then PD[tf] = (PD[tf] or 0) + v end
+          if pts > 0 then
+            PD[ff] = (PD[ff] or 0) + 1
+            if t > last then last = t end
+          end
+        end
         tlargs[ntl] = json
       else
-        local why = slot == 6 and 'scanner_click' or (slot == 7 and 'per_message' or 'daily_cap')
-        tlargs[ntl] = sub(json, 1, hl) .. ',"p":0,"f":"' .. why .. '"}'
+        pts = 0
+        if slot == gslot then
+          tlargs[ntl] = json
+        else
+          local why = slot == 6 and 'scanner_click' or (slot == 7 and 'per_message' or 'daily_cap')
+          tlargs[ntl] = sub(json, 1, hl) .. ',"p":0,"f":"' .. why .. '"}'
+        end
       end
+      if val > 0 then PD[mf] = (PD[mf] or 0) + val end
+      if supc > 0 and sup == 0 then sup = supc end
     end
-    if val > 0 then PD[mf] = (PD[mf] or 0) + val end
-    if supc > 0 and sup == 0 then sup = supc end
-  end
-  -- Explain what carries points or was filtered; plain zero-point facts
-  -- (deliveries, purchases) only take space. The aggregate is updated in
-  -- place (V), so events of a batch sharing it add up.
-  if ek > 0 and (pts ~= 0 or (slot ~= 0 and (slot ~= 4 or gopts ~= 0))) then
-    local x = V[ek + 1]
-    local c1, c2, c3, c4, c5, c6, c7, c8 = 0, 0, 0, 0, 0, 0, 0, 0
-    if x then
-      if #x == 24 then
-        c1, c2, c3 = sunpack('<ddd', x)
+    -- Explain what carries points or was filtered; plain zero-point facts
+    -- (deliveries, purchases) only take space.
+    if ek > 0 and (pts ~= 0 or (slot ~= 0 and (slot ~= 4 or gopts ~= 0))) then
+      local e = E[ek]
+      if not e then
+        e = {0, 0, 0, 0, 0, 0, 0, 0}
+        E[ek] = e
+        ne = ne + 1
+        EK[ne] = ek
+      end
+      if slot == 0 then
+        e[1], e[2], e[3] = e[1] + 1, e[2] + pts, e[3] + v
       else
-        c1, c2, c3, c4, c5, c6, c7, c8 = sunpack('<dddddddd', x)
+        e[slot] = e[slot] + 1
       end
     end
-    if slot == 0 then
-      c1, c2, c3 = c1 + 1, c2 + pts, c3 + v
-    elseif slot == 4 then c4 = c4 + 1
-    elseif slot == 5 then c5 = c5 + 1
-    elseif slot == 6 then c6 = c6 + 1
-    elseif slot == 7 then c7 = c7 + 1
-    else c8 = c8 + 1 end
-    if c4 == 0 and c5 == 0 and c6 == 0 and c7 == 0 and c8 == 0 then
-      put(ek, spack('<ddd', c1, c2, c3))
-    else
-      put(ek, spack('<dddddddd', c1, c2, c3, c4, c5, c6, c7, c8))
-    end
+    slots[k] = slot
   end
-  slots[k] = slot
+  for i = 1, ne do
+    local off = EK[i]
+    local e = E[off]
+    na = na + 1
+    add[na] = xrec(sub(recs, off, off + 4 + byte(recs, off + 1) + 256 * byte(recs, off + 2)),
+      e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8])
+  end
+  appended = concat(add, '', 1, na)
 end
 
 cs = cs + ds
 if sup0 ~= 0 then sup = sup0 end
-hs[j + 1], hs[j + 2] = 'h', spack('<dddd', prune_at, cs, cfit, sup)
-j = j + 2
-redis.call('HSET', sc, unpack(hs, 1, j))
-if na > 0 or pruned then redis.call('SET', sk, S .. concat(add, '', 1, na)) end
+local head = spack('<dddddd', prune_at, cs, cfit, sup, lim, gen)
+if new then
+  redis.call('SET', sc, head .. appended)
+else
+  redis.call('SET', sc, head .. sub(S, HL + 1) .. appended)
+end
 if ntl > 0 then
   -- Appended oldest first: a listpack grows at its tail without moving
   -- what it holds, where pushing at its head would move it all per item.
-  if redis.call('RPUSH', tl, unpack(tlargs, 1, ntl)) > tllen then redis.call('LTRIM', tl, -tllen, -1) end
+  local len
+  if fast then
+    len = redis.call('RPUSH', tl, unpack(ARGV, a0, a0 + n - 1))
+  else
+    len = redis.call('RPUSH', tl, unpack(tlargs, 1, ntl))
+  end
+  if len > tllen then redis.call('LTRIM', tl, -tllen, -1) end
 end
+-- The fast path's output has no slots: Go's judgement stands. When
+-- compaction is due, what was read follows for Go to compact.
+local flags, tail = 0, ''
+if not fast then flags, tail = 1, char(unpack(slots, 1, n)) end
+if due then flags, tail = flags + 2, tail .. S end
 
-if ARGV[4] ~= '1' then
-  return spack('<dddddd', cs, 0, 0, 0, 0, 0) .. string.char(unpack(slots, 1, n))
+if rollup ~= 1 then
+  return spack('<ddddddd', cs, 0, 0, 0, 0, 0, flags) .. tail
 end
 
 local P = redis.call('HMGET', ph, 'h', 'dis', unpack(ARGV, PB + 1, PB + np))
@@ -324,7 +409,8 @@ local ps = old + ds
 local pw = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local m = 0
 for i = 1, np do
-  local d = PD[i]
+  local d
+  if PO then d = sunpack('<d', F, PO + 8 * (i - 1)) else d = PD[i] end
   if d then
     local x = P[2 + i]
     if x then d = sunpack('<d', x) + d end
@@ -335,7 +421,7 @@ end
 if last > 0 and last + epoch_unix > plast then plast = last + epoch_unix end
 -- A contact joins the set once, on its first batch: no number to format,
 -- nothing to do on later batches (the hottest is found on read).
-if not H then redis.call('SADD', pc, ARGV[5]) end
+if new then redis.call('SADD', pc, ARGV[4]) end
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
@@ -355,7 +441,7 @@ if not disarmed and ds > 0 and ps * decay >= threshold then
 end
 pw[m + 1], pw[m + 2] = 'h', spack('<dddddddd', ps, ver, seq, pend, xat, plast, threshold, pfit)
 redis.call('HSET', ph, unpack(pw, 1, m + 2))
-return spack('<dddddd', cs, ps, ver, pend, xat, crossed) .. string.char(unpack(slots, 1, n))
+return spack('<ddddddd', cs, ps, ver, pend, xat, crossed, flags) .. tail
 `
 
 // leaderboardScript writes partners' normalised scores to the leaderboard,

@@ -1,0 +1,164 @@
+package scoring
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// walkRecords calls fn with each record of a stored contact's body (what
+// follows its header; see applyScript): its kind, its key (for markers the
+// part lookups match, for explain records "x", topic length, code, topic)
+// and the whole record.
+func walkRecords(body string, fn func(kind byte, key, rec string)) error {
+	for pos := 0; pos < len(body); {
+		size, kl := 13, 9
+		switch body[pos] {
+		case 'i', 'o', 'c':
+		case 'd':
+			size = 21
+		case 'k':
+			size, kl = 15, 7
+		case 'x':
+			if pos+6 > len(body) {
+				return fmt.Errorf("explain record at byte %d cut short", pos)
+			}
+			tn := int(body[pos+1]) | int(body[pos+2])<<8
+			kl = 5 + tn
+			if pos+kl >= len(body) {
+				return fmt.Errorf("explain record at byte %d cut short", pos)
+			}
+			m := int(body[pos+kl])
+			if m != 3 && m != explainLen {
+				return fmt.Errorf("explain record at byte %d: %d values", pos, m)
+			}
+			size = kl + 1 + 8*m
+		default:
+			return fmt.Errorf("unknown record %q at byte %d", body[pos], pos)
+		}
+		if pos+size > len(body) {
+			return fmt.Errorf("record %q at byte %d cut short", body[pos], pos)
+		}
+		fn(body[pos], body[pos:pos+kl], body[pos:pos+size])
+		pos += size
+	}
+	return nil
+}
+
+// explainSum adds the values of explain record rec (key length kl) to sum.
+func explainSum(sum *[explainLen]float64, rec string, kl int) {
+	m := int(rec[kl])
+	for i := range m {
+		sum[i] += unpackFloat(rec[kl+1:], i)
+	}
+}
+
+// compactContact compacts the records of a stored contact s at nowM
+// (minutes since Epoch): explain records summed into one per key, in
+// first-seen order and added in stored order (so a sum reads the same
+// before and after), then the unexpired markers in order, of d and k
+// records only the newest.
+func compactContact(s string, nowM int64) (string, error) {
+	if len(s) < contactHeaderLen {
+		return "", fmt.Errorf("stored contact of %d bytes", len(s))
+	}
+	sums := map[string]*[explainLen]float64{}
+	var order []string
+	var keep []string
+	latest := map[string]int{}
+	err := walkRecords(s[contactHeaderLen:], func(kind byte, key, rec string) {
+		if kind == 'x' {
+			sum := sums[key]
+			if sum == nil {
+				sum = new([explainLen]float64)
+				sums[key] = sum
+				order = append(order, key)
+			}
+			explainSum(sum, rec, len(key))
+			return
+		}
+		if int64(binary.LittleEndian.Uint32([]byte(rec[len(key):]))) <= nowM {
+			return
+		}
+		if kind == 'd' || kind == 'k' {
+			if old, ok := latest[key]; ok {
+				keep[old] = ""
+			}
+			latest[key] = len(keep)
+		}
+		keep = append(keep, rec)
+	})
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	for _, key := range order {
+		b = appendExplain(b, []byte(key), *sums[key])
+	}
+	for _, r := range keep {
+		b = append(b, r...)
+	}
+	return string(b), nil
+}
+
+// compactCall is the compactScript call for a contact whose compaction
+// applyScript found due, having read stored.
+func (e *Engine) compactCall(t Target, stored string, now time.Time) (scriptCall, error) {
+	nowM := floorDiv(sinceEpoch(now), 60000)
+	body, err := compactContact(stored, nowM)
+	if err != nil {
+		return scriptCall{}, fmt.Errorf("scoring: compact contact %s: %w", t.ContactID, err)
+	}
+	return scriptCall{
+		script: compactScript,
+		keys:   []string{contactScoreKey(t.PartnerID, t.ContactID)},
+		args:   []any{binNum(stored, contactGeneration), len(stored), body, nowM + pruneInterval(e.cfg)},
+	}, nil
+}
+
+// scriptCall is one script run by runScripts.
+type scriptCall struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+}
+
+// runScripts runs calls pipelined, loading and running again those the
+// server could not find in its script cache (restart, SCRIPT FLUSH).
+func runScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) error {
+	run := calls
+	for attempt := 0; ; attempt++ {
+		pipe := rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(run))
+		for i, c := range run {
+			cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+		}
+		_, _ = pipe.Exec(ctx) // errors are read per command below
+		var missing []scriptCall
+		for i, c := range cmds {
+			switch err := c.Err(); {
+			case err == nil:
+			case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
+				missing = append(missing, run[i])
+			default:
+				return err
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		loaded := map[*redis.Script]bool{}
+		for _, c := range missing {
+			if !loaded[c.script] {
+				if err := c.script.Load(ctx, rdb).Err(); err != nil {
+					return fmt.Errorf("load script: %w", err)
+				}
+				loaded[c.script] = true
+			}
+		}
+		run = missing
+	}
+}
