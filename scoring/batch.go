@@ -112,11 +112,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if pid := b.Target.PartnerID; !b.Target.NoRollup && out.res.Version > latest[pid].version {
 			latest[pid] = lbWrite{out.res.Version, out.pnorm}
 		}
-		if out.stored != "" {
-			sc, err := e.compactCall(b.Target, out.stored, now)
-			if err != nil {
-				return results, err
-			}
+		if sc, ok := e.compactCall(b.Target, out.stored, now); ok {
 			scripts = append(scripts, sc)
 		}
 	}

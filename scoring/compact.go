@@ -48,10 +48,26 @@ func walkRecords(body string, fn func(kind byte, key, rec string)) error {
 	return nil
 }
 
-// explainSum adds the values of explain record rec (key length kl) to sum.
-func explainSum(sum *[explainLen]float64, rec string, kl int) {
-	m := int(rec[kl])
-	for i := range m {
+// explainSums adds up explain records by name, in stored order (as the
+// script's records are appended, so a sum reads the same before and after
+// compaction), and remembers the order names were first seen in.
+type explainSums struct {
+	sums  map[string]*[explainLen]float64
+	order []string
+}
+
+// add adds explain record rec, whose key is kl bytes long, under name.
+func (x *explainSums) add(name, rec string, kl int) {
+	sum := x.sums[name]
+	if sum == nil {
+		if x.sums == nil {
+			x.sums = map[string]*[explainLen]float64{}
+		}
+		sum = new([explainLen]float64)
+		x.sums[name] = sum
+		x.order = append(x.order, name)
+	}
+	for i := range int(rec[kl]) {
 		sum[i] += unpackFloat(rec[kl+1:], i)
 	}
 }
@@ -65,19 +81,12 @@ func compactContact(s string, nowM int64) (string, error) {
 	if len(s) < contactHeaderLen {
 		return "", fmt.Errorf("stored contact of %d bytes", len(s))
 	}
-	sums := map[string]*[explainLen]float64{}
-	var order []string
+	var xs explainSums
 	var keep []string
 	latest := map[string]int{}
 	err := walkRecords(s[contactHeaderLen:], func(kind byte, key, rec string) {
 		if kind == 'x' {
-			sum := sums[key]
-			if sum == nil {
-				sum = new([explainLen]float64)
-				sums[key] = sum
-				order = append(order, key)
-			}
-			explainSum(sum, rec, len(key))
+			xs.add(key, rec, len(key))
 			return
 		}
 		if int64(binary.LittleEndian.Uint32([]byte(rec[len(key):]))) <= nowM {
@@ -95,8 +104,8 @@ func compactContact(s string, nowM int64) (string, error) {
 		return "", err
 	}
 	var b []byte
-	for _, key := range order {
-		b = appendExplain(b, []byte(key), *sums[key])
+	for _, key := range xs.order {
+		b = appendExplain(b, []byte(key), *xs.sums[key])
 	}
 	for _, r := range keep {
 		b = append(b, r...)
@@ -105,18 +114,24 @@ func compactContact(s string, nowM int64) (string, error) {
 }
 
 // compactCall is the compactScript call for a contact whose compaction
-// applyScript found due, having read stored.
-func (e *Engine) compactCall(t Target, stored string, now time.Time) (scriptCall, error) {
+// applyScript found due, having read stored; ok is false when none is due,
+// or when stored does not parse: the batch was scored all the same, and
+// reads of the contact (Contact, Explain) report what is wrong with it,
+// where failing here would fail every later batch of the contact too.
+func (e *Engine) compactCall(t Target, stored string, now time.Time) (sc scriptCall, ok bool) {
+	if stored == "" {
+		return sc, false
+	}
 	nowM := floorDiv(sinceEpoch(now), 60000)
 	body, err := compactContact(stored, nowM)
 	if err != nil {
-		return scriptCall{}, fmt.Errorf("scoring: compact contact %s: %w", t.ContactID, err)
+		return sc, false
 	}
 	return scriptCall{
 		script: compactScript,
 		keys:   []string{contactScoreKey(t.PartnerID, t.ContactID)},
 		args:   []any{binNum(stored, contactGeneration), len(stored), body, nowM + pruneInterval(e.cfg)},
-	}, nil
+	}, true
 }
 
 // scriptCall is one script run by runScripts.

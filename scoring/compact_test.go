@@ -3,6 +3,7 @@ package scoring
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,9 +136,9 @@ func TestCompactScriptKeepsAppendsAndYields(t *testing.T) {
 	}
 	run := func() int64 {
 		t.Helper()
-		sc, err := b.eng.compactCall(tg, read, t0)
-		if err != nil {
-			t.Fatal(err)
+		sc, ok := b.eng.compactCall(tg, read, t0)
+		if !ok {
+			t.Fatal("no compaction call")
 		}
 		n, err := sc.script.Run(b.ctx, b.rdb, sc.keys, sc.args...).Int64()
 		if err != nil {
@@ -169,5 +170,27 @@ func TestCompactScriptKeepsAppendsAndYields(t *testing.T) {
 	}
 	if run() != 0 {
 		t.Error("a compaction from before the last one was applied")
+	}
+}
+
+// TestMalformedContactStillScores: a stored contact that does not parse
+// (here, a stray byte) is not compacted, scoring goes on, and reading it
+// says what is wrong.
+func TestMalformedContactStillScores(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	tg := Target{PartnerID: "p", ContactID: "c"}
+	b.apply(t, tg, ev("a", event.WebVisit, t0))
+	if err := b.rdb.Append(b.ctx, contactScoreKey("p", "c"), "z").Err(); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(40 * Day) // compaction due
+	for _, id := range []string{"b", "c"} {
+		if _, err := b.eng.ApplyBatch(b.ctx, []Batch{{tg, []event.Event{ev(id, event.WebVisit, b.clock.Now())}}}); err != nil {
+			t.Fatalf("ApplyBatch: %v", err)
+		}
+	}
+	if _, err := b.eng.Contact(b.ctx, "p", "c"); err == nil || !strings.Contains(err.Error(), "unknown record") {
+		t.Errorf("Contact: %v, want the malformed record named", err)
 	}
 }

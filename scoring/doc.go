@@ -12,7 +12,8 @@
 // events, no nightly batch. Interests per topic, the partner roll-up (the
 // sum of its contacts' N) and the explain aggregates are stored the same
 // way, and with one half-life the order of stored N is the order of decayed
-// scores, so the leaderboard and the hottest contact are plain sorted sets.
+// scores, so the leaderboard is a plain sorted set and the hottest contact
+// the one with the largest stored N.
 //
 // # Writing
 //
@@ -22,7 +23,11 @@
 // ids kept DedupRetention), filters, caps, decay, interests, timeline,
 // roll-up, RFM facts and the threshold test atomically; all keys of a
 // partner share the hash tag {p:<partner id>} (keys.go), so it runs on
-// Redis Cluster. Applying the same events again changes nothing.
+// Redis Cluster. Applying the same events again changes nothing. Go judges
+// each batch as if nothing were stored for the contact (fresh.go) and the
+// script only checks that judgement against what is stored, judging event
+// by event when it does not hold; both paths store the same bits
+// (TestFastPathMatchesSlowPath).
 //
 // # Handoff exactly once
 //

@@ -176,12 +176,8 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 			return nil, err
 		}
 		part, pn := out.res, out.pnorm
-		if out.stored != "" {
-			sc, err := e.compactCall(t, out.stored, now)
-			if err == nil {
-				err = runScripts(ctx, e.rdb, []scriptCall{sc})
-			}
-			if err != nil {
+		if sc, ok := e.compactCall(t, out.stored, now); ok {
+			if err := runScripts(ctx, e.rdb, []scriptCall{sc}); err != nil {
 				return nil, fmt.Errorf("scoring: compact contact %s: %w", t.ContactID, err)
 			}
 		}

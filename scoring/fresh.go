@@ -69,7 +69,7 @@ type fresh struct {
 // in the records: count, points, N, then the counts of filterReasons.
 type xdelta struct {
 	off uint16
-	v   [8]float64
+	v   [explainLen]float64
 }
 
 type delivery struct {
@@ -106,7 +106,7 @@ func key(recs []byte, off uint16) []byte {
 
 // appendExplain appends an explain record (see applyScript): its key, then
 // 3 float64 when no filter counter is set, else 8.
-func appendExplain(b, key []byte, v [8]float64) []byte {
+func appendExplain(b, key []byte, v [explainLen]float64) []byte {
 	b = append(b, key...)
 	m := 3
 	for _, c := range v[3:] {

@@ -359,29 +359,18 @@ func contactFields(s string) (map[string]string, error) {
 		return nil, fmt.Errorf("stored contact of %d bytes", len(s))
 	}
 	out["h"] = s[:contactHeaderLen]
-	sums := map[string]*[explainLen]float64{}
-	var order []string
+	var xs explainSums
 	err := walkRecords(s[contactHeaderLen:], func(kind byte, key, rec string) {
-		if kind != 'x' {
-			return
+		if kind == 'x' {
+			// Field "x<code><topic>"; key is "x", the topic length, code, topic.
+			xs.add("x"+key[3:], rec, len(key))
 		}
-		// Field "x<code><topic>"; key is "x", the topic length, code, topic.
-		f := "x" + key[3:]
-		sum := sums[f]
-		if sum == nil {
-			sum = new([explainLen]float64)
-			sums[f] = sum
-			order = append(order, f)
-		}
-		// Added in stored order, as compaction adds them, so a sum reads
-		// the same before and after compaction.
-		explainSum(sum, rec, len(key))
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range order {
-		out[f] = packFloats(sums[f][:]...)
+	for _, f := range xs.order {
+		out[f] = packFloats(xs.sums[f][:]...)
 	}
 	return out, nil
 }

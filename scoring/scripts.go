@@ -17,7 +17,9 @@ const headerArgs = 5
 // (~6,000 plus its arguments and reply), every hash field written (a
 // listpack insert with a realloc: ~1,200), every table that grows, every
 // number formatted for Redis (snprintf "%.17g": ~4,000), and the Lua
-// interpreter itself, per event. So:
+// interpreter itself, per event. Natively (perf), interning strings and
+// keyspace lookups come first: every string a call makes or receives counts
+// more than its instructions say. So:
 //   - Go judges the batch as if nothing were stored for the contact (fresh
 //     in fresh.go: duplicates, deliveries, counted opens and clicks, daily
 //     caps within the batch, sums, explain deltas, the records to append)
@@ -33,9 +35,9 @@ const headerArgs = 5
 //     its records (GET and SET, no hash fields named in ARGV, read and
 //     written); explain aggregates are appended as deltas and summed on
 //     read, and compaction folds them and drops expired markers;
-//   - 6 redis.call at most (GET, SET, RPUSH, SADD for a new contact,
-//     HMGET and HSET of the partner), and the cost grows with the batch,
-//     not with history;
+//   - 6 redis.call (GET, SET, RPUSH, SADD for a new contact, HMGET and
+//     HSET of the partner; LTRIM once the timeline is full, HDEL on
+//     re-arm), and the cost grows with the batch, not with history;
 //   - tables are sized by their constructors and the output is one string.
 //
 // Scores are normalised: N = Σ p·2^(t/half) with t in ms since Epoch, read
