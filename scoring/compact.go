@@ -130,7 +130,7 @@ func (e *Engine) compactCall(t Target, stored string, now time.Time) (sc scriptC
 	return scriptCall{
 		script: compactScript,
 		keys:   []string{contactScoreKey(t.PartnerID, t.ContactID)},
-		args:   []any{binNum(stored, contactGeneration), len(stored), body, nowM + pruneInterval(e.cfg)},
+		args:   []any{binNum(stored, contactGeneration), len(stored), body, nowM + pruneInterval(e.cfg), compactMinLen},
 	}, true
 }
 

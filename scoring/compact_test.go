@@ -98,7 +98,7 @@ func TestCompactionBoundsContact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if limit := contactHeaderLen + max(1024, 2*len(live)) + 2000; len(s) > limit {
+		if limit := contactHeaderLen + max(compactMinLen, 2*len(live)) + 2000; len(s) > limit {
 			t.Fatalf("day %d: contact string of %d bytes, %d of them live", day, len(s), len(live))
 		}
 	}

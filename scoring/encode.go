@@ -204,7 +204,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	for _, f := range [...]float64{float64(nowMs), float64(nowM), float64(halfMs), scanner,
 		float64(e.cfg.TimelineLength), threshold, e.cfg.RearmFraction, float64(Epoch.UnixMilli()),
 		float64(len(pf.list)), float64(len(evs)),
-		float64(nowM + pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t), rollup} {
+		float64(nowM + pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t), rollup, compactMinLen} {
 		out = appendFloat(out, f)
 	}
 	ends[applyKeyCount] = len(out)

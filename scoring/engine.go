@@ -219,10 +219,10 @@ func chunkEnd(evs []event.Event, start int) int {
 }
 
 // pruneInterval spaces the time-driven compactions of a contact (in
-// minutes; see applyScript): expired markers outlive their expiry by at
-// most the dedup retention. A contact that sees many events is compacted
-// sooner, as its records pile up.
-func pruneInterval(cfg Config) int64 { return max(minutes(cfg.DedupRetention), 1) }
+// minutes; see applyScript): a week, or the dedup retention if longer, so
+// expired markers outlive their expiry by at most that. A contact that sees
+// many events is compacted sooner, as its records pile up (compactMinLen).
+func pruneInterval(cfg Config) int64 { return max(minutes(cfg.DedupRetention), minutes(7*Day)) }
 
 func minutes(d time.Duration) int64 { return int64(d / time.Minute) }
 

@@ -48,11 +48,11 @@ const headerArgs = 5
 // KEYS[3] -> lt:{p:<pid>}:s:p        partner hash (with the RFM day buckets)
 // KEYS[4] -> lt:{p:<pid>}:s:pc       partner's scored contacts (set)
 // --
-// ARGV[1] -> 14 little-endian float64: now, now in minutes since Epoch
+// ARGV[1] -> 15 little-endian float64: now, now in minutes since Epoch
 // (now_m), half-life, scanner window after delivery, timeline length,
 // partner threshold, re-arm fraction, Epoch in unix ms, np, n, next
 // compaction time (minutes since Epoch), contact fit points, partner fit
-// points, 1 to roll up to the partner (0 not to)
+// points, 1 to roll up to the partner (0 not to), compactMinLen
 // ARGV[2] -> the n events' numbers, each packed as struct
 // '<BdddBddI4BHHHHHHHHI4B' (little-endian, no padding): kind (1
 // email.delivered, 2 email.click, 0 other); occurred_at (≤ now), points,
@@ -124,6 +124,12 @@ var applyScript = redis.NewScript(structShim + applyScriptSrc)
 // contactHeaderLen is the length of the contact string's header.
 const contactHeaderLen = 48
 
+// compactMinLen is the length below which a contact string is compacted
+// only at its compaction time: compacting costs a round trip and a copy
+// of the string, and a few kilobytes of expired markers cost little. A
+// contact seeing a batch a day is compacted about weekly.
+const compactMinLen = 4096
+
 // compactScript swaps a contact's records as they were read for their
 // compaction (compactContact), keeping what was appended since, unless
 // another compaction came first. Records are only ever appended between
@@ -134,6 +140,7 @@ const contactHeaderLen = 48
 // ARGV[2] -> the length of the string read
 // ARGV[3] -> the compacted records
 // ARGV[4] -> next compaction time (minutes since Epoch)
+// ARGV[5] -> compactMinLen
 //
 // Output: 1 if compacted, 0 if the generation moved on (or the contact is
 // gone).
@@ -145,14 +152,14 @@ local _, cs, fit, sup, _, gen = struct.unpack('<dddddd', S)
 if gen ~= tonumber(ARGV[1]) then return 0 end
 local body = ARGV[3]
 redis.call('SET', KEYS[1], struct.pack('<dddddd', tonumber(ARGV[4]), cs, fit, sup,
-  math.max(1024, 2 * #body), gen + 1) .. body .. string.sub(S, read + 1))
+  math.max(tonumber(ARGV[5]), 2 * #body), gen + 1) .. body .. string.sub(S, read + 1))
 return 1
 `)
 
 const applyScriptSrc = `
 local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, np, n, next_prune, cfit, pfit, rollup =
-  struct.unpack('<dddddddddddddd', ARGV[1])
+local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, np, n, next_prune, cfit, pfit, rollup, minlen =
+  struct.unpack('<ddddddddddddddd', ARGV[1])
 local evnums, recs, F = ARGV[2], ARGV[3], ARGV[5]
 local ARGV, unpack, find, sub, byte, char, concat, spack, sunpack =
   ARGV, unpack, string.find, string.sub, string.byte, string.char, table.concat, struct.pack, struct.unpack
@@ -187,7 +194,7 @@ end
 -- doubled since the last compaction or at the compaction time.
 local due = false
 if new then
-  prune_at, lim = next_prune, 1024
+  prune_at, lim = next_prune, minlen
 else
   due = now_m >= prune_at or #S > lim
 end
@@ -380,7 +387,11 @@ local head = spack('<dddddd', prune_at, cs, cfit, sup, lim, gen)
 if new then
   redis.call('SET', sc, head .. appended)
 else
-  redis.call('SET', sc, head .. sub(S, HL + 1) .. appended)
+  -- Lua hashes every byte of every string it makes (Redis hashes whole
+  -- strings), so rebuilding a known contact's string would cost more
+  -- than the two calls that rewrite its header and append in place.
+  redis.call('SETRANGE', sc, 0, head)
+  if appended ~= '' then redis.call('APPEND', sc, appended) end
 end
 if ntl > 0 then
   -- Appended oldest first: a listpack grows at its tail without moving
