@@ -212,7 +212,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 	ends[applyKeyCount+1] = len(out)
 	out = append(out, recs...)
 	ends[applyKeyCount+2] = len(out)
-	out = append(out, t.ContactID...)
+	out = appendContactEntry(out, t.ContactID)
 	ends[applyKeyCount+3] = len(out)
 	if !e.slowOnly {
 		out = fr.appendPack(out, recs, len(pf.list))

@@ -279,3 +279,27 @@ func TestChunkEndKeepsRecordOffsetsSmall(t *testing.T) {
 		})
 	}
 }
+
+func TestContactEntries(t *testing.T) {
+	t.Parallel()
+	list := string(appendContactEntry(appendContactEntry(appendContactEntry(nil, "c1"), "c\n{2}"), "c1"))
+	tests := []struct {
+		name, in string
+		want     []string
+		err      bool
+	}{
+		{"empty", "", nil, false},
+		{"each id once, in order", list, []string{"c1", "c\n{2}"}, false},
+		{"cut short", list[:len(list)-1], nil, true},
+		{"half a length", "\x05", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseContactEntries(tt.in)
+			if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
+				t.Errorf("parseContactEntries(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

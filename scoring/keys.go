@@ -1,6 +1,11 @@
 package scoring
 
-import "github.com/longtailhq/longtail/event"
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/longtailhq/longtail/event"
+)
 
 // Every Redis key of the scoring engine is built here.
 //
@@ -27,10 +32,10 @@ import "github.com/longtailhq/longtail/event"
 //	                              and RFM day buckets f<day>, m<day> (in the
 //	                              partner hash, the script reads and writes
 //	                              them with the rest: two redis.call fewer)
-//	lt:{p:<pid>}:s:pc       set   partner's scored contacts (a zset by score
-//	                              cost every batch a ZADD that formats and
-//	                              parses a float and scans the listpack with
-//	                              strtod; the hottest is found on read)
+//	lt:{p:<pid>}:s:pc       string partner's scored contacts, appended once
+//	                              each (appendContactEntry; Redis 7.0 keeps a
+//	                              set of strings as a hashtable; the hottest
+//	                              is found on read)
 //	lt:{lb}:partners        zset  partners by normalised score
 //	lt:{lb}:ver             hash  partner → version last written to the zset
 
@@ -93,4 +98,30 @@ func typeOfCode(code string) (event.Type, bool) {
 		}
 	}
 	return "", false
+}
+
+// appendContactEntry appends a contact's entry in the partner's contacts
+// list (partnerContactsKey): the id's length as a little-endian uint16,
+// then the id (at most 256 bytes: checkID).
+func appendContactEntry(b []byte, cid string) []byte {
+	return append(binary.LittleEndian.AppendUint16(b, uint16(len(cid))), cid...)
+}
+
+// parseContactEntries reads a partner's contacts list, each id once.
+func parseContactEntries(s string) ([]string, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for len(s) > 0 {
+		if len(s) < 2 || len(s) < 2+int(binary.LittleEndian.Uint16([]byte(s))) {
+			return nil, fmt.Errorf("partner contacts list cut short: %q", s)
+		}
+		n := int(binary.LittleEndian.Uint16([]byte(s)))
+		// A contact whose scores were deleted joins again on its next batch.
+		if id := s[2 : 2+n]; !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+		s = s[2+n:]
+	}
+	return ids, nil
 }

@@ -135,11 +135,15 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 	}
 	pipe := e.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, partnerScoreKey(partnerID))
-	members := pipe.SMembers(ctx, partnerContactsKey(partnerID))
-	if _, err := pipe.Exec(ctx); err != nil {
+	members := pipe.Get(ctx, partnerContactsKey(partnerID))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("scoring: read partner %s: %w", partnerID, err)
 	}
-	hot, err := e.hottest(ctx, partnerID, members.Val())
+	ids, err := parseContactEntries(members.Val())
+	if err != nil {
+		return nil, fmt.Errorf("scoring: read partner %s: %w", partnerID, err)
+	}
+	hot, err := e.hottest(ctx, partnerID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -253,11 +257,13 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 	d := e.decay(now)
 	all := contactIDs == nil
 	if all {
-		ids, err := e.rdb.SMembers(ctx, partnerContactsKey(partnerID)).Result()
-		if err != nil {
+		list, err := e.rdb.Get(ctx, partnerContactsKey(partnerID)).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
 		}
-		contactIDs = ids
+		if contactIDs, err = parseContactEntries(list); err != nil {
+			return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
+		}
 	}
 	pipe := e.rdb.Pipeline()
 	ps := pipe.HGet(ctx, partnerScoreKey(partnerID), "h")

@@ -35,9 +35,11 @@ const headerArgs = 5
 //     its records (GET and SET, no hash fields named in ARGV, read and
 //     written); explain aggregates are appended as deltas and summed on
 //     read, and compaction folds them and drops expired markers;
-//   - 6 redis.call (GET, SET, RPUSH, SADD for a new contact, HMGET and
-//     HSET of the partner; LTRIM once the timeline is full, HDEL on
-//     re-arm), and the cost grows with the batch, not with history;
+//   - 6 or 7 redis.call (GET, then SET for a new contact or SETRANGE and
+//     APPEND for a known one, RPUSH, APPEND to the partner's contacts for
+//     a new contact, HMGET and HSET of the partner; LTRIM once the
+//     timeline is full, HDEL on re-arm), and the cost grows with the
+//     batch, not with history;
 //   - tables are sized by their constructors and the output is one string.
 //
 // Scores are normalised: N = Σ p·2^(t/half) with t in ms since Epoch, read
@@ -46,7 +48,8 @@ const headerArgs = 5
 // KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact (string, below)
 // KEYS[2] -> lt:{p:<pid>}:s:t:<cid>  contact timeline list
 // KEYS[3] -> lt:{p:<pid>}:s:p        partner hash (with the RFM day buckets)
-// KEYS[4] -> lt:{p:<pid>}:s:pc       partner's scored contacts (set)
+// KEYS[4] -> lt:{p:<pid>}:s:pc       partner's scored contacts (string of
+// contact ids, each after its length as a little-endian uint16)
 // --
 // ARGV[1] -> 15 little-endian float64: now, now in minutes since Epoch
 // (now_m), half-life, scanner window after delivery, timeline length,
@@ -67,7 +70,7 @@ const headerArgs = 5
 // ARGV[3] -> the records the events refer to, as stored (below), written
 // as they are appended when new (a daily-cap record with count 1), and
 // explain keys
-// ARGV[4] -> contact id
+// ARGV[4] -> the contact's entry in KEYS[4] (length and id)
 // ARGV[5] -> Go's judgement for the fast path (fresh.appendPack), "" for
 // none: '<ddBHH' (the batch's ΔN, last scored engagement, suppression
 // code, number of absent keys, number of checks), np partner-field deltas
@@ -432,9 +435,10 @@ for i = 1, np do
   end
 end
 if last > 0 and last + epoch_unix > plast then plast = last + epoch_unix end
--- A contact joins the set once, on its first batch: no number to format,
--- nothing to do on later batches (the hottest is found on read).
-if new then redis.call('SADD', pc, ARGV[4]) end
+-- A contact joins the list once, on its first batch (the hottest is found
+-- on read). A string, not a set: Redis 7.0 keeps a set of strings as a
+-- hashtable, an allocation per member.
+if new then redis.call('APPEND', pc, ARGV[4]) end
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
