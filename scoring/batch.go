@@ -26,13 +26,15 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 	if err != nil {
 		return nil, err
 	}
-	type call struct {
-		i   int
-		ac  *applyCall
-		cmd *redis.Cmd
-	}
 	results := make([]*Result, len(batches))
-	calls := make([]*call, 0, len(batches))
+	// A contact with more than one batch here gets everything on each (see
+	// applyArgs): they apply in order, in one round trip.
+	seen := make(map[[2]string]int, len(batches))
+	for _, b := range batches {
+		seen[[2]string{b.Target.PartnerID, b.Target.ContactID}]++
+	}
+	calls := make([]*applyCall, 0, len(batches))
+	targets := make([]int, 0, len(batches)) // calls[k] applies batches[targets[k]]
 	for i, b := range batches {
 		t := b.Target
 		if err := checkID("partner_id", t.PartnerID); err != nil {
@@ -53,34 +55,12 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if chunkEnd(b.Events, 0) < len(b.Events) {
 			continue // through Apply, in chunks
 		}
-		ac, err := e.applyArgs(t, b.Events, now)
+		ac, err := e.applyArgs(t, b.Events, now, seen[[2]string{t.PartnerID, t.ContactID}] > 1)
 		if err != nil {
 			return nil, err
 		}
-		calls = append(calls, &call{i: i, ac: ac})
-	}
-	run := calls
-	for attempt := 0; ; attempt++ {
-		pipe := e.rdb.Pipeline()
-		for _, c := range run {
-			c.cmd = pipe.Do(ctx, c.ac.cmd...)
-		}
-		_, _ = pipe.Exec(ctx) // errors are read per command below
-		var missing []*call
-		for _, c := range run {
-			if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
-				missing = append(missing, c)
-			}
-		}
-		if len(missing) == 0 || attempt == 1 {
-			break
-		}
-		// The server lost its script cache (restart, SCRIPT FLUSH): load
-		// and run again the calls that did not execute.
-		if err := applyScript.Load(ctx, e.rdb).Err(); err != nil {
-			return nil, fmt.Errorf("scoring: load apply script: %w", err)
-		}
-		run = missing
+		calls = append(calls, ac)
+		targets = append(targets, i)
 	}
 	type lbWrite struct {
 		version int64
@@ -98,23 +78,44 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		results[i] = res
 	}
 	var scripts []scriptCall
-	for _, c := range calls {
-		b := batches[c.i]
-		raw, err := c.cmd.Text()
-		if err != nil {
-			return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, err)
-		}
-		out, err := e.parseApply(b.Target, c.ac, raw, now)
+	// Batches whose fast-path judgement did not hold go again, whole, in a
+	// second round trip.
+	for again := false; len(calls) > 0; again = true {
+		raws, err := e.runApply(ctx, calls)
 		if err != nil {
 			return nil, err
 		}
-		results[c.i] = out.res
-		if pid := b.Target.PartnerID; !b.Target.NoRollup && out.res.Version > latest[pid].version {
-			latest[pid] = lbWrite{out.res.Version, out.pnorm}
+		var next []*applyCall
+		var nextTargets []int
+		for k, ac := range calls {
+			b := batches[targets[k]]
+			if raws[k].err != nil {
+				return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, raws[k].err)
+			}
+			out, err := e.parseApply(b.Target, ac, raws[k].out, now)
+			if err != nil {
+				return nil, err
+			}
+			if out.again {
+				if again {
+					return nil, fmt.Errorf("scoring: apply for contact %s: asked again for a batch sent whole", b.Target.ContactID)
+				}
+				ac, err := e.applyArgs(b.Target, b.Events, now, true)
+				if err != nil {
+					return nil, err
+				}
+				next, nextTargets = append(next, ac), append(nextTargets, targets[k])
+				continue
+			}
+			results[targets[k]] = out.res
+			if pid := b.Target.PartnerID; !b.Target.NoRollup && out.res.Version > latest[pid].version {
+				latest[pid] = lbWrite{out.res.Version, out.pnorm}
+			}
+			if sc, ok := e.compactCall(b.Target, out.stored, now); ok {
+				scripts = append(scripts, sc)
+			}
 		}
-		if sc, ok := e.compactCall(b.Target, out.stored, now); ok {
-			scripts = append(scripts, sc)
-		}
+		calls, targets = next, nextTargets
 	}
 	// One leaderboard call per lbChunk partners (they all live in the {lb}
 	// slot), in one round trip with the compactions that came due.
@@ -136,6 +137,46 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		}
 	}
 	return results, nil
+}
+
+// applyReply is one applyScript reply.
+type applyReply struct {
+	out string
+	err error
+}
+
+// runApply runs calls pipelined, loading applyScript and running again
+// the calls that did not execute when the server lost its script cache
+// (restart, SCRIPT FLUSH).
+func (e *Engine) runApply(ctx context.Context, calls []*applyCall) ([]applyReply, error) {
+	replies := make([]applyReply, len(calls))
+	run := make([]int, len(calls))
+	for k := range run {
+		run[k] = k
+	}
+	for attempt := 0; ; attempt++ {
+		pipe := e.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(run))
+		for j, k := range run {
+			cmds[j] = pipe.Do(ctx, calls[k].cmd...)
+		}
+		_, _ = pipe.Exec(ctx) // errors are read per command below
+		var missing []int
+		for j, k := range run {
+			out, err := cmds[j].Text()
+			replies[k] = applyReply{out, err}
+			if redis.HasErrorPrefix(err, "NOSCRIPT") {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) == 0 || attempt == 1 {
+			return replies, nil
+		}
+		if err := applyScript.Load(ctx, e.rdb).Err(); err != nil {
+			return nil, fmt.Errorf("scoring: load apply script: %w", err)
+		}
+		run = missing
+	}
 }
 
 // lbChunk bounds the partners of one leaderboard script call (Lua's

@@ -63,8 +63,17 @@ func (enc *encoder) reset() {
 }
 
 // applyArgs encodes a batch of already validated events for applyScript
-// (see its comment for the layout).
-func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCall, error) {
+// (see its comment for the layout). A batch Go could judge goes with that
+// judgement, for the fast path, and unless all is set, with nothing else:
+// the events' numbers and records, which only the slow path reads, are
+// left out (every byte the script receives costs Redis a hash step). If
+// what is stored changes the judgement, the script then writes nothing
+// and says so (applied.again), and the batch must go again with all set,
+// for the script to judge event by event. That second call comes after
+// whatever was sent with the first: a contact with more than one batch in
+// a round trip needs all set on every one, or they would be applied out
+// of order.
+func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool) (*applyCall, error) {
 	enc, _ := e.encoders.Get().(*encoder)
 	if enc == nil {
 		enc = &encoder{}
@@ -208,32 +217,38 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time) (*applyCa
 		out = appendFloat(out, f)
 	}
 	ends[applyKeyCount] = len(out)
-	out = append(out, nums...)
+	judged := fr.ok && !e.slowOnly
+	all = all || !judged
+	if all {
+		out = append(out, nums...)
+	}
 	ends[applyKeyCount+1] = len(out)
-	out = append(out, recs...)
+	if all {
+		out = append(out, recs...)
+	}
 	ends[applyKeyCount+2] = len(out)
 	out = appendContactEntry(out, t.ContactID)
 	ends[applyKeyCount+3] = len(out)
-	if !e.slowOnly {
+	if judged {
 		out = fr.appendPack(out, recs, len(pf.list))
 	}
 	ends[applyKeyCount+4] = len(out)
 	base := len(out)
 	out = append(out, buf...)
 	enc.out = out
-	all := string(out)
+	whole := string(out)
 
 	n := len(ends) + len(pf.list) + len(evs)
 	strs := make([]string, n)
 	prev := 0
 	for i, end := range ends {
-		strs[i], prev = all[prev:end], end
+		strs[i], prev = whole[prev:end], end
 	}
 	for i, f := range pf.list {
 		strs[len(ends)+i] = f
 	}
 	for i, end := range enc.jsonEnds {
-		strs[len(ends)+len(pf.list)+i], prev = all[prev:base+end], base+end
+		strs[len(ends)+len(pf.list)+i], prev = whole[prev:base+end], base+end
 	}
 	args := make([]any, 3+n)
 	args[0], args[1], args[2] = "evalsha", applySHA, applyKeyCount
@@ -473,6 +488,7 @@ const applyOutFloats = 7
 const (
 	outSlots   = 1 // one byte per event follows: the slow path judged them
 	outCompact = 2 // then the contact string as read: compaction is due
+	outAgain   = 4 // nothing was written: send the batch again, slow
 )
 
 // applied is what parseApply reads from applyScript's output.
@@ -484,6 +500,10 @@ type applied struct {
 	// stored is the contact string the script read when its compaction is
 	// due, else "".
 	stored string
+	// again is set when the script found Go's judgement did not hold and
+	// wrote nothing: the batch must go again with everything (applyArgs
+	// with slow set).
+	again bool
 }
 
 // parseApply reads applyScript's output for call.
@@ -494,6 +514,9 @@ func (e *Engine) parseApply(t Target, call *applyCall, raw string, now time.Time
 	}
 	num := func(i int) int64 { return int64(unpackFloat(raw, i)) }
 	flags, rest := num(6), raw[8*applyOutFloats:]
+	if flags == outAgain && rest == "" {
+		return applied{again: true}, nil
+	}
 	var slots string
 	if flags&outSlots != 0 {
 		if len(rest) < n {

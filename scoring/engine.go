@@ -157,23 +157,29 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	for start, end := 0, 0; start < len(evs); start = end {
 		end = chunkEnd(evs, start)
 		chunk := evs[start:end]
-		call, err := e.applyArgs(t, chunk, now)
-		if err != nil {
-			return nil, err
-		}
-		raw, err := e.rdb.Do(ctx, call.cmd...).Text()
-		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// The server lost its script cache (restart, SCRIPT FLUSH).
-			if err = applyScript.Load(ctx, e.rdb).Err(); err == nil {
-				raw, err = e.rdb.Do(ctx, call.cmd...).Text()
+		var out applied
+		// Once with Go's judgement, and again whole if it did not hold.
+		for all := false; ; all = true {
+			call, err := e.applyArgs(t, chunk, now, all)
+			if err != nil {
+				return nil, err
 			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
-		}
-		out, err := e.parseApply(t, call, raw, now)
-		if err != nil {
-			return nil, err
+			replies, err := e.runApply(ctx, []*applyCall{call})
+			if err != nil {
+				return nil, err
+			}
+			if err := replies[0].err; err != nil {
+				return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
+			}
+			if out, err = e.parseApply(t, call, replies[0].out, now); err != nil {
+				return nil, err
+			}
+			if !out.again {
+				break
+			}
+			if all {
+				return nil, fmt.Errorf("scoring: apply for contact %s: asked again for a batch sent whole", t.ContactID)
+			}
 		}
 		part, pn := out.res, out.pnorm
 		if sc, ok := e.compactCall(t, out.stored, now); ok {

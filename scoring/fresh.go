@@ -55,7 +55,7 @@ type fresh struct {
 	explain  []xdelta  // in first use order
 	partner  []float64 // per partner field
 	absent   []byte    // keys (9 bytes each) no live record may have
-	checks   []byte    // '<BHdd' each: kind (2 delivery, 3 daily cap), record offset, x, y
+	checks   []byte    // 28 bytes each: kind (2 delivery, 3 daily cap), the record's first 11 bytes, x, y
 	nck      int
 	appended []byte // the records the batch adds, as the script appends them
 
@@ -121,9 +121,11 @@ func appendExplain(b, key []byte, v [explainLen]float64) []byte {
 	return b
 }
 
-func (f *fresh) check(kind uint8, off uint16, x, y float64) {
+// check adds a check of the stored record with rec's key (rec: a record's
+// first 11 bytes).
+func (f *fresh) check(kind uint8, rec []byte, x, y float64) {
 	f.checks = append(f.checks, kind)
-	f.checks = binary.LittleEndian.AppendUint16(f.checks, off)
+	f.checks = append(f.checks, rec[:11]...)
 	f.checks = appendFloat(f.checks, x)
 	f.checks = appendFloat(f.checks, y)
 	f.nck++
@@ -168,7 +170,7 @@ func (f *fresh) event(recs []byte, e *evNums, scanner float64) {
 					}
 				}
 				if !have {
-					f.check(2, e.dr, e.at, 0)
+					f.check(2, recs[e.dr-1:], e.at, 0)
 				}
 			}
 			if have && e.at >= d && e.at-d < scanner {
@@ -266,7 +268,7 @@ func (f *fresh) appendPack(dst, recs []byte, np int) []byte {
 		// Checked against what is stored, then recorded with the batch's
 		// count (the script appends the stored count plus it when there is
 		// one).
-		f.check(3, c.off, float64(c.used), float64(c.cap))
+		f.check(3, recs[c.off-1:], float64(c.used), float64(c.cap))
 		f.appended = append(f.appended, recs[c.off-1:int(c.off)-1+11]...)
 		f.appended = binary.LittleEndian.AppendUint32(f.appended, c.used)
 	}

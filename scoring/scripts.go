@@ -56,7 +56,8 @@ const headerArgs = 5
 // partner threshold, re-arm fraction, Epoch in unix ms, np, n, next
 // compaction time (minutes since Epoch), contact fit points, partner fit
 // points, 1 to roll up to the partner (0 not to), compactMinLen
-// ARGV[2] -> the n events' numbers, each packed as struct
+// ARGV[2] -> "" when ARGV[5] is set, else the n events' numbers, each
+// packed as struct
 // '<BdddBddI4BHHHHHHHHI4B' (little-endian, no padding): kind (1
 // email.delivered, 2 email.click, 0 other); occurred_at (≤ now), points,
 // normalised value; 1 if delivered_at is set, delivered_at; monetary
@@ -67,18 +68,21 @@ const headerArgs = 5
 // frequency and RFM monetary buckets; the byte length of the timeline JSON
 // before ',"p"'; suppression code (0: none, else the index in
 // suppressions)
-// ARGV[3] -> the records the events refer to, as stored (below), written
-// as they are appended when new (a daily-cap record with count 1), and
-// explain keys
+// ARGV[3] -> "" when ARGV[5] is set, else the records the events refer
+// to, as stored (below), written as they are appended when new (a
+// daily-cap record with count 1), and explain keys
 // ARGV[4] -> the contact's entry in KEYS[4] (length and id)
 // ARGV[5] -> Go's judgement for the fast path (fresh.appendPack), "" for
 // none: '<ddBHH' (the batch's ΔN, last scored engagement, suppression
 // code, number of absent keys, number of checks), np partner-field deltas
 // as float64, the absent keys (9 bytes each: no live record may have
-// one), the checks ('<BHdd' each: 2 = no live delivery with the key at
-// this offset in ARGV[3] putting a click at time x in the scanner window;
-// 3 = the live daily-cap record with the key at this offset, if any, has
-// room for x more under cap y), then the records to append
+// one), the checks (28 bytes each: a kind, a record's first 11 bytes, x
+// and y as float64; kind 2 = no live delivery with the record's key puts
+// a click at time x in the scanner window; 3 = the live daily-cap record
+// with the record's key, if any, has room for x more under cap y), then
+// the records to append. When the judgement does not hold, the script
+// writes nothing and returns flags 4 (Go sends the batch again, judged by
+// the script)
 // then np partner-hash field names (besides "h" and "dis"; 0 without
 // roll-up), and per event its timeline JSON (storedItem) as recorded
 // unless the script filters it.
@@ -118,7 +122,8 @@ const headerArgs = 5
 // element, at several times the cost): 7 little-endian float64, contact
 // N, partner N, partner version, pending crossing seq (0 = none),
 // crossed_at unix ms, 1 if this call crossed, flags (1: slots follow, 2:
-// the contact string follows); then, from the slow path only, one byte
+// the contact string follows, 4 alone: nothing written, send again with
+// everything); then, from the slow path only, one byte
 // per event, 0 (scored, or filtered in Go) or the explain slot 4–8 of the
 // reason the script filtered it (without them the events stand as Go
 // judged them); then, when compaction is due, the contact string as read.
@@ -222,35 +227,40 @@ if fast then
   local cpos = kpos + 9 * nab
   local ext = ''
   if new then
-    cpos = cpos + 19 * nck
+    cpos = cpos + 28 * nck
   else
     for p = kpos, cpos - 1, 9 do
       local key = sub(F, p, p + 8)
       if find(S, key, HL + 1, true) and newest(key, 9) then fast = false break end
     end
     for _ = 1, fast and nck or 0 do
-      local kind, off, x, y
-      kind, off, x, y, cpos = sunpack('<BHdd', F, cpos)
+      local kind = byte(F, cpos)
+      local x, y = sunpack('<dd', F, cpos + 12)
       if kind == 2 then
-        local p = newest(sub(recs, off, off + 8), 9)
+        local p = newest(sub(F, cpos + 1, cpos + 9), 9)
         if p then
           local d = sunpack('<d', S, p + 13)
           if x >= d and x - d < scanner then fast = false break end
         end
       else
-        local p = newest(sub(recs, off, off + 6), 7)
+        local p = newest(sub(F, cpos + 1, cpos + 7), 7)
         if p then
           local used = sunpack('<I4', S, p + 11)
           if used + x > y then fast = false break end
-          if used > 0 then ext = ext .. sub(recs, off, off + 10) .. spack('<I4', used + x) end
+          if used > 0 then ext = ext .. sub(F, cpos + 1, cpos + 11) .. spack('<I4', used + x) end
         end
       end
+      cpos = cpos + 28
     end
   end
   if fast then
     PO = fpos
     appended = sub(F, cpos) .. ext
     ntl = n
+  elseif evnums == '' then
+    -- Sent without the events' numbers: nothing written yet, so Go sends
+    -- the batch again with them.
+    return spack('<ddddddd', 0, 0, 0, 0, 0, 0, 4)
   else
     ds, last, sup = 0, 0, 0
   end
