@@ -27,11 +27,12 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		return nil, err
 	}
 	results := make([]*Result, len(batches))
-	// A contact with more than one batch here gets everything on each (see
-	// applyArgs): they apply in order, in one round trip.
-	seen := make(map[[2]string]int, len(batches))
+	// A partner with more than one batch here gets everything on each (see
+	// applyArgs): they apply in order, in one round trip, as they change
+	// the same partner (its version, its crossing).
+	seen := make(map[string]int, len(batches))
 	for _, b := range batches {
-		seen[[2]string{b.Target.PartnerID, b.Target.ContactID}]++
+		seen[b.Target.PartnerID]++
 	}
 	calls := make([]*applyCall, 0, len(batches))
 	targets := make([]int, 0, len(batches)) // calls[k] applies batches[targets[k]]
@@ -55,7 +56,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if chunkEnd(b.Events, 0) < len(b.Events) {
 			continue // through Apply, in chunks
 		}
-		ac, err := e.applyArgs(t, b.Events, now, seen[[2]string{t.PartnerID, t.ContactID}] > 1)
+		ac, err := e.applyArgs(t, b.Events, now, seen[t.PartnerID] > 1)
 		if err != nil {
 			return nil, err
 		}

@@ -115,8 +115,9 @@ type Config struct {
 	// detection. If zero, 30 days.
 	MessageRetention time.Duration `yaml:"message_retention"`
 
-	// TimelineLength caps each contact's timeline (newest first).
-	// If zero, 100.
+	// TimelineLength caps each contact's timeline: reads show the newest
+	// TimelineLength items, and the newest TimelineLength batches are kept
+	// (a batch is stored as one list element). If zero, 100.
 	TimelineLength int `yaml:"timeline_length"`
 
 	// RFM configures recency / frequency / monetary ranking.

@@ -49,7 +49,7 @@ var applySHA any = applyScript.Hash()
 // about as much CPU as encoding does).
 type encoder struct {
 	nums, recs, json, out []byte
-	jsonEnds              []int
+	jsonStarts, jsonEnds  []int
 	pf                    fieldSet // partner fields, each once; events refer to them by index
 	xkeys                 []xkey
 	fr                    fresh
@@ -57,7 +57,7 @@ type encoder struct {
 
 func (enc *encoder) reset() {
 	enc.nums, enc.recs, enc.json, enc.out = enc.nums[:0], enc.recs[:0], enc.json[:0], enc.out[:0]
-	enc.jsonEnds, enc.xkeys = enc.jsonEnds[:0], enc.xkeys[:0]
+	enc.jsonStarts, enc.jsonEnds, enc.xkeys = enc.jsonStarts[:0], enc.jsonEnds[:0], enc.xkeys[:0]
 	enc.pf.reset()
 	enc.fr.reset()
 }
@@ -70,7 +70,7 @@ func (enc *encoder) reset() {
 // what is stored changes the judgement, the script then writes nothing
 // and says so (applied.again), and the batch must go again with all set,
 // for the script to judge event by event. That second call comes after
-// whatever was sent with the first: a contact with more than one batch in
+// whatever was sent with the first: a partner with more than one batch in
 // a round trip needs all set on every one, or they would be applied out
 // of order.
 func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool) (*applyCall, error) {
@@ -177,6 +177,9 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 			ek, enc.xkeys, recs = explainKey(enc.xkeys, recs, code, ev.Topic)
 		}
 		supCode := uint8(slices.Index(suppressions, Suppression(*ev)))
+		if i > 0 {
+			buf = append(buf, '\n') // the timeline stores a batch's items as one element
+		}
 		start := len(buf)
 		var err error
 		buf, err = appendTimelineHead(buf, ev)
@@ -192,7 +195,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 			buf = append(buf, '"')
 		}
 		buf = append(buf, '}')
-		enc.jsonEnds = append(enc.jsonEnds, len(buf))
+		enc.jsonStarts, enc.jsonEnds = append(enc.jsonStarts, start), append(enc.jsonEnds, len(buf))
 
 		en := evNums{
 			kind: kind, hasDelivered: hasDelivered, gslot: gslot, sup: supCode,
@@ -238,7 +241,14 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 	enc.out = out
 	whole := string(out)
 
-	n := len(ends) + len(pf.list) + len(evs)
+	// The timeline items: one string of them all, joined by newlines, for
+	// the fast path to push as they are; each on its own for the slow path
+	// to filter.
+	items := 1
+	if all {
+		items = len(evs)
+	}
+	n := len(ends) + len(pf.list) + items
 	strs := make([]string, n)
 	prev := 0
 	for i, end := range ends {
@@ -247,8 +257,12 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 	for i, f := range pf.list {
 		strs[len(ends)+i] = f
 	}
-	for i, end := range enc.jsonEnds {
-		strs[len(ends)+len(pf.list)+i], prev = whole[prev:base+end], base+end
+	if all {
+		for i, end := range enc.jsonEnds {
+			strs[len(ends)+len(pf.list)+i] = whole[base+enc.jsonStarts[i] : base+end]
+		}
+	} else {
+		strs[n-1] = whole[base:]
 	}
 	args := make([]any, 3+n)
 	args[0], args[1], args[2] = "evalsha", applySHA, applyKeyCount

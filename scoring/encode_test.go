@@ -215,6 +215,16 @@ func TestTimelineKeepsLastArrivalsNewestFirst(t *testing.T) {
 	if got, want := strings.Join(ids, ","), "e,d,c,b"; got != want {
 		t.Errorf("timeline %s, want %s", got, want)
 	}
+	// Stored: one element per batch, the newest TimelineLength batches.
+	for _, id := range []string{"f", "g", "h"} {
+		b.apply(t, tg, ev(id, event.WebVisit, at))
+	}
+	if n := b.rdb.LLen(b.ctx, contactTimelineKey("p", "c")).Val(); n != 4 {
+		t.Errorf("%d timeline elements stored, want 4", n)
+	}
+	if c, err = b.eng.Contact(b.ctx, "p", "c"); err != nil || len(c.Timeline) != 4 || c.Timeline[0].ID != "h" || c.Timeline[3].ID != "e" {
+		t.Errorf("timeline %+v, %v; want h, g, f, e", c.Timeline, err)
+	}
 }
 
 func TestAppendApplyKeys(t *testing.T) {

@@ -94,14 +94,18 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 		Suppressed: suppression(fields["h"]),
 		Timeline:   make([]TimelineItem, 0, len(tl.Val())),
 	}
-	items := tl.Val()
-	for i := range items {
-		m := items[len(items)-1-i] // stored oldest arrival first
-		it, err := parseTimelineItem([]byte(m))
-		if err != nil {
-			return nil, fmt.Errorf("scoring: contact %s timeline item: %w", contactID, err)
+	// Elements are batches, oldest first, of items joined by newlines:
+	// the newest TimelineLength items, newest arrival first.
+	elems := tl.Val()
+	for i := len(elems) - 1; i >= 0 && len(out.Timeline) < e.cfg.TimelineLength; i-- {
+		items := strings.Split(elems[i], "\n")
+		for j := len(items) - 1; j >= 0 && len(out.Timeline) < e.cfg.TimelineLength; j-- {
+			it, err := parseTimelineItem([]byte(items[j]))
+			if err != nil {
+				return nil, fmt.Errorf("scoring: contact %s timeline item: %w", contactID, err)
+			}
+			out.Timeline = append(out.Timeline, it)
 		}
-		out.Timeline = append(out.Timeline, it)
 	}
 	// Newest arrival first so far; shown newest occurrence first.
 	sort.SliceStable(out.Timeline, func(i, j int) bool {

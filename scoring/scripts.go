@@ -46,7 +46,7 @@ const headerArgs = 5
 // as N·2^(−now/half). Times are ms since Epoch unless said otherwise.
 //
 // KEYS[1] -> lt:{p:<pid>}:s:c:<cid>  contact (string, below)
-// KEYS[2] -> lt:{p:<pid>}:s:t:<cid>  contact timeline list
+// KEYS[2] -> lt:{p:<pid>}:s:t:<cid>  contact timeline list (below)
 // KEYS[3] -> lt:{p:<pid>}:s:p        partner hash (with the RFM day buckets)
 // KEYS[4] -> lt:{p:<pid>}:s:pc       partner's scored contacts (string of
 // contact ids, each after its length as a little-endian uint16)
@@ -85,7 +85,12 @@ const headerArgs = 5
 // the script)
 // then np partner-hash field names (besides "h" and "dis"; 0 without
 // roll-up), and per event its timeline JSON (storedItem) as recorded
-// unless the script filters it.
+// unless the script filters it; when ARGV[2] is "", all of them in one,
+// joined by newlines.
+//
+// Timeline: one element per batch, its items joined by newlines, oldest
+// arrival first; the newest timeline-length batches are kept (each has an
+// item at least, and reads show the newest timeline-length items).
 //
 // Contact string: a header of 6 packed float64 (next compaction time in
 // minutes since Epoch, N, fit, suppression code, the length past which
@@ -409,13 +414,18 @@ end
 if ntl > 0 then
   -- Appended oldest first: a listpack grows at its tail without moving
   -- what it holds, where pushing at its head would move it all per item.
-  local len
-  if fast then
-    len = redis.call('RPUSH', tl, unpack(ARGV, a0, a0 + n - 1))
+  -- One element per batch, its items joined by newlines (JSON has none):
+  -- one string to make and one to push, where an element per item cost
+  -- a string and a listpack entry each.
+  local items
+  if not fast then
+    items = concat(tlargs, '\n', 1, ntl)
+  elseif evnums == '' then
+    items = ARGV[a0] -- joined by Go
   else
-    len = redis.call('RPUSH', tl, unpack(tlargs, 1, ntl))
+    items = concat(ARGV, '\n', a0, a0 + n - 1)
   end
-  if len > tllen then redis.call('LTRIM', tl, -tllen, -1) end
+  if redis.call('RPUSH', tl, items) > tllen then redis.call('LTRIM', tl, -tllen, -1) end
 end
 -- The fast path's output has no slots: Go's judgement stands. When
 -- compaction is due, what was read follows for Go to compact.
