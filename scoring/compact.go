@@ -127,6 +127,8 @@ func (e *Engine) compactCall(t Target, stored string, now time.Time) (sc scriptC
 	if err != nil {
 		return sc, false
 	}
+	// The script writes the header over the first contactHeaderLen bytes.
+	body = stored[:contactHeaderLen] + body
 	return scriptCall{
 		script: compactScript,
 		keys:   []string{contactScoreKey(t.PartnerID, t.ContactID)},

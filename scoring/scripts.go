@@ -146,26 +146,32 @@ const compactMinLen = 4096
 // compactScript swaps a contact's records as they were read for their
 // compaction (compactContact), keeping what was appended since, unless
 // another compaction came first. Records are only ever appended between
-// compactions, so an unchanged generation means an unchanged prefix.
+// compactions, so an unchanged generation means an unchanged prefix. It
+// reads the header and what was appended, not the whole string: Lua
+// hashes every byte of a string it makes.
 //
 // KEYS[1] -> lt:{p:<pid>}:s:c:<cid>
 // ARGV[1] -> the generation read (the header's sixth float64)
 // ARGV[2] -> the length of the string read
-// ARGV[3] -> the compacted records
+// ARGV[3] -> contactHeaderLen bytes (replaced here), then the compacted
+// records
 // ARGV[4] -> next compaction time (minutes since Epoch)
 // ARGV[5] -> compactMinLen
 //
 // Output: 1 if compacted, 0 if the generation moved on (or the contact is
 // gone).
 var compactScript = redis.NewScript(structShim + `
-local S = redis.call('GET', KEYS[1])
-local read = tonumber(ARGV[2])
-if not S or #S < read then return 0 end
-local _, cs, fit, sup, _, gen = struct.unpack('<dddddd', S)
+local k, read = KEYS[1], tonumber(ARGV[2])
+local len = redis.call('STRLEN', k)
+if len < read or read < 48 then return 0 end
+local _, cs, fit, sup, _, gen = struct.unpack('<dddddd', redis.call('GETRANGE', k, 0, 47))
 if gen ~= tonumber(ARGV[1]) then return 0 end
+local tail = len > read and redis.call('GETRANGE', k, read, -1) or ''
 local body = ARGV[3]
-redis.call('SET', KEYS[1], struct.pack('<dddddd', tonumber(ARGV[4]), cs, fit, sup,
-  math.max(tonumber(ARGV[5]), 2 * #body), gen + 1) .. body .. string.sub(S, read + 1))
+redis.call('SET', k, body)
+redis.call('SETRANGE', k, 0, struct.pack('<dddddd', tonumber(ARGV[4]), cs, fit, sup,
+  math.max(tonumber(ARGV[5]), 2 * (#body - 48)), gen + 1))
+if tail ~= '' then redis.call('APPEND', k, tail) end
 return 1
 `)
 
