@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -259,4 +260,30 @@ func seenKeys(t *testing.T, s string) []string {
 		s = s[size:]
 	}
 	return keys
+}
+
+// TestDeliveryKeptWhileClicksCanArrive: a delivery is remembered while a
+// click in its scanner window can still be reported (the window plus the
+// dedup retention), then dropped, unlike opens and clicks, which count
+// once per message for MessageRetention.
+func TestDeliveryKeptWhileClicksCanArrive(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	tg := Target{PartnerID: "p", ContactID: "c"}
+	delivered := t0.Add(-time.Hour)
+	b.apply(t, tg, msgEv("dl", event.EmailDelivered, "m1", delivered), msgEv("o", event.EmailOpen, "m1", t0))
+	b.clock.Advance(71 * time.Hour)
+	res := b.apply(t, tg, msgEv("c1", event.EmailClick, "m1", delivered.Add(2*time.Second)))
+	if got := res.Events[0].Filtered; got != FilteredScannerClick {
+		t.Fatalf("click 2 s after a delivery reported 71 h later: filtered %q, want %q", got, FilteredScannerClick)
+	}
+	b.clock.Advance(2 * time.Hour)
+	live := liveMarkers(t, b.rdb.Get(b.ctx, contactScoreKey("p", "c")).Val(), floorDiv(sinceEpoch(b.clock.Now()), 60000))
+	var kinds []byte
+	for k := range live {
+		kinds = append(kinds, k[0])
+	}
+	if slices.Contains(kinds, 'd') || !slices.Contains(kinds, 'o') {
+		t.Errorf("live markers after 73 h: kinds %q, want the open and no delivery", kinds)
+	}
 }

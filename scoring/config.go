@@ -110,9 +110,11 @@ type Config struct {
 	// deliveries; at least the longest provider retry horizon. If zero, 72h.
 	DedupRetention time.Duration `yaml:"dedup_retention"`
 
-	// MessageRetention is how long per-message markers (opened, clicked,
-	// delivered at) are kept for the one-open-one-click rule and scanner
-	// detection. If zero, 30 days.
+	// MessageRetention is how long per-message markers (opened, clicked)
+	// are kept for the one-open-one-click rule. If zero, 30 days. A
+	// delivery time, for scanner detection, is kept as long as a click in
+	// its scanner window can still be reported: the window plus
+	// DedupRetention.
 	MessageRetention time.Duration `yaml:"message_retention"`
 
 	// TimelineLength caps each contact's timeline: reads show the newest

@@ -89,6 +89,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 	nowM := floorDiv(nowMs, 60000)
 	msgExp := uint32(nowM + minutes(e.cfg.MessageRetention) + 1)
 	idExp := uint32(nowM + minutes(e.cfg.DedupRetention) + 1)
+	deliveryExp := uint32(nowM + deliveryMinutes(e.cfg) + 1)
 	halfMs := e.cfg.HalfLife.Milliseconds()
 	call := &applyCall{events: make([]EventResult, len(evs))}
 	pf, fr := &enc.pf, &enc.fr
@@ -121,7 +122,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 			msg := digestSum("m", ev.MessageID)
 			switch ev.Type {
 			case event.EmailDelivered:
-				dr, recs = appendRecord(recs, 'd', msg[:8], msgExp)
+				dr, recs = appendRecord(recs, 'd', msg[:8], deliveryExp)
 				recs = appendFloat(recs, float64(ms))
 			case event.EmailOpen:
 				mr, recs = appendRecord(recs, 'o', msg[:8], msgExp)
@@ -219,9 +220,15 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 		float64(nowM + pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t), rollup, compactMinLen} {
 		out = appendFloat(out, f)
 	}
-	ends[applyKeyCount] = len(out)
+	// ARGV[1]: the header, the contact's entry in the partner's list and
+	// Go's judgement, one string.
 	judged := fr.ok && !e.slowOnly
 	all = all || !judged
+	out = appendContactEntry(out, t.ContactID)
+	if judged {
+		out = fr.appendPack(out, recs, len(pf.list))
+	}
+	ends[applyKeyCount] = len(out)
 	if all {
 		out = append(out, nums...)
 	}
@@ -230,12 +237,6 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 		out = append(out, recs...)
 	}
 	ends[applyKeyCount+2] = len(out)
-	out = appendContactEntry(out, t.ContactID)
-	ends[applyKeyCount+3] = len(out)
-	if judged {
-		out = fr.appendPack(out, recs, len(pf.list))
-	}
-	ends[applyKeyCount+4] = len(out)
 	base := len(out)
 	out = append(out, buf...)
 	enc.out = out

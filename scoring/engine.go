@@ -232,6 +232,15 @@ func pruneInterval(cfg Config) int64 { return max(minutes(cfg.DedupRetention), m
 
 func minutes(d time.Duration) int64 { return int64(d / time.Minute) }
 
+// deliveryMinutes is how long a delivery is remembered (in minutes): while
+// a click in its scanner window can still be reported, that is the window
+// plus the dedup retention (how long providers retry a webhook). Keeping
+// it for MessageRetention, as opens and clicks are, would only grow every
+// contact's string.
+func deliveryMinutes(cfg Config) int64 {
+	return minutes(cfg.DedupRetention + cfg.ScannerClickWindow)
+}
+
 // sinceEpoch is t in ms since Epoch, the time unit of the scripts.
 func sinceEpoch(t time.Time) int64 { return t.Sub(Epoch).Milliseconds() }
 

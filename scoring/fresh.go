@@ -35,7 +35,7 @@ func (n *evNums) appendTo(b []byte) []byte {
 
 // fresh judges a batch as applyScript's slow path would if nothing were
 // stored for the contact, and packs that judgement for the script's fast
-// path (ARGV[5]): the script then only checks that nothing stored changes
+// path (in ARGV[1]): the script then only checks that nothing stored changes
 // it, which for a new contact is nothing at all. Per-event Lua is most of
 // what scoring costs Redis; this moves it here.
 //
@@ -255,11 +255,10 @@ func (f *fresh) partnerField(i uint16) *float64 {
 	return &f.partner[i-1]
 }
 
-// appendPack appends ARGV[5] for np partner fields to dst: the judgement
-// ('<ddBHH': ds, last, suppression code, number of absent keys, number of
-// checks; np partner deltas; the absent keys; the checks; the records to
-// append), or nothing when the batch
-// has no fast path.
+// appendPack appends Go's judgement for np partner fields to dst (the end
+// of ARGV[1]): '<ddBHH' (ds, last, suppression code, number of absent
+// keys, number of checks), np partner deltas, the absent keys, the checks
+// and the records to append; nothing when the batch has no fast path.
 func (f *fresh) appendPack(dst, recs []byte, np int) []byte {
 	if !f.ok {
 		return dst

@@ -89,6 +89,7 @@ func (m *Model) Apply(t Target, evs []event.Event, now time.Time) *Result {
 	live := func(key string) bool { exp, ok := c.seen[key]; return ok && exp > nowM }
 	dedupTTL := minutes(m.cfg.DedupRetention) + 1
 	msgTTL := minutes(m.cfg.MessageRetention) + 1
+	deliveryTTL := deliveryMinutes(m.cfg) + 1
 	res := &Result{Events: make([]EventResult, len(evs))}
 	var batch []credit
 	for i, ev := range evs {
@@ -112,7 +113,7 @@ func (m *Model) Apply(t Target, evs []event.Event, now time.Time) *Result {
 		if filt == "" {
 			switch {
 			case ev.Type == event.EmailDelivered && ev.MessageID != "":
-				c.seen["d"+ev.MessageID] = nowM + msgTTL
+				c.seen["d"+ev.MessageID] = nowM + deliveryTTL
 				c.deliver[ev.MessageID] = atMs
 			case ev.Type == event.EmailClick:
 				// Delivery time from the click's own payload, else from an

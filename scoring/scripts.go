@@ -4,7 +4,7 @@ import "github.com/redis/go-redis/v9"
 
 // headerArgs is the number of ARGV entries before the partner field names;
 // Engine.applyArgs and applyScript agree.
-const headerArgs = 5
+const headerArgs = 3
 
 // applyScript scores one batch of events of one contact, atomically: dedup,
 // per-message and daily-cap filters, scanner clicks after delivery, decayed
@@ -55,9 +55,12 @@ const headerArgs = 5
 // (now_m), half-life, scanner window after delivery, timeline length,
 // partner threshold, re-arm fraction, Epoch in unix ms, np, n, next
 // compaction time (minutes since Epoch), contact fit points, partner fit
-// points, 1 to roll up to the partner (0 not to), compactMinLen
-// ARGV[2] -> "" when ARGV[5] is set, else the n events' numbers, each
-// packed as struct
+// points, 1 to roll up to the partner (0 not to), compactMinLen; then the
+// contact's entry in KEYS[4] (length and id); then Go's judgement for the
+// fast path (fresh.appendPack, below), if any: one string, as each
+// argument costs a Lua string
+// ARGV[2] -> "" when ARGV[1] has a judgement, else the n events' numbers,
+// each packed as struct
 // '<BdddBddI4BHHHHHHHHI4B' (little-endian, no padding): kind (1
 // email.delivered, 2 email.click, 0 other); occurred_at (≤ now), points,
 // normalised value; 1 if delivered_at is set, delivered_at; monetary
@@ -68,12 +71,10 @@ const headerArgs = 5
 // frequency and RFM monetary buckets; the byte length of the timeline JSON
 // before ',"p"'; suppression code (0: none, else the index in
 // suppressions)
-// ARGV[3] -> "" when ARGV[5] is set, else the records the events refer
-// to, as stored (below), written as they are appended when new (a
+// ARGV[3] -> "" when ARGV[1] has a judgement, else the records the events
+// refer to, as stored (below), written as they are appended when new (a
 // daily-cap record with count 1), and explain keys
-// ARGV[4] -> the contact's entry in KEYS[4] (length and id)
-// ARGV[5] -> Go's judgement for the fast path (fresh.appendPack), "" for
-// none: '<ddBHH' (the batch's ΔN, last scored engagement, suppression
+// The judgement: '<ddBHH' (the batch's ΔN, last scored engagement, suppression
 // code, number of absent keys, number of checks), np partner-field deltas
 // as float64, the absent keys (9 bytes each: no live record may have
 // one), the checks (28 bytes each: a kind, a record's first 11 bytes, x
@@ -177,12 +178,14 @@ return 1
 
 const applyScriptSrc = `
 local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, np, n, next_prune, cfit, pfit, rollup, minlen =
-  struct.unpack('<ddddddddddddddd', ARGV[1])
-local evnums, recs, F = ARGV[2], ARGV[3], ARGV[5]
+local F = ARGV[1] -- the header, the contact's entry, the judgement
+local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, np, n, next_prune, cfit, pfit, rollup, minlen, CE =
+  struct.unpack('<ddddddddddddddd', F)
+local FB = CE + 2 + string.byte(F, CE) + 256 * string.byte(F, CE + 1) -- where the judgement starts
+local evnums, recs = ARGV[2], ARGV[3]
 local ARGV, unpack, find, sub, byte, char, concat, spack, sunpack =
   ARGV, unpack, string.find, string.sub, string.byte, string.char, table.concat, struct.pack, struct.unpack
-local PB = 5 -- partner field i is ARGV[PB + i]
+local PB = 3 -- partner field i is ARGV[PB + i]
 local HL = 48 -- contact header length
 
 local S = redis.call('GET', sc)
@@ -230,10 +233,10 @@ local tlargs, slots
 -- open or click already counted for its message, no delivery putting a
 -- click in the scanner window, and room under each daily cap for what the
 -- batch adds. A new contact has nothing stored, so nothing to check.
-local fast = F ~= ''
+local fast = #F >= FB
 if fast then
   local nab, nck, fpos
-  ds, last, sup, nab, nck, fpos = sunpack('<ddBHH', F)
+  ds, last, sup, nab, nck, fpos = sunpack('<ddBHH', F, FB)
   local kpos = fpos + 8 * np
   local cpos = kpos + 9 * nab
   local ext = ''
@@ -464,7 +467,7 @@ if last > 0 and last + epoch_unix > plast then plast = last + epoch_unix end
 -- A contact joins the list once, on its first batch (the hottest is found
 -- on read). A string, not a set: Redis 7.0 keeps a set of strings as a
 -- hashtable, an allocation per member.
-if new then redis.call('APPEND', pc, ARGV[4]) end
+if new then redis.call('APPEND', pc, sub(F, CE, FB - 1)) end
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
