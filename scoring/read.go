@@ -82,6 +82,9 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("scoring: read contact %s: %w", contactID, err)
 	}
+	if err := tl.Err(); err != nil { // Exec reports the first error: GET's "nil" for a new contact
+		return nil, fmt.Errorf("scoring: read contact %s timeline: %w", contactID, err)
+	}
 	d := e.decay(e.clock())
 	fields, err := contactFields(h.Val())
 	if err != nil {
