@@ -8,7 +8,8 @@
 # server, and measures the raw throughput again; the round's ratio is
 # events/s over the mean of the two raw figures around it. Rounds take in
 # turn BenchmarkApplyBatch (40 brand-new contacts of 5 events per round
-# trip, as the ingest job scores a webhook: every batch creates keys),
+# trip from 4 workers, as the ingest job scores webhooks: every batch
+# creates keys),
 # BenchmarkApplyBatchReturning (the same for contacts already scored: the
 # steady state) and BenchmarkApply (one contact per call, no pipelining).
 # It prints every round and the median ratio per benchmark, with the time
