@@ -18,8 +18,10 @@ const headerArgs = 3
 // listpack insert with a realloc: ~1,200), every table that grows, every
 // number formatted for Redis (snprintf "%.17g": ~4,000), and the Lua
 // interpreter itself, per event. Natively (perf), interning strings and
-// keyspace lookups come first: every string a call makes or receives counts
-// more than its instructions say. So:
+// keyspace lookups come first: Redis's Lua hashes every byte of every
+// string it makes or receives (luaS_newlstr steps by one byte), so the
+// bytes and the strings a call moves count more than its instructions
+// say. So:
 //   - Go judges the batch as if nothing were stored for the contact (fresh
 //     in fresh.go: duplicates, deliveries, counted opens and clicks, daily
 //     caps within the batch, sums, explain deltas, the records to append)
@@ -31,10 +33,11 @@ const headerArgs = 3
 //     C), never formatted and parsed;
 //   - everything the contact keeps is one string: a header, the seen
 //     markers (event ids, deliveries, counted opens and clicks, daily-cap
-//     counters) and the explain aggregates, as records. A batch appends
-//     its records (GET and SET, no hash fields named in ARGV, read and
-//     written); explain aggregates are appended as deltas and summed on
-//     read, and compaction folds them and drops expired markers;
+//     counters) and the explain aggregates, as records. A batch reads it
+//     (GET) and appends its records in place (SETRANGE of the header,
+//     APPEND), with no hash fields named in ARGV, read and written;
+//     explain aggregates are appended as deltas and summed on read, and
+//     compaction (in Go) folds them and drops expired markers;
 //   - 6 or 7 redis.call (GET, then SET for a new contact or SETRANGE and
 //     APPEND for a known one, RPUSH, APPEND to the partner's contacts for
 //     a new contact, HMGET and HSET of the partner; LTRIM once the
