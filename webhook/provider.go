@@ -7,6 +7,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -76,4 +77,23 @@ func (r *Result) Ignore(kind string) {
 		r.Ignored = map[string]int{}
 	}
 	r.Ignored[kind]++
+}
+
+// Add records what a provider's normalize made of payload item i: ev, or
+// when ev is nil, an item of the provider's type kind to ignore. A
+// normalize error, or an event that does not validate, is ErrBadPayload
+// naming the item; then r is left as it was.
+func (r *Result) Add(i int, ev *event.Event, kind string, err error) error {
+	if err == nil && ev != nil {
+		err = ev.Validate()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: item %d: %v", ErrBadPayload, i, err)
+	}
+	if ev == nil {
+		r.Ignore(kind)
+		return nil
+	}
+	r.Events = append(r.Events, *ev)
+	return nil
 }

@@ -105,17 +105,9 @@ func (p *Provider) Handle(_ context.Context, req *webhook.Request) (*webhook.Res
 	res := &webhook.Result{}
 	for i, raw := range items {
 		ev, kind, err := normalize(raw)
-		if err == nil && ev != nil {
-			err = ev.Validate()
+		if err := res.Add(i, ev, kind, err); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: item %d: %v", webhook.ErrBadPayload, i, err)
-		}
-		if ev == nil {
-			res.Ignore(kind)
-			continue
-		}
-		res.Events = append(res.Events, *ev)
 	}
 	return res, nil
 }

@@ -135,17 +135,9 @@ func (p *Provider) Handle(ctx context.Context, req *webhook.Request) (*webhook.R
 	}
 	res := &webhook.Result{}
 	ev, kind, err := normalize(env.EventData)
-	if err == nil && ev != nil {
-		err = ev.Validate()
-	}
-	if err != nil {
-		// Mailgun sends one event per request, so it is item 0.
-		return nil, fmt.Errorf("%w: item 0: %v", webhook.ErrBadPayload, err)
-	}
-	if ev == nil {
-		res.Ignore(kind)
-	} else {
-		res.Events = []event.Event{*ev}
+	// Mailgun sends one event per request, item 0.
+	if err := res.Add(0, ev, kind, err); err != nil {
+		return nil, err
 	}
 	if p.tokens != nil {
 		token, ttl := env.Signature.Token, 2*p.maxAge

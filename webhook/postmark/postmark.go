@@ -97,16 +97,8 @@ func (p *Provider) Handle(_ context.Context, req *webhook.Request) (*webhook.Res
 	}
 	res := &webhook.Result{}
 	ev, kind, err := normalize(req.Body)
-	if err == nil && ev != nil {
-		err = ev.Validate()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: item 0: %v", webhook.ErrBadPayload, err)
-	}
-	if ev == nil {
-		res.Ignore(kind)
-	} else {
-		res.Events = []event.Event{*ev}
+	if err := res.Add(0, ev, kind, err); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

@@ -135,17 +135,9 @@ func (p *Provider) Handle(_ context.Context, req *webhook.Request) (*webhook.Res
 	res := &webhook.Result{}
 	for i := range items {
 		ev, kind, err := normalize(&items[i])
-		if err == nil && ev != nil {
-			err = ev.Validate()
+		if err := res.Add(i, ev, kind, err); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: item %d: %v", webhook.ErrBadPayload, i, err)
-		}
-		if ev == nil {
-			res.Ignore(kind)
-			continue
-		}
-		res.Events = append(res.Events, *ev)
 	}
 	return res, nil
 }
