@@ -58,20 +58,14 @@ func walkLeaves(v reflect.Value, path string, fn func(path string, v reflect.Val
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
+		name, inline, ok := yamlKey(f)
+		if !ok {
 			continue
 		}
 		fv := v.Field(i)
-		if strings.Contains(opts, "inline") {
+		if inline {
 			walkLeaves(fv, path, fn)
 			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
 		}
 		p := join(path, name)
 		switch {

@@ -235,26 +235,38 @@ func join(path, key string) string {
 func yamlFields(t reflect.Type) map[string][]int {
 	out := map[string][]int{}
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			continue
-		}
-		if strings.Contains(opts, "inline") {
-			for k, idx := range yamlFields(f.Type) {
+		name, inline, ok := yamlKey(t.Field(i))
+		switch {
+		case !ok:
+		case inline:
+			for k, idx := range yamlFields(t.Field(i).Type) {
 				out[k] = append([]int{i}, idx...)
 			}
-			continue
+		default:
+			out[name] = []int{i}
 		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		out[name] = []int{i}
 	}
 	return out
+}
+
+// yamlKey is the key of a struct field in a config file, as yaml.v3 reads
+// it: the yaml tag's name, else the lower-cased field name; inline when its
+// fields sit at this level; ok is false for unexported or "-" fields.
+func yamlKey(f reflect.StructField) (name string, inline, ok bool) {
+	if !f.IsExported() {
+		return "", false, false
+	}
+	name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "-" {
+		return "", false, false
+	}
+	if strings.Contains(opts, "inline") {
+		return "", true, true
+	}
+	if name == "" {
+		name = strings.ToLower(f.Name)
+	}
+	return name, false, true
 }
 
 func sortedKeys(m map[string][]int) []string {
