@@ -246,22 +246,7 @@ const maxForm = 64 << 10
 // post runs fn for a signed-in rep's form submission that passed the CSRF
 // checks: same-host origin and the session's token in the form.
 func (h *Handler) post(fn func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		if !sameOrigin(r) {
-			h.log.Warn().Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Msg("cross-origin form refused")
-			h.errorPage(w, nil, http.StatusForbidden, "Request refused", "This form did not come from this site, so it was not sent.")
-			return
-		}
-		s, err := h.current(r)
-		if err != nil {
-			h.unavailable(w, r, err)
-			return
-		}
-		if s == nil {
-			h.toLogin(w, r)
-			return
-		}
+	withToken := h.signedIn(func(w http.ResponseWriter, r *http.Request, s *session) {
 		if err := r.ParseForm(); err != nil {
 			h.errorPage(w, s, http.StatusBadRequest, "Bad request", "The form could not be read.")
 			return
@@ -272,6 +257,15 @@ func (h *Handler) post(fn func(http.ResponseWriter, *http.Request, *session)) ht
 			return
 		}
 		fn(w, r, s)
+	})
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if !sameOrigin(r) {
+			h.log.Warn().Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Msg("cross-origin form refused")
+			h.errorPage(w, nil, http.StatusForbidden, "Request refused", "This form did not come from this site, so it was not sent.")
+			return
+		}
+		withToken(w, r)
 	}
 }
 
