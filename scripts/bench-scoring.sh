@@ -29,29 +29,14 @@ set -euo pipefail
 benchtime="${1:-3s}"
 rounds="${2:-3}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-dir="$(mktemp -d /tmp/ltbench.XXXXXX)"
-sock="$dir/redis.sock"
-pid=""
-cleanup() {
-	if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
 server_cpu=() client_cpu=()
 if [[ "${PIN:-1}" != 0 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); then
 	server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
 	echo "redis-server on core 0, clients on core 1 (PIN=0 to share all cores)"
 fi
-"${server_cpu[@]}" redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$dir" --save '' \
-	--appendonly no --databases 64 --maxmemory-policy noeviction --loglevel warning \
-	--daemonize no >"$dir/redis.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-	redis-cli -s "$sock" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
-redis-cli -s "$sock" ping >/dev/null
+# shellcheck source=scripts/lib-redis.sh
+source "$root/scripts/lib-redis.sh"
+start_redis "${server_cpu[@]}"
 
 (cd "$root" && go test -c -o "$dir/scoring.test" ./scoring/)
 sha="$(redis-cli -s "$sock" script load "return 1")"

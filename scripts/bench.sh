@@ -13,18 +13,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing: apt-get install redis-tools" >&2; exit 1; }
 
-dir="$(mktemp -d /tmp/ltbench.XXXXXX)"
-sock="$dir/redis.sock"
-pid=""
-cleanup() {
-	if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$dir" --save '' --appendonly no \
-	--databases 64 --maxmemory-policy noeviction --loglevel warning --daemonize no >"$dir/redis.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do redis-cli -s "$sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+# shellcheck source=scripts/lib-redis.sh
+source "$root/scripts/lib-redis.sh"
+start_redis
 
 rps() { tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1; }
 set_raw="$(redis-benchmark -s "$sock" -n 400000 -P 16 -c 50 -q -t set 2>/dev/null | rps)"
