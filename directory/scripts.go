@@ -3,8 +3,8 @@ package directory
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/longtailhq/longtail/internal/scriptrun"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -94,37 +94,19 @@ type upsertResult struct {
 	value  string // the value stored now
 }
 
-// upsertAll runs the calls in one pipeline with EVALSHA. Scripts vanish
-// when Redis restarts or fails over, and a pipeline cannot fall back to
-// EVAL per command as Script.Run does, so the calls answered NOSCRIPT are
-// sent again with EVAL, which also caches the script. Re-sending is safe:
-// only calls the server refused are repeated.
+// upsertAll runs the calls in one pipeline (scriptrun: the calls a server
+// that lost its scripts refused run again once loaded; only those).
 func (s *Store) upsertAll(ctx context.Context, calls []upsertCall) ([]upsertResult, error) {
 	if len(calls) == 0 {
 		return nil, nil
 	}
-	cmds := make([]*redis.Cmd, len(calls))
-	pipe := s.rdb.Pipeline()
+	sc := make([]scriptrun.Call, len(calls))
 	for i, c := range calls {
-		cmds[i] = upsertScript.EvalSha(ctx, pipe, c.keys, c.args...)
+		sc[i] = scriptrun.Call{Script: upsertScript, Keys: c.keys, Args: c.args}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !isNoScript(err) {
+	cmds, err := scriptrun.Pipelined(ctx, s.rdb, sc)
+	if err != nil {
 		return nil, err
-	}
-	var retry []int
-	for i, cmd := range cmds {
-		if isNoScript(cmd.Err()) {
-			retry = append(retry, i)
-		}
-	}
-	if len(retry) > 0 {
-		pipe := s.rdb.Pipeline()
-		for _, i := range retry {
-			cmds[i] = upsertScript.Eval(ctx, pipe, calls[i].keys, calls[i].args...)
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, err
-		}
 	}
 	out := make([]upsertResult, len(calls))
 	for i, cmd := range cmds {
@@ -160,8 +142,4 @@ func parseUpsert(cmd *redis.Cmd) (upsertResult, error) {
 	}
 	prev, _ := vals[1].(string)
 	return upsertResult{status: st, prev: prev, value: val}, nil
-}
-
-func isNoScript(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }

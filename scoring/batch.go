@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/scriptrun"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -78,7 +79,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		}
 		results[i] = res
 	}
-	var scripts []scriptCall
+	var scripts []scriptrun.Call
 	// Batches whose fast-path judgement did not hold go again, whole, in a
 	// second round trip.
 	for again := false; len(calls) > 0; again = true {
@@ -90,10 +91,11 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		var nextTargets []int
 		for k, ac := range calls {
 			b := batches[targets[k]]
-			if raws[k].err != nil {
-				return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, raws[k].err)
+			raw, err := raws[k].Text()
+			if err != nil {
+				return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, err)
 			}
-			out, err := e.parseApply(b.Target, ac, raws[k].out, now)
+			out, err := e.parseApply(b.Target, ac, raw, now)
 			if err != nil {
 				return nil, err
 			}
@@ -130,54 +132,32 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		for _, pid := range chunk {
 			args = append(args, pid, latest[pid].version, latest[pid].norm)
 		}
-		scripts = append(scripts, scriptCall{leaderboardScript, []string{leaderboardKey, leaderboardVersionsKey}, args})
+		scripts = append(scripts, scriptrun.Call{Script: leaderboardScript, Keys: []string{leaderboardKey, leaderboardVersionsKey}, Args: args})
 	}
 	if len(scripts) > 0 {
-		if err := runScripts(ctx, e.rdb, scripts); err != nil {
+		cmds, err := scriptrun.Pipelined(ctx, e.rdb, scripts)
+		if err == nil {
+			err = scriptrun.FirstError(cmds)
+		}
+		if err != nil {
 			return results, fmt.Errorf("scoring: leaderboard and compaction: %w", err)
 		}
 	}
 	return results, nil
 }
 
-// applyReply is one applyScript reply.
-type applyReply struct {
-	out string
-	err error
-}
-
-// runApply runs calls pipelined, loading applyScript and running again
-// the calls that did not execute when the server lost its script cache
-// (restart, SCRIPT FLUSH).
-func (e *Engine) runApply(ctx context.Context, calls []*applyCall) ([]applyReply, error) {
-	replies := make([]applyReply, len(calls))
-	run := make([]int, len(calls))
-	for k := range run {
-		run[k] = k
+// runApply runs applyScript calls in one round trip (scriptrun) and
+// returns their commands, to read each reply or error from.
+func (e *Engine) runApply(ctx context.Context, calls []*applyCall) ([]*redis.Cmd, error) {
+	sc := make([]scriptrun.Call, len(calls))
+	for k, ac := range calls {
+		sc[k] = scriptrun.Call{Script: applyScript, Cmd: ac.cmd}
 	}
-	for attempt := 0; ; attempt++ {
-		pipe := e.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(run))
-		for j, k := range run {
-			cmds[j] = pipe.Do(ctx, calls[k].cmd...)
-		}
-		_, _ = pipe.Exec(ctx) // errors are read per command below
-		var missing []int
-		for j, k := range run {
-			out, err := cmds[j].Text()
-			replies[k] = applyReply{out, err}
-			if redis.HasErrorPrefix(err, "NOSCRIPT") {
-				missing = append(missing, k)
-			}
-		}
-		if len(missing) == 0 || attempt == 1 {
-			return replies, nil
-		}
-		if err := applyScript.Load(ctx, e.rdb).Err(); err != nil {
-			return nil, fmt.Errorf("scoring: load apply script: %w", err)
-		}
-		run = missing
+	cmds, err := scriptrun.Pipelined(ctx, e.rdb, sc)
+	if err != nil {
+		return nil, fmt.Errorf("scoring: %w", err)
 	}
+	return cmds, nil
 }
 
 // lbChunk bounds the partners of one leaderboard script call (Lua's

@@ -1,12 +1,11 @@
 package scoring
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/longtailhq/longtail/internal/scriptrun"
 )
 
 // walkRecords calls fn with each record of a stored contact's body (what
@@ -118,7 +117,7 @@ func compactContact(s string, nowM int64) (string, error) {
 // or when stored does not parse: the batch was scored all the same, and
 // reads of the contact (Contact, Explain) report what is wrong with it,
 // where failing here would fail every later batch of the contact too.
-func (e *Engine) compactCall(t Target, stored string, now time.Time) (sc scriptCall, ok bool) {
+func (e *Engine) compactCall(t Target, stored string, now time.Time) (sc scriptrun.Call, ok bool) {
 	if stored == "" {
 		return sc, false
 	}
@@ -129,53 +128,9 @@ func (e *Engine) compactCall(t Target, stored string, now time.Time) (sc scriptC
 	}
 	// The script writes the header over the first contactHeaderLen bytes.
 	body = stored[:contactHeaderLen] + body
-	return scriptCall{
-		script: compactScript,
-		keys:   []string{contactScoreKey(t.PartnerID, t.ContactID)},
-		args:   []any{binNum(stored, contactGeneration), len(stored), body, nowM + pruneInterval(e.cfg), compactMinLen},
+	return scriptrun.Call{
+		Script: compactScript,
+		Keys:   []string{contactScoreKey(t.PartnerID, t.ContactID)},
+		Args:   []any{binNum(stored, contactGeneration), len(stored), body, nowM + pruneInterval(e.cfg), compactMinLen},
 	}, true
-}
-
-// scriptCall is one script run by runScripts.
-type scriptCall struct {
-	script *redis.Script
-	keys   []string
-	args   []any
-}
-
-// runScripts runs calls pipelined, loading and running again those the
-// server could not find in its script cache (restart, SCRIPT FLUSH).
-func runScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) error {
-	run := calls
-	for attempt := 0; ; attempt++ {
-		pipe := rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(run))
-		for i, c := range run {
-			cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
-		}
-		_, _ = pipe.Exec(ctx) // errors are read per command below
-		var missing []scriptCall
-		for i, c := range cmds {
-			switch err := c.Err(); {
-			case err == nil:
-			case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
-				missing = append(missing, run[i])
-			default:
-				return err
-			}
-		}
-		if len(missing) == 0 {
-			return nil
-		}
-		loaded := map[*redis.Script]bool{}
-		for _, c := range missing {
-			if !loaded[c.script] {
-				if err := c.script.Load(ctx, rdb).Err(); err != nil {
-					return fmt.Errorf("load script: %w", err)
-				}
-				loaded[c.script] = true
-			}
-		}
-		run = missing
-	}
 }

@@ -140,7 +140,7 @@ func TestCompactScriptKeepsAppendsAndYields(t *testing.T) {
 		if !ok {
 			t.Fatal("no compaction call")
 		}
-		n, err := sc.script.Run(b.ctx, b.rdb, sc.keys, sc.args...).Int64()
+		n, err := sc.Script.Run(b.ctx, b.rdb, sc.Keys, sc.Args...).Int64()
 		if err != nil {
 			t.Fatal(err)
 		}

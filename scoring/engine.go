@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/scriptrun"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -168,10 +169,11 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 			if err != nil {
 				return nil, err
 			}
-			if err := replies[0].err; err != nil {
+			raw, err := replies[0].Text()
+			if err != nil {
 				return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
 			}
-			if out, err = e.parseApply(t, call, replies[0].out, now); err != nil {
+			if out, err = e.parseApply(t, call, raw, now); err != nil {
 				return nil, err
 			}
 			if !out.again {
@@ -183,7 +185,11 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 		}
 		part, pn := out.res, out.pnorm
 		if sc, ok := e.compactCall(t, out.stored, now); ok {
-			if err := runScripts(ctx, e.rdb, []scriptCall{sc}); err != nil {
+			cmds, err := scriptrun.Pipelined(ctx, e.rdb, []scriptrun.Call{sc})
+			if err == nil {
+				err = scriptrun.FirstError(cmds)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("scoring: compact contact %s: %w", t.ContactID, err)
 			}
 		}
