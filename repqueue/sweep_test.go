@@ -157,19 +157,27 @@ func TestSweepWithNoOtherRepEscalates(t *testing.T) {
 	}
 }
 
-func TestSweepRacingClaims(t *testing.T) {
-	t.Parallel()
+// overdueEntries is a queue with reps a, b and c, and n entries p00, p01,
+// ... of partners owned by a, queued an SLA (one hour) ago.
+func overdueEntries(t *testing.T, n int) *bundle {
+	t.Helper()
 	b := slaBundle(t, Config{ClaimSLA: time.Hour})
 	b.rep(t, "a", 100)
 	b.rep(t, "b", 100)
 	b.rep(t, "c", 100)
-	const n = 12
 	for i := range n {
 		pid := fmt.Sprintf("p%02d", i)
 		b.partner(t, directory.Partner{ID: pid, OwnerRepID: "a"})
 		b.handoff(t, pid)
 	}
 	b.clock.Advance(time.Hour)
+	return b
+}
+
+func TestSweepRacingClaims(t *testing.T) {
+	t.Parallel()
+	const n = 12
+	b := overdueEntries(t, n)
 	claimed := make([]error, n)
 	var wg sync.WaitGroup
 	var results []SweepResult
@@ -306,17 +314,8 @@ func TestAssignByHand(t *testing.T) {
 
 func TestConcurrentSweepsMoveEachEntryOnce(t *testing.T) {
 	t.Parallel()
-	b := slaBundle(t, Config{ClaimSLA: time.Hour})
-	b.rep(t, "a", 100)
-	b.rep(t, "b", 100)
-	b.rep(t, "c", 100)
 	const n = 10
-	for i := range n {
-		pid := fmt.Sprintf("p%02d", i)
-		b.partner(t, directory.Partner{ID: pid, OwnerRepID: "a"})
-		b.handoff(t, pid)
-	}
-	b.clock.Advance(time.Hour)
+	b := overdueEntries(t, n)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	total := SweepResult{}
