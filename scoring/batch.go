@@ -37,6 +37,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 	}
 	calls := make([]*applyCall, 0, len(batches))
 	targets := make([]int, 0, len(batches)) // calls[k] applies batches[targets[k]]
+	var large []int                         // batches more than one script call takes
 	for i, b := range batches {
 		t := b.Target
 		if err := checkID("partner_id", t.PartnerID); err != nil {
@@ -55,7 +56,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 			continue
 		}
 		if chunkEnd(b.Events, 0) < len(b.Events) {
-			continue // through Apply, in chunks
+			large = append(large, i) // through Apply, in chunks
+			continue
 		}
 		ac, err := e.applyArgs(t, b.Events, now, seen[t.PartnerID] > 1)
 		if err != nil {
@@ -69,10 +71,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		norm    string
 	}
 	latest := map[string]lbWrite{}
-	for i, b := range batches {
-		if chunkEnd(b.Events, 0) == len(b.Events) {
-			continue
-		}
+	for _, i := range large {
+		b := batches[i]
 		res, err := e.Apply(ctx, b.Target, b.Events)
 		if err != nil {
 			return nil, fmt.Errorf("batches[%d]: %w", i, err)
