@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +119,8 @@ func TestApplyNineteen(t *testing.T) {
 func TestApplyRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Config{})
+	longTopic := ev("x", event.WebVisit, t0)
+	longTopic.Topic = strings.Repeat("t", event.MaxTextLen+1)
 	tests := []struct {
 		name string
 		tg   Target
@@ -129,11 +132,19 @@ func TestApplyRejectsBadInput(t *testing.T) {
 		{"no id", Target{PartnerID: "p", ContactID: "c"}, []event.Event{ev("", event.EmailOpen, t0)}},
 		{"bad type", Target{PartnerID: "p", ContactID: "c"}, []event.Event{ev("x", "email.opn", t0)}},
 		{"no time", Target{PartnerID: "p", ContactID: "c"}, []event.Event{ev("x", event.EmailOpen, time.Time{})}},
+		{"topic too long", Target{PartnerID: "p", ContactID: "c"}, []event.Event{longTopic}},
 	}
 	for _, tt := range tests {
 		if _, err := b.eng.Apply(b.ctx, tt.tg, tt.evs); err == nil {
 			t.Errorf("%s: Apply succeeded, want an error", tt.name)
 		}
+		if _, err := b.eng.ApplyBatch(b.ctx, []Batch{{tt.tg, tt.evs}}); err == nil && tt.evs != nil {
+			t.Errorf("%s: ApplyBatch succeeded, want an error", tt.name)
+		}
+	}
+	// Nothing of the refused batches was stored.
+	if keys := b.rdb.Keys(b.ctx, "lt:*").Val(); len(keys) != 0 {
+		t.Errorf("keys after refused input: %q", keys)
 	}
 }
 
