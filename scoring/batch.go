@@ -15,29 +15,29 @@ type Batch struct {
 	Events []event.Event
 }
 
-// ApplyBatch applies the batches of many contacts as Apply would, with all
-// their scripts in one pipelined round trip and the leaderboard updates in
-// a second: how the ingest job should score a webhook's worth of events.
-// Each contact's batch is atomic on its own; results are in input order. On
-// error some batches may have been applied: retrying the whole call is safe,
-// since applied events come back as duplicates. A batch larger than one
-// script call takes (256 events) goes through Apply.
+// ApplyBatch applies the batches of many contacts as Apply would, with the
+// contacts read in one pipelined round trip, all their scripts in a second
+// and the leaderboard updates in a third: how the ingest job should score
+// a webhook's worth of events. Each contact's batch is atomic on its own,
+// and results are in input order. Batches apply in input order, after any
+// larger than one script call takes (256 events), which go through Apply
+// first; one whose contact another writer changed between the read and its
+// script goes again, after the others. On error some batches may have
+// been applied: retrying the whole call is safe, since applied events come
+// back as duplicates.
 func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, error) {
 	now, err := e.now()
 	if err != nil {
 		return nil, err
 	}
 	results := make([]*Result, len(batches))
-	// A partner with more than one batch here gets everything on each (see
-	// applyArgs): they apply in order, in one round trip, as they change
-	// the same partner (its version, its crossing).
-	seen := make(map[string]int, len(batches))
+	// A contact with more than one batch here gets everything on each (see
+	// applyArgs): the first changes what the next was judged against.
+	seen := make(map[Target]int, len(batches))
 	for _, b := range batches {
-		seen[b.Target.PartnerID]++
+		seen[b.Target]++
 	}
-	calls := make([]*applyCall, 0, len(batches))
-	targets := make([]int, 0, len(batches)) // calls[k] applies batches[targets[k]]
-	var large []int                         // batches more than one script call takes
+	small := make([]Target, 0, len(batches)) // of the batches one script call takes
 	for i, b := range batches {
 		t := b.Target
 		if err := checkID("partner_id", t.PartnerID); err != nil {
@@ -51,6 +51,19 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 				return nil, fmt.Errorf("%w: batches[%d].events[%d] (%q): needs an id, a valid type and occurred_at", ErrInvalidTarget, i, j, ev.ID)
 			}
 		}
+		if len(b.Events) > 0 && chunkEnd(b.Events, 0) == len(b.Events) {
+			small = append(small, t)
+		}
+	}
+	stored, err := e.readContacts(ctx, small)
+	if err != nil {
+		return nil, err
+	}
+	calls := make([]*applyCall, 0, len(batches))
+	targets := make([]int, 0, len(batches)) // calls[k] applies batches[targets[k]]
+	var large []int                         // batches more than one script call takes
+	for i, b := range batches {
+		t := b.Target
 		if len(b.Events) == 0 {
 			results[i] = &Result{}
 			continue
@@ -59,7 +72,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 			large = append(large, i) // through Apply, in chunks
 			continue
 		}
-		ac, err := e.applyArgs(t, b.Events, now, seen[t.PartnerID] > 1)
+		ac, err := e.applyArgs(t, b.Events, now, seen[t] > 1, stored[len(calls)])
 		if err != nil {
 			return nil, err
 		}
@@ -80,8 +93,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		results[i] = res
 	}
 	var scripts []scriptrun.Call
-	// Batches whose fast-path judgement did not hold go again, whole, in a
-	// second round trip.
+	// Batches whose contact was written since it was read go again, whole,
+	// in another round trip.
 	for again := false; len(calls) > 0; again = true {
 		raws, err := e.runApply(ctx, calls)
 		if err != nil {
@@ -103,7 +116,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 				if again {
 					return nil, fmt.Errorf("scoring: apply for contact %s: asked again for a batch sent whole", b.Target.ContactID)
 				}
-				ac, err := e.applyArgs(b.Target, b.Events, now, true)
+				ac, err := e.applyArgs(b.Target, b.Events, now, true, stored[k])
 				if err != nil {
 					return nil, err
 				}

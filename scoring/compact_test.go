@@ -25,7 +25,7 @@ func explainRec(code, topic string, v ...float64) string {
 
 func TestCompactContact(t *testing.T) {
 	t.Parallel()
-	head := packFloats(1, 2, 3, 0, 1024, 0)
+	head := packFloats(1, 2, 3, 0, 1024, 0, 7)
 	u32 := func(n uint32) string { return string(binary.LittleEndian.AppendUint32(nil, n)) }
 	tests := []struct {
 		name       string

@@ -18,16 +18,18 @@
 // # Writing
 //
 // The ingest job resolves each event to a contact, groups a batch by
-// contact and calls Engine.Apply per contact (or Engine.ApplyBatch for many
-// contacts in one round trip). One Lua script per contact does dedup (event
+// contact and calls Engine.ApplyBatch for many contacts at once (or
+// Engine.Apply per contact). One Lua script per contact does dedup (event
 // ids kept DedupRetention), filters, caps, decay, interests, timeline,
 // roll-up, RFM facts and the threshold test atomically; all keys of a
 // partner share the hash tag {p:<partner id>} (keys.go), so it runs on
-// Redis Cluster. Applying the same events again changes nothing. Go judges
-// each batch as if nothing were stored for the contact (fresh.go) and the
-// script only checks that judgement against what is stored, judging event
-// by event when it does not hold; both paths store the same bits
-// (TestFastPathMatchesSlowPath).
+// Redis Cluster. Applying the same events again changes nothing. Go reads
+// each contact first (a plain GET) and judges its batch against it
+// (fresh.go); the script only checks that the contact is still the one Go
+// read (its version), and judges event by event when Go's judgement does
+// not hold or the contact was written in between. Both paths store the
+// same bits (TestFastPathMatchesSlowPath), and engines sharing contacts
+// judge as one does (TestEnginesSharingContacts).
 //
 // # Handoff exactly once
 //

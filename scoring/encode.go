@@ -49,7 +49,6 @@ var applySHA any = applyScript.Hash()
 // about as much CPU as encoding does).
 type encoder struct {
 	nums, recs, json, out []byte
-	jsonStarts, jsonEnds  []int
 	pf                    fieldSet // partner fields, each once; events refer to them by index
 	xkeys                 []xkey
 	fr                    fresh
@@ -57,23 +56,24 @@ type encoder struct {
 
 func (enc *encoder) reset() {
 	enc.nums, enc.recs, enc.json, enc.out = enc.nums[:0], enc.recs[:0], enc.json[:0], enc.out[:0]
-	enc.jsonStarts, enc.jsonEnds, enc.xkeys = enc.jsonStarts[:0], enc.jsonEnds[:0], enc.xkeys[:0]
+	enc.xkeys = enc.xkeys[:0]
 	enc.pf.reset()
 	enc.fr.reset()
 }
 
 // applyArgs encodes a batch of already validated events for applyScript
-// (see its comment for the layout). A batch Go could judge goes with that
-// judgement, for the fast path, and unless all is set, with nothing else:
-// the events' numbers and records, which only the slow path reads, are
-// left out (every byte the script receives costs Redis a hash step). If
-// what is stored changes the judgement, the script then writes nothing
-// and says so (applied.again), and the batch must go again with all set,
-// for the script to judge event by event. That second call comes after
-// whatever was sent with the first: a partner with more than one batch in
-// a round trip needs all set on every one, or they would be applied out
-// of order.
-func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool) (*applyCall, error) {
+// (see its comment for the layout), given the contact as stored before the
+// call (readContacts; "" when there is none). A batch Go could judge, and
+// whose judgement holds against what is stored, goes with that judgement,
+// for the fast path, and unless all is set, with nothing else: the events'
+// numbers and records, which only the slow path reads, are left out (every
+// byte the script receives costs Redis a hash step). If the contact was
+// written since it was read, the script then writes nothing and says so
+// (applied.again), and the batch must go again with all set, for the
+// script to judge event by event. A contact with more than one batch in a
+// round trip needs all set on each: the first changes the contact the next
+// was judged against.
+func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool, stored string) (*applyCall, error) {
 	enc, _ := e.encoders.Get().(*encoder)
 	if enc == nil {
 		enc = &encoder{}
@@ -196,7 +196,6 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 			buf = append(buf, '"')
 		}
 		buf = append(buf, '}')
-		enc.jsonStarts, enc.jsonEnds = append(enc.jsonStarts, start), append(enc.jsonEnds, len(buf))
 
 		en := evNums{
 			kind: kind, hasDelivered: hasDelivered, gslot: gslot, sup: supCode,
@@ -220,13 +219,23 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 		float64(nowM + pruneInterval(e.cfg)), r.ContactFit(t), r.PartnerFit(t), rollup, compactMinLen} {
 		out = appendFloat(out, f)
 	}
-	// ARGV[1]: the header, the contact's entry in the partner's list and
-	// Go's judgement, one string.
-	judged := fr.ok && !e.slowOnly
+	// ARGV[1]: the header, the contact's entry in the partner's list, the
+	// version of the contact Go judged against (0: none stored), and Go's
+	// judgement, one string.
+	fr.finish(recs)
+	judged := !e.slowOnly && fr.holds(stored, float64(nowM), scanner)
 	all = all || !judged
 	out = appendContactEntry(out, t.ContactID)
+	version := -1.0 // matches no stored contact
+	switch {
+	case stored == "":
+		version = 0
+	case len(stored) >= contactHeaderLen:
+		version = binNum(stored, contactVersion)
+	}
+	out = appendFloat(out, version)
 	if judged {
-		out = fr.appendPack(out, recs, len(pf.list))
+		out = fr.appendPack(out, len(pf.list))
 	}
 	ends[applyKeyCount] = len(out)
 	if all {
@@ -237,19 +246,17 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 		out = append(out, recs...)
 	}
 	ends[applyKeyCount+2] = len(out)
-	base := len(out)
+	if judged {
+		out = append(out, fr.appended...)
+	}
+	ends[applyKeyCount+3] = len(out)
 	out = append(out, buf...)
 	enc.out = out
 	whole := string(out)
 
-	// The timeline items: one string of them all, joined by newlines, for
-	// the fast path to push as they are; each on its own for the slow path
-	// to filter.
-	items := 1
-	if all {
-		items = len(evs)
-	}
-	n := len(ends) + len(pf.list) + items
+	// The timeline items go as one string, joined by newlines: the fast
+	// path pushes it as it is, the slow path cuts it where it must.
+	n := len(ends) + len(pf.list) + 1
 	strs := make([]string, n)
 	prev := 0
 	for i, end := range ends {
@@ -258,13 +265,7 @@ func (e *Engine) applyArgs(t Target, evs []event.Event, now time.Time, all bool)
 	for i, f := range pf.list {
 		strs[len(ends)+i] = f
 	}
-	if all {
-		for i, end := range enc.jsonEnds {
-			strs[len(ends)+len(pf.list)+i] = whole[base+enc.jsonStarts[i] : base+end]
-		}
-	} else {
-		strs[n-1] = whole[base:]
-	}
+	strs[n-1] = whole[prev:]
 	args := make([]any, 3+n)
 	args[0], args[1], args[2] = "evalsha", applySHA, applyKeyCount
 	for i := range strs {

@@ -274,7 +274,7 @@ func TestChunkEndKeepsRecordOffsetsSmall(t *testing.T) {
 				if end <= start || end-start > maxChunk {
 					t.Fatalf("chunk [%d, %d)", start, end)
 				}
-				call, err := e.applyArgs(Target{PartnerID: "p", ContactID: "c"}, evs[start:end], t0, true)
+				call, err := e.applyArgs(Target{PartnerID: "p", ContactID: "c"}, evs[start:end], t0, true, "")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -159,9 +159,14 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 		end = chunkEnd(evs, start)
 		chunk := evs[start:end]
 		var out applied
-		// Once with Go's judgement, and again whole if it did not hold.
+		// Judged against the contact as read, and again whole if it was
+		// written in between.
+		stored, err := e.readContacts(ctx, []Target{t})
+		if err != nil {
+			return nil, err
+		}
 		for all := false; ; all = true {
-			call, err := e.applyArgs(t, chunk, now, all)
+			call, err := e.applyArgs(t, chunk, now, all, stored[0])
 			if err != nil {
 				return nil, err
 			}

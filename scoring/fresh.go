@@ -3,6 +3,8 @@ package scoring
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
+	"strings"
 )
 
 // evNums are one event's numbers as applyScript reads them from ARGV[2]
@@ -34,10 +36,13 @@ func (n *evNums) appendTo(b []byte) []byte {
 }
 
 // fresh judges a batch as applyScript's slow path would if nothing were
-// stored for the contact, and packs that judgement for the script's fast
-// path (in ARGV[1]): the script then only checks that nothing stored changes
-// it, which for a new contact is nothing at all. Per-event Lua is most of
-// what scoring costs Redis; this moves it here.
+// stored for the contact, then checks what is stored (holds, against the
+// contact string as read before the call) for anything that changes that
+// judgement, and packs it for the script's fast path (in ARGV[1]): the
+// script then only checks that the contact is the one Go read (its
+// version), where it used to read and search the whole string. Per-event
+// Lua, and every byte Lua takes in, are most of what scoring costs Redis;
+// this moves them here.
 //
 // The judgement holds only when Go's filters (gslot) are the whole story:
 // a batch where the script would filter an event itself (a duplicate id, a
@@ -130,6 +135,9 @@ func (f *fresh) check(kind uint8, rec []byte, x, y float64) {
 	f.checks = appendFloat(f.checks, y)
 	f.nck++
 }
+
+// checkLen is the length of a check in fresh.checks.
+const checkLen = 1 + 11 + 8 + 8
 
 // record appends the record of l bytes at off to what the batch adds.
 func (f *fresh) record(recs []byte, off uint16, l int) {
@@ -255,18 +263,16 @@ func (f *fresh) partnerField(i uint16) *float64 {
 	return &f.partner[i-1]
 }
 
-// appendPack appends Go's judgement for np partner fields to dst (the end
-// of ARGV[1]): '<ddBHH' (ds, last, suppression code, number of absent
-// keys, number of checks), np partner deltas, the absent keys, the checks
-// and the records to append; nothing when the batch has no fast path.
-func (f *fresh) appendPack(dst, recs []byte, np int) []byte {
+// finish completes the judgement once every event is in: the daily-cap
+// checks, and the records to append (appended: the batch's counts, then
+// the explain deltas).
+func (f *fresh) finish(recs []byte) {
 	if !f.ok {
-		return dst
+		return
 	}
 	for _, c := range f.caps {
 		// Checked against what is stored, then recorded with the batch's
-		// count (the script appends the stored count plus it when there is
-		// one).
+		// count (holds appends the stored count plus it when there is one).
 		f.check(3, recs[c.off-1:], float64(c.used), float64(c.cap))
 		f.appended = append(f.appended, recs[c.off-1:int(c.off)-1+11]...)
 		f.appended = binary.LittleEndian.AppendUint32(f.appended, c.used)
@@ -274,11 +280,85 @@ func (f *fresh) appendPack(dst, recs []byte, np int) []byte {
 	for _, x := range f.explain {
 		f.appended = appendExplain(f.appended, key(recs, x.off), x.v)
 	}
+}
+
+// holds reports whether the judgement holds for the contact stored as s
+// (its string as read; see applyScript) at nowM (minutes since Epoch),
+// with a scanner window of scanner ms: no event id seen, no open or click
+// already counted for its message, no delivery putting a click in the
+// scanner window, and room under each daily cap for what the batch adds.
+// A stored daily count the batch adds to is appended, summed, to the
+// records to append.
+func (f *fresh) holds(s string, nowM, scanner float64) bool {
+	switch {
+	case !f.ok:
+		return false
+	case s == "":
+		return true // nothing stored
+	case len(s) < contactHeaderLen:
+		return false
+	}
+	body := s[contactHeaderLen:]
+	// newest is the offset in body of the newest unexpired record with
+	// key, or -1. As in the script, a key found elsewhere than at a
+	// record's start is as likely as two digests colliding. It looks for
+	// what follows the kind byte: every record starts with one of a few
+	// kinds, where a digest's bytes rarely repeat.
+	newest := func(key []byte) int {
+		kind, rest := key[0], string(key[1:])
+		found := -1
+		for from := 1; from < len(body); {
+			i := strings.Index(body[from:], rest)
+			if i < 0 {
+				break
+			}
+			p := from + i - 1 // where the record would start
+			if e := p + len(key); body[p] == kind && e+4 <= len(body) &&
+				float64(binary.LittleEndian.Uint32([]byte(body[e:e+4]))) > nowM {
+				found = p
+			}
+			from = p + 2
+		}
+		return found
+	}
+	for i := 0; i < len(f.absent); i += 9 {
+		if newest(f.absent[i:i+9]) >= 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(f.checks); i += checkLen {
+		c := f.checks[i : i+checkLen]
+		x := math.Float64frombits(binary.LittleEndian.Uint64(c[12:]))
+		y := math.Float64frombits(binary.LittleEndian.Uint64(c[20:]))
+		if c[0] == 2 {
+			if p := newest(c[1:10]); p >= 0 && p+21 <= len(body) {
+				d := math.Float64frombits(binary.LittleEndian.Uint64([]byte(body[p+13 : p+21])))
+				if x >= d && x-d < scanner {
+					return false
+				}
+			}
+			continue
+		}
+		if p := newest(c[1:8]); p >= 0 && p+15 <= len(body) {
+			used := binary.LittleEndian.Uint32([]byte(body[p+11 : p+15]))
+			if float64(used)+x > y {
+				return false
+			}
+			if used > 0 {
+				f.appended = append(f.appended, c[1:12]...)
+				f.appended = binary.LittleEndian.AppendUint32(f.appended, used+uint32(x))
+			}
+		}
+	}
+	return true
+}
+
+// appendPack appends Go's judgement for np partner fields to dst (the end
+// of ARGV[1]): '<ddB' (ds, last, suppression code) and np partner deltas.
+func (f *fresh) appendPack(dst []byte, np int) []byte {
 	b := appendFloat(dst, f.ds)
 	b = appendFloat(b, f.last)
 	b = append(b, f.sup)
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(f.absent)/9))
-	b = binary.LittleEndian.AppendUint16(b, uint16(f.nck))
 	for i := range np {
 		var v float64
 		if i < len(f.partner) {
@@ -286,7 +366,5 @@ func (f *fresh) appendPack(dst, recs []byte, np int) []byte {
 		}
 		b = appendFloat(b, v)
 	}
-	b = append(b, f.absent...)
-	b = append(b, f.checks...)
-	return append(b, f.appended...)
+	return b
 }

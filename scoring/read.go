@@ -463,6 +463,7 @@ const (
 	contactSuppression // index in suppressions
 	contactLimit       // the length past which compaction is due
 	contactGeneration  // compactions so far
+	contactVersion     // writes so far (batches and compactions)
 )
 
 // suppression reads the suppression reason of a contact's "h".

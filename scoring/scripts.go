@@ -4,7 +4,7 @@ import "github.com/redis/go-redis/v9"
 
 // headerArgs is the number of ARGV entries before the partner field names;
 // Engine.applyArgs and applyScript agree.
-const headerArgs = 3
+const headerArgs = 4
 
 // applyScript scores one batch of events of one contact, atomically: dedup,
 // per-message and daily-cap filters, scanner clicks after delivery, decayed
@@ -22,23 +22,26 @@ const headerArgs = 3
 // string it makes or receives (luaS_newlstr steps by one byte), so the
 // bytes and the strings a call moves count more than its instructions
 // say. So:
-//   - Go judges the batch as if nothing were stored for the contact (fresh
-//     in fresh.go: duplicates, deliveries, counted opens and clicks, daily
-//     caps within the batch, sums, explain deltas, the records to append)
-//     and the script's fast path only checks that nothing stored changes
-//     that judgement: a few string.find for a known contact, nothing at
-//     all for a new one. When something stored does change it, or the
-//     batch filters its own events, the slow path judges event by event;
+//   - Go judges the batch (fresh in fresh.go: duplicates, deliveries,
+//     counted opens and clicks, daily caps, sums, explain deltas, the
+//     records to append) against the contact string as it read it with a
+//     plain GET just before (readContacts: Redis sends a reply as it is,
+//     where a script would hash it), and the script's fast path only
+//     checks that the contact is still at the version Go read, from its
+//     header. When something stored changes Go's judgement, or the batch
+//     filters its own events, or the contact was written in between, the
+//     slow path reads the string and judges event by event;
 //   - numbers go packed as little-endian float64 and integers (struct, in
 //     C), never formatted and parsed;
 //   - everything the contact keeps is one string: a header, the seen
 //     markers (event ids, deliveries, counted opens and clicks, daily-cap
-//     counters) and the explain aggregates, as records. A batch reads it
-//     (GET) and appends its records in place (SETRANGE of the header,
-//     APPEND), with no hash fields named in ARGV, read and written;
+//     counters) and the explain aggregates, as records. A batch reads its
+//     header (GETRANGE) and appends its records in place (SETRANGE of the
+//     header, APPEND), with no hash fields named in ARGV, read and
+//     written;
 //     explain aggregates are appended as deltas and summed on read, and
 //     compaction (in Go) folds them and drops expired markers;
-//   - 6 or 7 redis.call (GET, then SET for a new contact or SETRANGE and
+//   - 6 or 7 redis.call (GETRANGE, then SET for a new contact or SETRANGE and
 //     APPEND for a known one, RPUSH, APPEND to the partner's contacts for
 //     a new contact, HMGET and HSET of the partner; LTRIM once the
 //     timeline is full, HDEL on re-arm), and the cost grows with the
@@ -59,9 +62,12 @@ const headerArgs = 3
 // partner threshold, re-arm fraction, Epoch in unix ms, np, n, next
 // compaction time (minutes since Epoch), contact fit points, partner fit
 // points, 1 to roll up to the partner (0 not to), compactMinLen; then the
-// contact's entry in KEYS[4] (length and id); then Go's judgement for the
-// fast path (fresh.appendPack, below), if any: one string, as each
-// argument costs a Lua string
+// contact's entry in KEYS[4] (length and id); then the version of the
+// contact Go judged against as a float64 (0: none stored, -1: matches
+// none); then Go's judgement for the fast path (fresh.appendPack), if
+// any: '<ddB' (the batch's ΔN, last scored engagement, suppression code)
+// and np partner-field deltas as float64. One string, as each argument
+// costs a Lua string
 // ARGV[2] -> "" when ARGV[1] has a judgement, else the n events' numbers,
 // each packed as struct
 // '<BdddBddI4BHHHHHHHHI4B' (little-endian, no padding): kind (1
@@ -77,28 +83,23 @@ const headerArgs = 3
 // ARGV[3] -> "" when ARGV[1] has a judgement, else the records the events
 // refer to, as stored (below), written as they are appended when new (a
 // daily-cap record with count 1), and explain keys
-// The judgement: '<ddBHH' (the batch's ΔN, last scored engagement, suppression
-// code, number of absent keys, number of checks), np partner-field deltas
-// as float64, the absent keys (9 bytes each: no live record may have
-// one), the checks (28 bytes each: a kind, a record's first 11 bytes, x
-// and y as float64; kind 2 = no live delivery with the record's key puts
-// a click at time x in the scanner window; 3 = the live daily-cap record
-// with the record's key, if any, has room for x more under cap y), then
-// the records to append. When the judgement does not hold, the script
-// writes nothing and returns flags 4 (Go sends the batch again, judged by
-// the script)
+// ARGV[4] -> with a judgement, the records the fast path appends, else ""
+// When the contact is not at the version judged against and ARGV[2] is
+// "", the script writes nothing and returns flags 4 (Go sends the batch
+// again, whole, for the script to judge)
 // then np partner-hash field names (besides "h" and "dis"; 0 without
-// roll-up), and per event its timeline JSON (storedItem) as recorded
-// unless the script filters it; when ARGV[2] is "", all of them in one,
-// joined by newlines.
+// roll-up), then the events' timeline items (storedItem JSON) joined by
+// newlines, as Go judged them: the slow path cuts out the items of
+// duplicates and rewrites those it filters.
 //
 // Timeline: one element per batch, its items joined by newlines, oldest
 // arrival first; the newest timeline-length batches are kept (each has an
 // item at least, and reads show the newest timeline-length items).
 //
-// Contact string: a header of 6 packed float64 (next compaction time in
+// Contact string: a header of 7 packed float64 (next compaction time in
 // minutes since Epoch, N, fit, suppression code, the length past which
-// compaction is due, compactions so far), then records, each a key, then
+// compaction is due, compactions so far, version: writes so far, batches
+// and compactions), then records, each a key, then
 // (markers) its expiry in minutes since Epoch as a little-endian uint32,
 // then a payload:
 //
@@ -117,9 +118,9 @@ const headerArgs = 3
 // Records are appended; for d and k the newest unexpired record is the
 // value; x records of one key add up, in order. Compaction is due at the
 // compaction time, or when the string outgrows twice its compacted
-// length: the script returns the string, Go compacts it (compactContact:
-// x records summed into one per key, then the unexpired markers, of d and
-// k only the newest) and compactScript swaps it in.
+// length: the script returns the string as it leaves it, Go compacts it
+// (compactContact: x records summed into one per key, then the unexpired
+// markers, of d and k only the newest) and compactScript swaps it in.
 //
 // Partner hash: h = 8 packed float64 (N, version, crossing seq, pending
 // crossing seq (0: none), crossed_at unix ms, last scored engagement unix
@@ -135,11 +136,13 @@ const headerArgs = 3
 // everything); then, from the slow path only, one byte
 // per event, 0 (scored, or filtered in Go) or the explain slot 4–8 of the
 // reason the script filtered it (without them the events stand as Go
-// judged them); then, when compaction is due, the contact string as read.
+// judged them); then, when compaction is due, the contact string as the
+// call left it.
 var applyScript = redis.NewScript(structShim + applyScriptSrc)
 
-// contactHeaderLen is the length of the contact string's header.
-const contactHeaderLen = 48
+// contactHeaderLen is the length of the contact string's header (7
+// float64).
+const contactHeaderLen = 56
 
 // compactMinLen is the length below which a contact string is compacted
 // only at its compaction time: compacting costs a round trip and a copy
@@ -152,7 +155,9 @@ const compactMinLen = 4096
 // another compaction came first. Records are only ever appended between
 // compactions, so an unchanged generation means an unchanged prefix. It
 // reads the header and what was appended, not the whole string: Lua
-// hashes every byte of a string it makes.
+// hashes every byte of a string it makes. It counts as a write of the
+// contact (its version moves on), so a batch judged against the string
+// before goes again.
 //
 // KEYS[1] -> lt:{p:<pid>}:s:c:<cid>
 // ARGV[1] -> the generation read (the header's sixth float64)
@@ -167,34 +172,47 @@ const compactMinLen = 4096
 var compactScript = redis.NewScript(structShim + `
 local k, read = KEYS[1], tonumber(ARGV[2])
 local len = redis.call('STRLEN', k)
-if len < read or read < 48 then return 0 end
-local _, cs, fit, sup, _, gen = struct.unpack('<dddddd', redis.call('GETRANGE', k, 0, 47))
+if len < read or read < 56 then return 0 end
+local _, cs, fit, sup, _, gen, ver = struct.unpack('<ddddddd', redis.call('GETRANGE', k, '0', '55'))
 if gen ~= tonumber(ARGV[1]) then return 0 end
 local tail = len > read and redis.call('GETRANGE', k, read, -1) or ''
 local body = ARGV[3]
 redis.call('SET', k, body)
-redis.call('SETRANGE', k, 0, struct.pack('<dddddd', tonumber(ARGV[4]), cs, fit, sup,
-  math.max(tonumber(ARGV[5]), 2 * (#body - 48)), gen + 1))
+redis.call('SETRANGE', k, '0', struct.pack('<ddddddd', tonumber(ARGV[4]), cs, fit, sup,
+  math.max(tonumber(ARGV[5]), 2 * (#body - 56)), gen + 1, ver + 1))
 if tail ~= '' then redis.call('APPEND', k, tail) end
 return 1
 `)
 
 const applyScriptSrc = `
 local sc, tl, ph, pc = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local F = ARGV[1] -- the header, the contact's entry, the judgement
+local F = ARGV[1] -- the header, the contact's entry, the version judged against, the judgement
 local now, now_m, half, scanner, tllen, threshold, rearm, epoch_unix, np, n, next_prune, cfit, pfit, rollup, minlen, CE =
   struct.unpack('<ddddddddddddddd', F)
-local FB = CE + 2 + string.byte(F, CE) + 256 * string.byte(F, CE + 1) -- where the judgement starts
-local evnums, recs = ARGV[2], ARGV[3]
+local XV = CE + 2 + string.byte(F, CE) + 256 * string.byte(F, CE + 1) -- where the version is
+local xver, FB = struct.unpack('<d', F, XV) -- FB: where the judgement starts
+local evnums, recs, R = ARGV[2], ARGV[3], ARGV[4]
 local ARGV, unpack, find, sub, byte, char, concat, spack, sunpack =
   ARGV, unpack, string.find, string.sub, string.byte, string.char, table.concat, struct.pack, struct.unpack
-local PB = 3 -- partner field i is ARGV[PB + i]
-local HL = 48 -- contact header length
+local PB = 4 -- partner field i is ARGV[PB + i]
+local HL = 56 -- the header
 
-local S = redis.call('GET', sc)
-local new = not S
-local prune_at, cs, sup0, lim, gen, _ = 0, 0, 0, 0, 0, 0
-if new then S = '' else prune_at, cs, _, sup0, lim, gen = sunpack('<dddddd', S) end
+-- The header is all the fast path reads: S, the whole string, is read
+-- only for the slow path (whole()). Numbers passed to redis.call are
+-- formatted with "%.17g", where literals are strings made once.
+local H = redis.call('GETRANGE', sc, '0', '55')
+local new = H == ''
+local S
+local prune_at, cs, sup0, lim, gen, cver, _ = 0, 0, 0, 0, 0, 0, 0
+if new then
+  prune_at, lim = next_prune, minlen
+else
+  if #H < HL then return redis.error_reply('stored contact of ' .. #H .. ' bytes: shorter than its header') end
+  prune_at, cs, _, sup0, lim, gen, cver = sunpack('<ddddddd', H)
+end
+local function whole()
+  if not S then S = redis.call('GET', sc) or '' end
+end
 -- newest returns the position in S of the newest unexpired record with
 -- key (kl bytes), or nil.
 local function newest(key, kl)
@@ -214,76 +232,33 @@ local function xrec(key, d1, d2, d3, d4, d5, d6, d7, d8)
   return key .. '\8' .. spack('<dddddddd', d1, d2, d3, d4, d5, d6, d7, d8)
 end
 
--- Compaction is Go's (compactContact, then compactScript): the script
--- only says when it is due, by returning the string it read, when it has
--- doubled since the last compaction or at the compaction time.
-local due = false
-if new then
-  prune_at, lim = next_prune, minlen
-else
-  due = now_m >= prune_at or #S > lim
-end
-
-local a0 = PB + np + 1 -- ARGV index of the first event's JSON
+local a0 = PB + np + 1 -- ARGV index of the timeline items
 local ds, last, sup = 0, 0, 0
 local PD, PO -- partner deltas: a table (slow path) or their offset in F
 local appended -- the records to append
 local ntl = 0
-local tlargs, slots
+local items -- the timeline items, when the slow path changed them
+local slots
 
--- Fast path: Go judged the batch as if nothing were stored (F). That
--- judgement stands when no stored record changes it: no event id seen, no
--- open or click already counted for its message, no delivery putting a
--- click in the scanner window, and room under each daily cap for what the
--- batch adds. A new contact has nothing stored, so nothing to check.
-local fast = #F >= FB
-if fast then
-  local nab, nck, fpos
-  ds, last, sup, nab, nck, fpos = sunpack('<ddBHH', F, FB)
-  local kpos = fpos + 8 * np
-  local cpos = kpos + 9 * nab
-  local ext = ''
-  if new then
-    cpos = cpos + 28 * nck
-  else
-    for p = kpos, cpos - 1, 9 do
-      local key = sub(F, p, p + 8)
-      if find(S, key, HL + 1, true) and newest(key, 9) then fast = false break end
-    end
-    for _ = 1, fast and nck or 0 do
-      local kind = byte(F, cpos)
-      local x, y = sunpack('<dd', F, cpos + 12)
-      if kind == 2 then
-        local p = newest(sub(F, cpos + 1, cpos + 9), 9)
-        if p then
-          local d = sunpack('<d', S, p + 13)
-          if x >= d and x - d < scanner then fast = false break end
-        end
-      else
-        local p = newest(sub(F, cpos + 1, cpos + 7), 7)
-        if p then
-          local used = sunpack('<I4', S, p + 11)
-          if used + x > y then fast = false break end
-          if used > 0 then ext = ext .. sub(F, cpos + 1, cpos + 11) .. spack('<I4', used + x) end
-        end
-      end
-      cpos = cpos + 28
-    end
-  end
-  if fast then
-    PO = fpos
-    appended = sub(F, cpos) .. ext
-    ntl = n
+-- Fast path: Go judged the batch against the contact as it read it (F),
+-- and that judgement stands if the contact is still at the version Go
+-- read (version 0: none stored). Every write of the contact increments
+-- its version.
+local fast = false
+if #F >= FB then
+  if cver == xver then
+    fast = true
+    ds, last, sup, PO = sunpack('<ddB', F, FB)
+    appended, ntl = R, n
   elseif evnums == '' then
     -- Sent without the events' numbers: nothing written yet, so Go sends
     -- the batch again with them.
     return spack('<ddddddd', 0, 0, 0, 0, 0, 0, 4)
-  else
-    ds, last, sup = 0, 0, 0
   end
 end
 
 if not fast then
+  whole()
   -- mine[key] is what this call recorded under key: true, a delivery time
   -- or a daily count; add[1..na] are the records to append.
   local mine, na = {a = nil, b = nil, c = nil, d = nil, e = nil, f = nil, g = nil, h = nil}, 0
@@ -292,19 +267,22 @@ if not fast then
   -- recs, EK[1..ne] those offsets in first use order.
   local E, EK, ne = {}, {nil, nil, nil, nil, nil, nil, nil, nil}, 0
   slots = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-  tlargs = {nil, nil, nil, nil, nil, nil, nil, nil}
+  -- tlargs[1..ntl] are the items kept, same while they are the batch's
+  -- items as Go wrote them, all of them.
+  local tlargs, same = {nil, nil, nil, nil, nil, nil, nil, nil}, true
   PD = {nil, nil, nil, nil, nil, nil, nil, nil}
-  local a, pos = a0, 1
+  local blob, jp, pos = ARGV[a0], 1, 1
   for k = 1, n do
     local kind, t, pts, v, hasd, dat, val, cap, gslot, ir, dr, mr, kr, ek, tf, ff, mf, hl, supc, npos =
       sunpack('<BdddBddI4BHHHHHHHHI4B', evnums, pos)
     pos = npos
-    local json = ARGV[a]
-    a = a + 1
+    local je = find(blob, '\n', jp, true) or #blob + 1
+    local js = jp -- this event's item is blob[js, je)
+    jp = je + 1
     local gopts, slot = pts, gslot
     local ik = sub(recs, ir, ir + 8)
     if mine[ik] or newest(ik, 9) then
-      slot, pts = 4, 0
+      slot, pts, same = 4, 0, false
     else
       mine[ik] = true
       na = na + 1
@@ -370,14 +348,15 @@ if not fast then
             if t > last then last = t end
           end
         end
-        tlargs[ntl] = json
+        tlargs[ntl] = sub(blob, js, je - 1)
       else
         pts = 0
         if slot == gslot then
-          tlargs[ntl] = json
+          tlargs[ntl] = sub(blob, js, je - 1)
         else
           local why = slot == 6 and 'scanner_click' or (slot == 7 and 'per_message' or 'daily_cap')
-          tlargs[ntl] = sub(json, 1, hl) .. ',"p":0,"f":"' .. why .. '"}'
+          tlargs[ntl] = sub(blob, js, js + hl - 1) .. ',"p":0,"f":"' .. why .. '"}'
+          same = false
         end
       end
       if val > 0 then PD[mf] = (PD[mf] or 0) + val end
@@ -409,41 +388,38 @@ if not fast then
       e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8])
   end
   appended = concat(add, '', 1, na)
+  if not same then items = concat(tlargs, '\n', 1, ntl) end
 end
 
 cs = cs + ds
 if sup0 ~= 0 then sup = sup0 end
-local head = spack('<dddddd', prune_at, cs, cfit, sup, lim, gen)
+local head = spack('<ddddddd', prune_at, cs, cfit, sup, lim, gen, cver + 1)
+local len = 0 -- the contact string's length, when the batch appended to it
 if new then
   redis.call('SET', sc, head .. appended)
 else
   -- Lua hashes every byte of every string it makes (Redis hashes whole
   -- strings), so rebuilding a known contact's string would cost more
   -- than the two calls that rewrite its header and append in place.
-  redis.call('SETRANGE', sc, 0, head)
-  if appended ~= '' then redis.call('APPEND', sc, appended) end
+  redis.call('SETRANGE', sc, '0', head)
+  if appended ~= '' then len = redis.call('APPEND', sc, appended) end
 end
 if ntl > 0 then
   -- Appended oldest first: a listpack grows at its tail without moving
   -- what it holds, where pushing at its head would move it all per item.
   -- One element per batch, its items joined by newlines (JSON has none):
-  -- one string to make and one to push, where an element per item cost
-  -- a string and a listpack entry each.
-  local items
-  if not fast then
-    items = concat(tlargs, '\n', 1, ntl)
-  elseif evnums == '' then
-    items = ARGV[a0] -- joined by Go
-  else
-    items = concat(ARGV, '\n', a0, a0 + n - 1)
-  end
-  if redis.call('RPUSH', tl, items) > tllen then redis.call('LTRIM', tl, -tllen, -1) end
+  -- one string to push, where an element per item cost a string and a
+  -- listpack entry each.
+  if redis.call('RPUSH', tl, items or ARGV[a0]) > tllen then redis.call('LTRIM', tl, -tllen, '-1') end
 end
--- The fast path's output has no slots: Go's judgement stands. When
--- compaction is due, what was read follows for Go to compact.
+-- Compaction is Go's (compactContact, then compactScript): the script
+-- only says when it is due, at the compaction time or once the string
+-- has doubled since the last compaction, by returning it as it now is.
+local due = not new and (now_m >= prune_at or len > lim)
+-- The fast path's output has no slots: Go's judgement stands.
 local flags, tail = 0, ''
 if not fast then flags, tail = 1, char(unpack(slots, 1, n)) end
-if due then flags, tail = flags + 2, tail .. S end
+if due then flags, tail = flags + 2, tail .. redis.call('GET', sc) end
 
 if rollup ~= 1 then
   return spack('<ddddddd', cs, 0, 0, 0, 0, 0, flags) .. tail
@@ -470,7 +446,7 @@ if last > 0 and last + epoch_unix > plast then plast = last + epoch_unix end
 -- A contact joins the list once, on its first batch (the hottest is found
 -- on read). A string, not a set: Redis 7.0 keeps a set of strings as a
 -- hashtable, an allocation per member.
-if new then redis.call('APPEND', pc, sub(F, CE, FB - 1)) end
+if new then redis.call('APPEND', pc, sub(F, CE, XV - 1)) end
 
 -- Threshold: a disarmed partner re-arms once its decayed score is seen below
 -- rearm × threshold (before or after this batch); an armed partner crosses
