@@ -163,16 +163,21 @@ func usedMemory(t testing.TB, rdb *redis.Client) int64 {
 	return 0
 }
 
+// batchWorkers is the number of ApplyBatch callers per core in the
+// benchmarks: the worker runs 10 tasks at once by default
+// (worker.concurrency), and an ApplyBatch waits on three round trips (read,
+// scripts, leaderboard), so with few callers the client leaves Redis idle
+// between them (as redis-benchmark's 50 connections do not).
+const batchWorkers = 10
+
 // BenchmarkApplyBatch measures events/s through ApplyBatch: 40 contacts of
-// 5 events per call, as a webhook batch grouped by contact, from 4 workers
-// per core: an ApplyBatch waits on two round trips, and with fewer the
-// client leaves Redis idle between them (as redis-benchmark's 50
-// connections do not).
+// 5 events per call, as a webhook batch grouped by contact, from
+// batchWorkers workers per core.
 func BenchmarkApplyBatch(b *testing.B) {
 	bd := setup(b, Config{})
 	var n atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(4)
+	b.SetParallelism(batchWorkers)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		batches := make([]Batch, 40)
@@ -198,12 +203,12 @@ func BenchmarkApplyBatch(b *testing.B) {
 // BenchmarkApplyBatchReturning measures events/s through ApplyBatch in the
 // steady state: contacts already scored (20,000 of them, 10 per partner),
 // each batch a new message delivered, opened and clicked, a visit and a
-// webinar for one of them, 40 batches per call from 4 workers per core (as
-// BenchmarkApplyBatch), two days passing per round of the population, so
-// that a run of a few seconds spans the compactions of the steady state
-// (about weekly for a contact seeing a batch a day). Unlike
-// BenchmarkApplyBatch, no batch creates keys: the script checks what each
-// contact has stored before appending to it.
+// webinar for one of them, 40 batches per call from batchWorkers workers
+// per core (as BenchmarkApplyBatch), two days passing per round of the
+// population, so that a run of a few seconds spans the compactions of the
+// steady state (about weekly for a contact seeing a batch a day). Unlike
+// BenchmarkApplyBatch, no batch creates keys: each is judged against what
+// its contact has stored.
 func BenchmarkApplyBatchReturning(b *testing.B) {
 	const population, perPartner, perCall = 20000, 10, 40
 	bd := setup(b, Config{})
@@ -236,7 +241,7 @@ func BenchmarkApplyBatchReturning(b *testing.B) {
 	n.Store(population)
 	var done atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(4)
+	b.SetParallelism(batchWorkers)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		batches := make([]Batch, perCall)

@@ -7,9 +7,9 @@
 # commands per pipeline), runs one scoring benchmark against the same
 # server, and measures the raw throughput again; the round's ratio is
 # events/s over the mean of the two raw figures around it. Rounds take in
-# turn BenchmarkApplyBatch (40 brand-new contacts of 5 events per round
-# trip from 4 workers, as the ingest job scores webhooks: every batch
-# creates keys),
+# turn BenchmarkApplyBatch (40 brand-new contacts of 5 events per call
+# from 10 workers, as the ingest job scores webhooks with its default 10
+# task workers: every batch creates keys),
 # BenchmarkApplyBatchReturning (the same for contacts already scored: the
 # steady state) and BenchmarkApply (one contact per call, no pipelining).
 # It prints every round and the median ratio per benchmark, with the time
