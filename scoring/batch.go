@@ -37,7 +37,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 	for _, b := range batches {
 		seen[b.Target]++
 	}
-	small := make([]Target, 0, len(batches)) // of the batches one script call takes
+	targets := make([]int, 0, len(batches)) // the batches one script call takes
+	var large []int                         // batches more than one script call takes
 	for i, b := range batches {
 		t := b.Target
 		if err := checkID("partner_id", t.PartnerID); err != nil {
@@ -51,33 +52,29 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 				return nil, fmt.Errorf("%w: batches[%d].events[%d] (%q): needs an id, a valid type and occurred_at", ErrInvalidTarget, i, j, ev.ID)
 			}
 		}
-		if len(b.Events) > 0 && chunkEnd(b.Events, 0) == len(b.Events) {
-			small = append(small, t)
+		switch {
+		case len(b.Events) == 0:
+			results[i] = &Result{}
+		case chunkEnd(b.Events, 0) < len(b.Events):
+			large = append(large, i) // through Apply, in chunks
+		default:
+			targets = append(targets, i)
 		}
 	}
-	stored, err := e.readContacts(ctx, small)
+	read := make([]Target, len(targets))
+	for k, i := range targets {
+		read[k] = batches[i].Target
+	}
+	stored, err := e.readContacts(ctx, read) // stored[k]: the contact of batches[targets[k]]
 	if err != nil {
 		return nil, err
 	}
-	calls := make([]*applyCall, 0, len(batches))
-	targets := make([]int, 0, len(batches)) // calls[k] applies batches[targets[k]]
-	var large []int                         // batches more than one script call takes
-	for i, b := range batches {
-		t := b.Target
-		if len(b.Events) == 0 {
-			results[i] = &Result{}
-			continue
-		}
-		if chunkEnd(b.Events, 0) < len(b.Events) {
-			large = append(large, i) // through Apply, in chunks
-			continue
-		}
-		ac, err := e.applyArgs(t, b.Events, now, seen[t] > 1, stored[len(calls)])
-		if err != nil {
+	calls := make([]*applyCall, len(targets)) // calls[k] applies batches[targets[k]]
+	for k, i := range targets {
+		b := batches[i]
+		if calls[k], err = e.applyArgs(b.Target, b.Events, now, seen[b.Target] > 1, stored[k]); err != nil {
 			return nil, err
 		}
-		calls = append(calls, ac)
-		targets = append(targets, i)
 	}
 	type lbWrite struct {
 		version int64
@@ -116,6 +113,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 				if again {
 					return nil, fmt.Errorf("scoring: apply for contact %s: asked again for a batch sent whole", b.Target.ContactID)
 				}
+				// Only the first round asks again, so calls[k] still
+				// matches stored[k].
 				ac, err := e.applyArgs(b.Target, b.Events, now, true, stored[k])
 				if err != nil {
 					return nil, err

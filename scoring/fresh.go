@@ -61,8 +61,7 @@ type fresh struct {
 	partner  []float64 // per partner field
 	absent   []byte    // keys (9 bytes each) no live record may have
 	checks   []byte    // 28 bytes each: kind (2 delivery, 3 daily cap), the record's first 11 bytes, x, y
-	nck      int
-	appended []byte // the records the batch adds, as the script appends them
+	appended []byte    // the records the batch adds, as the script appends them
 
 	ids       []uint16 // offsets in recs of the batch's id records
 	delivered []delivery
@@ -133,7 +132,6 @@ func (f *fresh) check(kind uint8, rec []byte, x, y float64) {
 	f.checks = append(f.checks, rec[:11]...)
 	f.checks = appendFloat(f.checks, x)
 	f.checks = appendFloat(f.checks, y)
-	f.nck++
 }
 
 // checkLen is the length of a check in fresh.checks.
