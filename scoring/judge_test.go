@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,5 +162,35 @@ func TestEnginesSharingContacts(t *testing.T) {
 				t.Errorf("contact %s/%s (-one engine, +two):\n%s", pid, cid, diff)
 			}
 		}
+	}
+}
+
+// TestShortContactRefused: a contact string shorter than its header (not
+// one this engine wrote) fails the batch with an error that says so, and
+// nothing is written.
+func TestShortContactRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	tg := Target{PartnerID: "p", ContactID: "c"}
+	if err := b.rdb.Set(b.ctx, contactScoreKey("p", "c"), "0123456789", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []bool{false, true} {
+		var err error
+		if batch {
+			_, err = b.eng.ApplyBatch(b.ctx, []Batch{{tg, []event.Event{ev("v", event.WebVisit, t0)}}})
+		} else {
+			_, err = b.eng.Apply(b.ctx, tg, []event.Event{ev("v", event.WebVisit, t0)})
+		}
+		if err == nil || !strings.Contains(err.Error(), "shorter than its header") {
+			t.Errorf("batch %v: error %v, want the short contact named", batch, err)
+		}
+	}
+	n, err := b.rdb.Exists(b.ctx, contactTimelineKey("p", "c"), partnerScoreKey("p"), partnerContactsKey("p")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 || b.rdb.Get(b.ctx, contactScoreKey("p", "c")).Val() != "0123456789" {
+		t.Error("a refused batch wrote something")
 	}
 }
