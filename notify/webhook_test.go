@@ -72,8 +72,18 @@ func (r *receiver) deliveries() []delivery {
 
 func always(code int) func(int) int { return func(int) int { return code } }
 
+// sender is NewWebhookSender(hooks, c). For c nil it passes a client of
+// the test's own instead of letting NewWebhookSender use one on
+// http.DefaultTransport: closing an httptest.Server closes that
+// transport's idle connections, breaking the requests of the tests
+// running beside it ("http: CloseIdleConnections called").
 func sender(t *testing.T, hooks []notify.Webhook, c *http.Client) *notify.WebhookSender {
 	t.Helper()
+	if c == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		t.Cleanup(tr.CloseIdleConnections)
+		c = &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
 	s, err := notify.NewWebhookSender(hooks, c)
 	if err != nil {
 		t.Fatalf("NewWebhookSender: %v", err)
