@@ -152,7 +152,7 @@ func TestWebhookSignatureAndState(t *testing.T) {
 		if mutate != nil {
 			mutate(req.Header)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := f.srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func postSigned(t *testing.T, f *fixture, sg *webhooktest.SendGrid, signedBody, 
 	req, _ := http.NewRequest("POST", f.srv.URL+"/webhooks/sendgrid", bytes.NewReader(sentBody))
 	req.Header.Set("Content-Type", "application/json")
 	sg.Sign(req.Header, signedBody, time.Now())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := f.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

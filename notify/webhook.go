@@ -172,7 +172,9 @@ const defaultWebhookTimeout = 10 * time.Second
 
 // NewWebhookSender validates hooks (absolute http or https URLs, secrets of
 // at least MinSecretLen bytes). client nil means a client with a 10s
-// timeout. Redirects are never followed: Go would turn the POST into a
+// timeout on a connection pool of its own: whoever else in the process
+// calls http.DefaultTransport.CloseIdleConnections (httptest.Server.Close
+// does) would otherwise break a delivery in flight. Redirects are never followed: Go would turn the POST into a
 // GET, and a moved receiver is a configuration change to make, not to
 // guess.
 func NewWebhookSender(hooks []Webhook, client *http.Client) (*WebhookSender, error) {
@@ -199,7 +201,7 @@ func NewWebhookSender(hooks []Webhook, client *http.Client) (*WebhookSender, err
 		return nil, err
 	}
 	if client == nil {
-		client = &http.Client{Timeout: defaultWebhookTimeout}
+		client = &http.Client{Timeout: defaultWebhookTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

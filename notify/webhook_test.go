@@ -72,18 +72,9 @@ func (r *receiver) deliveries() []delivery {
 
 func always(code int) func(int) int { return func(int) int { return code } }
 
-// sender is NewWebhookSender(hooks, c). For c nil it passes a client of
-// the test's own instead of letting NewWebhookSender use one on
-// http.DefaultTransport: closing an httptest.Server closes that
-// transport's idle connections, breaking the requests of the tests
-// running beside it ("http: CloseIdleConnections called").
+// sender is NewWebhookSender(hooks, c), failing the test on an error.
 func sender(t *testing.T, hooks []notify.Webhook, c *http.Client) *notify.WebhookSender {
 	t.Helper()
-	if c == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		t.Cleanup(tr.CloseIdleConnections)
-		c = &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	}
 	s, err := notify.NewWebhookSender(hooks, c)
 	if err != nil {
 		t.Fatalf("NewWebhookSender: %v", err)
@@ -228,7 +219,7 @@ func TestDeliverTransientFailures(t *testing.T) {
 		client *http.Client
 		ctx    func() (context.Context, context.CancelFunc)
 	}{
-		{name: "client timeout", url: stuck.URL, client: &http.Client{Timeout: 200 * time.Millisecond}},
+		{name: "client timeout", url: stuck.URL, client: &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{}}},
 		{name: "context deadline", url: stuck.URL, ctx: func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 200*time.Millisecond)
 		}},

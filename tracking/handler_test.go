@@ -108,10 +108,12 @@ func setup(t *testing.T, configure func(*HandlerConfig)) *bundle {
 	h.Register(mux)
 	b.srv = httptest.NewServer(mux)
 	t.Cleanup(b.srv.Close)
-	b.client = &http.Client{
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// The server's own client, not one on http.DefaultTransport: closing
+	// a parallel test's server closes that transport's idle connections
+	// and can break a request in flight.
+	b.client = b.srv.Client()
+	b.client.Timeout = 10 * time.Second
+	b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return b
 }
 

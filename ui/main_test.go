@@ -166,10 +166,12 @@ func (f *fixture) client(t *testing.T) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &client{t: t, base: f.srv.URL, origin: f.srv.URL, http: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	// On the server's own transport: closing a parallel test's server
+	// closes http.DefaultTransport's idle connections mid-request.
+	hc := *f.srv.Client()
+	hc.Jar = jar
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &client{t: t, base: f.srv.URL, origin: f.srv.URL, http: &hc}
 }
 
 type response struct {

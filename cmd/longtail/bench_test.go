@@ -172,7 +172,7 @@ func postB(b *testing.B, s *service, method, path, body string) int {
 	} else {
 		req.Header.Set("Content-Type", "application/x-ndjson")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		b.Fatal(err)
 	}

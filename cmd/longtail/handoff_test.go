@@ -81,7 +81,7 @@ func doAs(t *testing.T, s *service, token, method, path, body string, out any) i
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ handoff:
 func TestUIMounted(t *testing.T) {
 	t.Parallel()
 	s := startService(t, "LONGTAIL_REDIS_URL="+redistest.URL(t))
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noRedirect := s.NoRedirect()
 	resp, err := noRedirect.Get(s.URL + "/ui/queue")
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +323,7 @@ func TestUIMounted(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
 		t.Errorf("/ui/queue without a session = %d, want a redirect to sign in", resp.StatusCode)
 	}
-	resp, err = http.Get(s.URL + "/ui/login")
+	resp, err = s.HTTP.Get(s.URL + "/ui/login")
 	if err != nil {
 		t.Fatal(err)
 	}

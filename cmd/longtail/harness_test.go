@@ -38,7 +38,11 @@ func (s *syncBuffer) String() string {
 
 // service is `longtail serve` running in-process on a real listener.
 type service struct {
-	URL    string
+	URL string
+	// HTTP has a transport of its own: closing any httptest.Server closes
+	// the idle connections of http.DefaultTransport, which can break a
+	// request another parallel test has in flight on it.
+	HTTP   *http.Client
 	env    []string
 	Stderr *syncBuffer
 	stop   context.CancelFunc
@@ -62,7 +66,8 @@ func startRole(t testing.TB, role string, environ ...string) *service {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	env := append([]string{"LONGTAIL_API_KEYS=" + testAPIKey, "LONGTAIL_LOG_LEVEL=warn"}, environ...)
-	s := &service{Stderr: stderr, stop: cancel, done: make(chan error, 1), env: env}
+	s := &service{Stderr: stderr, stop: cancel, done: make(chan error, 1), env: env,
+		HTTP: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 	go func() {
 		s.done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--role", role}, env, stdout, stderr)
 	}()
@@ -90,6 +95,13 @@ func startRole(t testing.TB, role string, environ ...string) *service {
 	return s
 }
 
+// NoRedirect is s.HTTP returning redirects instead of following them.
+func (s *service) NoRedirect() *http.Client {
+	c := *s.HTTP
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
 // Stop shuts the service down and checks it exited cleanly.
 func (s *service) Stop(t testing.TB) {
 	t.Helper()
@@ -98,6 +110,7 @@ func (s *service) Stop(t testing.TB) {
 	}
 	s.stop()
 	s.stop = nil
+	s.HTTP.CloseIdleConnections()
 	select {
 	case err := <-s.done:
 		if err != nil {
@@ -119,7 +132,7 @@ func (s *service) do(t testing.TB, method, path, contentType string, body io.Rea
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

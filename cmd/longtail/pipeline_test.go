@@ -38,7 +38,7 @@ func postSendGrid(t *testing.T, s *service, sg *webhooktest.SendGrid, body []byt
 	req, _ := http.NewRequest("POST", s.URL+"/webhooks/sendgrid", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	sg.Sign(req.Header, body, time.Now())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestTrackingPixelAndClickReachTheTimeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noRedirect := s.NoRedirect()
 	for path, want := range map[string]int{
 		tracking.KindOpen.Path(open):                         200,
 		tracking.KindClick.Path(click):                       302,

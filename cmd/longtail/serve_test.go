@@ -17,7 +17,7 @@ func TestServeEmbeddedAnswersHealthz(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	s := startService(t) // no LONGTAIL_REDIS_URL: embedded Redis
-	resp, err := http.Get(s.URL + "/healthz")
+	resp, err := s.HTTP.Get(s.URL + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestServeRealRedisReadyz(t *testing.T) {
 	t.Parallel()
 	s := startService(t, "LONGTAIL_REDIS_URL="+redistest.URL(t))
 	for _, path := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get(s.URL + path)
+		resp, err := s.HTTP.Get(s.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func TestOpsQueueMonitorNeedsTheAdminKey(t *testing.T) {
 		if pass != "" {
 			req.SetBasicAuth(user, pass)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := s.HTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -146,7 +146,10 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p.cache = newCertCache(size)
 	if p.client == nil {
-		p.client = &http.Client{Timeout: defaultHTTPTimeout}
+		// A pool of its own: a CloseIdleConnections on
+		// http.DefaultTransport elsewhere in the process would break a
+		// certificate fetch in flight.
+		p.client = &http.Client{Timeout: defaultHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return p, nil
 }
