@@ -3,6 +3,7 @@ package scoring
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/scriptrun"
@@ -61,17 +62,17 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 			targets = append(targets, i)
 		}
 	}
+	small := make([]Batch, len(targets)) // small[k] is batches[targets[k]]
 	read := make([]Target, len(targets))
 	for k, i := range targets {
-		read[k] = batches[i].Target
+		small[k], read[k] = batches[i], batches[i].Target
 	}
-	stored, err := e.readContacts(ctx, read) // stored[k]: the contact of batches[targets[k]]
+	stored, err := e.readContacts(ctx, read)
 	if err != nil {
 		return nil, err
 	}
-	calls := make([]*applyCall, len(targets)) // calls[k] applies batches[targets[k]]
-	for k, i := range targets {
-		b := batches[i]
+	calls := make([]*applyCall, len(small))
+	for k, b := range small {
 		if calls[k], err = e.applyArgs(b.Target, b.Events, now, seen[b.Target] > 1, stored[k]); err != nil {
 			return nil, err
 		}
@@ -89,48 +90,20 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		}
 		results[i] = res
 	}
+	outs, err := e.applyAll(ctx, small, calls, stored, now)
+	if err != nil {
+		return nil, err
+	}
 	var scripts []scriptrun.Call
-	// Batches whose contact was written since it was read go again, whole,
-	// in another round trip.
-	for again := false; len(calls) > 0; again = true {
-		raws, err := e.runApply(ctx, calls)
-		if err != nil {
-			return nil, err
+	for k, out := range outs {
+		t := small[k].Target
+		results[targets[k]] = out.res
+		if pid := t.PartnerID; !t.NoRollup && out.res.Version > latest[pid].version {
+			latest[pid] = lbWrite{out.res.Version, out.pnorm}
 		}
-		var next []*applyCall
-		var nextTargets []int
-		for k, ac := range calls {
-			b := batches[targets[k]]
-			raw, err := raws[k].Text()
-			if err != nil {
-				return nil, fmt.Errorf("scoring: apply for contact %s: %w", b.Target.ContactID, err)
-			}
-			out, err := e.parseApply(b.Target, ac, raw, now)
-			if err != nil {
-				return nil, err
-			}
-			if out.again {
-				if again {
-					return nil, fmt.Errorf("scoring: apply for contact %s: asked again for a batch sent whole", b.Target.ContactID)
-				}
-				// Only the first round asks again, so calls[k] still
-				// matches stored[k].
-				ac, err := e.applyArgs(b.Target, b.Events, now, true, stored[k])
-				if err != nil {
-					return nil, err
-				}
-				next, nextTargets = append(next, ac), append(nextTargets, targets[k])
-				continue
-			}
-			results[targets[k]] = out.res
-			if pid := b.Target.PartnerID; !b.Target.NoRollup && out.res.Version > latest[pid].version {
-				latest[pid] = lbWrite{out.res.Version, out.pnorm}
-			}
-			if sc, ok := e.compactCall(b.Target, out.stored, now); ok {
-				scripts = append(scripts, sc)
-			}
+		if sc, ok := e.compactCall(t, out.stored, now); ok {
+			scripts = append(scripts, sc)
 		}
-		calls, targets = next, nextTargets
 	}
 	// One leaderboard call per lbChunk partners (they all live in the {lb}
 	// slot), in one round trip with the compactions that came due.
@@ -156,6 +129,53 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		}
 	}
 	return results, nil
+}
+
+// applyAll runs calls, calls[k] applying batches[k] as judged against
+// stored[k], the contact as read, in one round trip; those whose contact
+// another writer changed since the read go again, sent whole, in a
+// second.
+func (e *Engine) applyAll(ctx context.Context, batches []Batch, calls []*applyCall, stored []string, now time.Time) ([]applied, error) {
+	outs := make([]applied, len(calls))
+	pending := make([]int, len(calls)) // calls[j] applies batches[pending[j]]
+	for k := range pending {
+		pending[k] = k
+	}
+	for again := false; len(calls) > 0; again = true {
+		raws, err := e.runApply(ctx, calls)
+		if err != nil {
+			return nil, err
+		}
+		var next []*applyCall
+		var nextPending []int
+		for j, ac := range calls {
+			k := pending[j]
+			t := batches[k].Target
+			raw, err := raws[j].Text()
+			if err != nil {
+				return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
+			}
+			out, err := e.parseApply(t, ac, raw, now)
+			if err != nil {
+				return nil, err
+			}
+			if !out.again {
+				outs[k] = out
+				continue
+			}
+			if again {
+				return nil, fmt.Errorf("scoring: apply for contact %s: asked again for a batch sent whole", t.ContactID)
+			}
+			// Only the first round asks again, so stored[k] is still what
+			// the call was judged against.
+			if ac, err = e.applyArgs(t, batches[k].Events, now, true, stored[k]); err != nil {
+				return nil, err
+			}
+			next, nextPending = append(next, ac), append(nextPending, k)
+		}
+		calls, pending = next, nextPending
+	}
+	return outs, nil
 }
 
 // runApply runs applyScript calls in one round trip (scriptrun) and

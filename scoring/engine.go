@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/longtailhq/longtail/event"
-	"github.com/longtailhq/longtail/internal/scriptrun"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -158,43 +157,23 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	for start, end := 0, 0; start < len(evs); start = end {
 		end = chunkEnd(evs, start)
 		chunk := evs[start:end]
-		var out applied
 		// Judged against the contact as read, and again whole if it was
 		// written in between.
 		stored, err := e.readContacts(ctx, []Target{t})
 		if err != nil {
 			return nil, err
 		}
-		for all := false; ; all = true {
-			call, err := e.applyArgs(t, chunk, now, all, stored[0])
-			if err != nil {
-				return nil, err
-			}
-			replies, err := e.runApply(ctx, []*applyCall{call})
-			if err != nil {
-				return nil, err
-			}
-			raw, err := replies[0].Text()
-			if err != nil {
-				return nil, fmt.Errorf("scoring: apply for contact %s: %w", t.ContactID, err)
-			}
-			if out, err = e.parseApply(t, call, raw, now); err != nil {
-				return nil, err
-			}
-			if !out.again {
-				break
-			}
-			if all {
-				return nil, fmt.Errorf("scoring: apply for contact %s: asked again for a batch sent whole", t.ContactID)
-			}
+		call, err := e.applyArgs(t, chunk, now, false, stored[0])
+		if err != nil {
+			return nil, err
 		}
-		part, pn := out.res, out.pnorm
-		if sc, ok := e.compactCall(t, out.stored, now); ok {
-			cmds, err := scriptrun.Pipelined(ctx, e.rdb, []scriptrun.Call{sc})
-			if err == nil {
-				err = scriptrun.FirstError(cmds)
-			}
-			if err != nil {
+		outs, err := e.applyAll(ctx, []Batch{{Target: t, Events: chunk}}, []*applyCall{call}, stored, now)
+		if err != nil {
+			return nil, err
+		}
+		part, pn := outs[0].res, outs[0].pnorm
+		if sc, ok := e.compactCall(t, outs[0].stored, now); ok {
+			if err := sc.Script.Run(ctx, e.rdb, sc.Keys, sc.Args...).Err(); err != nil {
 				return nil, fmt.Errorf("scoring: compact contact %s: %w", t.ContactID, err)
 			}
 		}

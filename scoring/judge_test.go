@@ -49,8 +49,8 @@ func TestJudgedAgainstWhatIsStored(t *testing.T) {
 
 // TestContactWrittenSinceReadGoesAgain: a judgement made against a
 // contact another write has changed since is not applied (the script says
-// so and writes nothing), and the batch sent whole is judged by the
-// script.
+// so and writes nothing), and applyAll sends the batch again whole, for
+// the script to judge.
 func TestContactWrittenSinceReadGoesAgain(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Config{})
@@ -63,32 +63,43 @@ func TestContactWrittenSinceReadGoesAgain(t *testing.T) {
 	b.apply(t, tg, ev("b", event.WebVisit, t0)) // the other writer
 	before := b.rdb.Get(b.ctx, contactScoreKey("p", "c")).Val()
 	evs := []event.Event{ev("b", event.WebVisit, t0), ev("c", event.WebVisit, t0)}
-	for _, all := range []bool{false, true} {
-		call, err := b.eng.applyArgs(tg, evs, t0, all, read[0])
+	stale := func() *applyCall {
+		t.Helper()
+		call, err := b.eng.applyArgs(tg, evs, t0, false, read[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		raws, err := b.eng.runApply(b.ctx, []*applyCall{call})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := b.eng.parseApply(tg, call, raws[0].Val().(string), t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !all {
-			if !out.again {
-				t.Fatal("a judgement against a stale read was applied")
-			}
-			if after := b.rdb.Get(b.ctx, contactScoreKey("p", "c")).Val(); after != before {
-				t.Fatal("the script wrote the contact before asking again")
-			}
-			continue
-		}
-		want := []EventResult{{ID: "b", Duplicate: true, Filtered: FilteredDuplicate}, {ID: "c", Points: 3}}
-		if diff := cmp.Diff(want, out.res.Events); diff != "" {
-			t.Errorf("sent whole (-want, +got):\n%s", diff)
-		}
+		return call
+	}
+	call := stale()
+	raws, err := b.eng.runApply(b.ctx, []*applyCall{call})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.eng.parseApply(tg, call, raws[0].Val().(string), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.again {
+		t.Fatal("a judgement against a stale read was applied")
+	}
+	if after := b.rdb.Get(b.ctx, contactScoreKey("p", "c")).Val(); after != before {
+		t.Fatal("the script wrote the contact before asking again")
+	}
+	// applyAll sends it again, whole, and the script judges it.
+	outs, err := b.eng.applyAll(b.ctx, []Batch{{tg, evs}}, []*applyCall{stale()}, read, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs[0].again || outs[0].res == nil {
+		t.Fatalf("applyAll returned %+v, want the batch applied", outs[0])
+	}
+	want := []EventResult{{ID: "b", Duplicate: true, Filtered: FilteredDuplicate}, {ID: "c", Points: 3}}
+	if diff := cmp.Diff(want, outs[0].res.Events); diff != "" {
+		t.Errorf("sent whole (-want, +got):\n%s", diff)
+	}
+	if !outs[0].res.slow {
+		t.Error("sent again, the batch was not judged by the script")
 	}
 }
 
