@@ -226,40 +226,18 @@ func TestDedupRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := seenKeys(t, blob)
+	var keys []string // of the seen markers, expired or not
+	err = walkRecords(blob[contactHeaderLen:], func(kind byte, key, _ string) {
+		if kind != 'x' {
+			keys = append(keys, key)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if id := digestSum("i", "y"); len(keys) != 1 || keys[0] != "i"+string(id[:8]) { // the id of "y"
 		t.Fatalf("seen markers %q after 40 days, want expired ones pruned", keys)
 	}
-}
-
-// seenKeys splits a stored contact's records (see applyScript) and
-// returns the keys of its seen markers.
-func seenKeys(t *testing.T, s string) []string {
-	t.Helper()
-	var keys []string
-	s = s[contactHeaderLen:]
-	for len(s) > 0 {
-		size, kl := 13, 9
-		switch s[0] {
-		case 'd':
-			size = 21
-		case 'k':
-			size, kl = 15, 7
-		case 'x':
-			tn := int(s[1]) | int(s[2])<<8
-			s = s[6+tn+8*int(s[5+tn]):]
-			continue
-		case 'i', 'o', 'c':
-		default:
-			t.Fatalf("seen record starts with %q", s[0])
-		}
-		if len(s) < size {
-			t.Fatalf("truncated seen record %q", s)
-		}
-		keys = append(keys, s[:kl])
-		s = s[size:]
-	}
-	return keys
 }
 
 // TestDeliveryKeptWhileClicksCanArrive: a delivery is remembered while a

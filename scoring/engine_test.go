@@ -28,13 +28,7 @@ var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 func setup(t testing.TB, cfg Config) *bundle {
 	t.Helper()
-	rdb := redistest.New(t)
-	c := testclock.New(t0)
-	eng, err := NewEngine(rdb, cfg, c.Now)
-	if err != nil {
-		t.Fatalf("NewEngine: %v", err)
-	}
-	return &bundle{ctx: context.Background(), rdb: rdb, eng: eng, clock: c}
+	return setupOn(t, redistest.New(t), cfg)
 }
 
 // setupPrivate is setup on a private redis-server, for tests that flush
@@ -43,6 +37,11 @@ func setupPrivate(t testing.TB, cfg Config) *bundle {
 	t.Helper()
 	rdb := redis.NewClient(redistest.StartServer(t).Options())
 	t.Cleanup(func() { rdb.Close() })
+	return setupOn(t, rdb, cfg)
+}
+
+func setupOn(t testing.TB, rdb *redis.Client, cfg Config) *bundle {
+	t.Helper()
 	c := testclock.New(t0)
 	eng, err := NewEngine(rdb, cfg, c.Now)
 	if err != nil {
