@@ -174,9 +174,9 @@ const defaultWebhookTimeout = 10 * time.Second
 // at least MinSecretLen bytes). client nil means a client with a 10s
 // timeout on a connection pool of its own: whoever else in the process
 // calls http.DefaultTransport.CloseIdleConnections (httptest.Server.Close
-// does) would otherwise break a delivery in flight. Redirects are never followed: Go would turn the POST into a
-// GET, and a moved receiver is a configuration change to make, not to
-// guess.
+// does) would otherwise break a delivery in flight. Redirects are never
+// followed: Go would turn the POST into a GET, and a moved receiver is a
+// configuration change to make, not to guess.
 func NewWebhookSender(hooks []Webhook, client *http.Client) (*WebhookSender, error) {
 	s := &WebhookSender{now: time.Now}
 	var errs []error

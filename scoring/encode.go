@@ -518,7 +518,7 @@ type applied struct {
 	stored string
 	// again is set when the script found Go's judgement did not hold and
 	// wrote nothing: the batch must go again with everything (applyArgs
-	// with slow set).
+	// with all set).
 	again bool
 }
 

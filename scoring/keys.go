@@ -71,8 +71,8 @@ const (
 )
 
 // typeCodes are the short names event types take inside stored records
-// (explain aggregates, daily-cap counters), to keep contacts small. They are stored: never change or reuse one; add new types with new
-// codes. The script tests "op", "cl" and "dl" by name.
+// (explain aggregates, daily-cap counters), to keep contacts small. They
+// are stored: never change or reuse one; add new types with new codes. The script tests "op", "cl" and "dl" by name.
 var typeCodes = map[event.Type]string{
 	event.EmailDelivered:    "dl",
 	event.EmailOpen:         "op",

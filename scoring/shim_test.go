@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/google/go-cmp/cmp"
-	"github.com/longtailhq/longtail/event"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/google/go-cmp/cmp"
+	"github.com/longtailhq/longtail/event"
 	"github.com/redis/go-redis/v9"
 )
 

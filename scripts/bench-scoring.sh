@@ -9,8 +9,7 @@
 # events/s over the mean of the two raw figures around it. Rounds take in
 # turn BenchmarkApplyBatch (40 brand-new contacts of 5 events per call
 # from 10 workers, as the ingest job scores webhooks with its default 10
-# task workers: every batch creates keys),
-# BenchmarkApplyBatchReturning (the same for contacts already scored: the
+# task workers: every batch creates keys), BenchmarkApplyBatchReturning (the same for contacts already scored: the
 # steady state) and BenchmarkApply (one contact per call, no pipelining).
 # It prints every round and the median ratio per benchmark, with the time
 # Redis spent per EVALSHA (INFO commandstats: the apply script, plus the
