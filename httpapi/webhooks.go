@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/rs/zerolog/hlog"
 
@@ -61,15 +63,9 @@ func (a *API) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(res.Events) > 0 {
 		if err := a.sink.Record(r.Context(), res.Events); err != nil {
+			a.release(r, name, res)
 			unavailable(w, r, err)
 			return
-		}
-	}
-	if res.AfterQueued != nil {
-		if err := res.AfterQueued(r.Context()); err != nil {
-			// The events are queued; failing now would only cause a retry
-			// that dedup absorbs anyway.
-			hlog.FromRequest(r).Warn().Str("provider", name).Err(err).Msg("after-queue step failed")
 		}
 	}
 	a.metrics.webhookAccepted(name, len(res.Events), res.Ignored)
@@ -91,3 +87,23 @@ func (a *API) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(res.Events), "ignored": ignored})
 }
+
+// release gives back what the provider claimed for a delivery whose events
+// could not be queued, so the provider's retry is accepted. It runs even
+// when the request's context is done (a client that hung up is the usual
+// reason the queueing failed), bounded by its own timeout.
+func (a *API) release(r *http.Request, name string, res *webhook.Result) {
+	if res.Release == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), releaseTimeout)
+	defer cancel()
+	if err := res.Release(ctx); err != nil {
+		// The claim stays until it expires: the retry is refused as a
+		// replay, which is the safe side to fail on.
+		hlog.FromRequest(r).Error().Str("provider", name).Err(err).Msg("webhook claim not released after a failed enqueue")
+	}
+}
+
+// releaseTimeout bounds giving back a claim after a failed enqueue.
+const releaseTimeout = 2 * time.Second

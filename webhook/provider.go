@@ -48,10 +48,11 @@ type Result struct {
 	// Reply, when set, is written instead of the default acknowledgement
 	// (Zoom's endpoint.url_validation answer).
 	Reply *Reply
-	// AfterQueued, when set, runs only once the events are durably queued
-	// (e.g. remembering a replay token). Doing it earlier would make a
-	// provider's retry after a failed enqueue look like a replay and lose it.
-	AfterQueued func(ctx context.Context) error
+	// Release, when set, undoes what Handle claimed to accept this delivery
+	// once (a Mailgun replay token). The caller runs it when the events
+	// could not be queued, so that the provider's retry of the same delivery
+	// is not mistaken for a replay and lost.
+	Release func(ctx context.Context) error
 }
 
 // Reply is a provider-specific response body.
@@ -66,8 +67,8 @@ type Provider interface {
 	// Name is the path segment under /webhooks/ and the event Source.
 	Name() string
 	// Handle verifies req (wrapping ErrUnauthorized on failure) and then
-	// parses it (wrapping ErrBadPayload). It must not touch any state: a
-	// rejected request changes nothing.
+	// parses it (wrapping ErrBadPayload). A rejected request changes
+	// nothing; an accepted one may hold a claim that Result.Release undoes.
 	Handle(ctx context.Context, req *Request) (*Result, error)
 }
 

@@ -37,7 +37,7 @@ func buildProviders(w config.Webhooks, rdb redis.UniversalClient) ([]webhook.Pro
 	if w.Mailgun.SigningKey != "" {
 		cfg := mailgun.Config{SigningKey: w.Mailgun.SigningKey, MaxAge: maxAge}
 		if w.Mailgun.ReplayCache {
-			cfg.Tokens = mailgun.NewRedisTokenCache(rdb, "lt:webhook:mailgun:token:")
+			cfg.Tokens = mailgun.NewRedisTokenCache(rdb)
 		}
 		p, err := mailgun.New(cfg)
 		if err := add("mailgun", p, err); err != nil {

@@ -7,11 +7,14 @@
 // and signature is hex HMAC-SHA256 of timestamp ‖ token under the webhook
 // signing key. Mailgun signs those two strings only, not the event data, so
 // a captured signature could be replayed with other event data: Config.MaxAge
-// bounds how long a signature is good for, and Config.Tokens refuses a token
-// seen before. The token is remembered only once the events are queued
-// (Result.AfterQueued), so a retry after a failed enqueue is not mistaken for
-// a replay. A body that is not JSON at all carries no signature to check and
-// is ErrBadPayload; every other failure before the HMAC matches is
+// bounds how long a signature is good for, and Config.Tokens accepts each
+// token once. A delivery claims its token in one atomic step once its
+// signature, age and payload check out, so of any number of copies sent at
+// once exactly one is accepted and the others are ErrUnauthorized. When its
+// events then cannot be queued, Result.Release gives the claim back, so
+// Mailgun's retry of the same delivery is not mistaken for a replay. A body
+// that is not JSON at all carries no signature to check and is
+// ErrBadPayload; every other failure before the HMAC matches is
 // ErrUnauthorized, and event-data is read only after it matches.
 //
 // # Events
@@ -46,6 +49,7 @@ package mailgun
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -65,10 +69,13 @@ const name = "mailgun"
 // TokenCache remembers the signature tokens of accepted deliveries so a
 // replayed signature is refused.
 type TokenCache interface {
-	// Seen reports whether token was remembered and has not expired.
-	Seen(ctx context.Context, token string) (bool, error)
-	// Remember records token for ttl.
-	Remember(ctx context.Context, token string, ttl time.Duration) error
+	// Claim records token for ttl under the claim id unless it is already
+	// recorded, as one atomic step, and reports whether this call recorded
+	// it. Of concurrent claims of one token exactly one succeeds.
+	Claim(ctx context.Context, token, id string, ttl time.Duration) (bool, error)
+	// Release forgets token if the claim id still holds it, so that the
+	// same delivery can be accepted again.
+	Release(ctx context.Context, token, id string) error
 }
 
 // Config configures the Mailgun provider.
@@ -79,10 +86,11 @@ type Config struct {
 	// MaxAge is the replay window on signature.timestamp. Zero disables the
 	// check, which is only allowed without Tokens.
 	MaxAge time.Duration
-	// Tokens, when set, refuses a signature token already used. Tokens are
-	// kept for twice MaxAge, the span over which CheckAge would accept them
+	// Tokens, when set, accepts each signature token once. Tokens are kept
+	// for twice MaxAge, the span over which CheckAge would accept them
 	// (MaxAge either side of the signed time). If nil, tokens are not
-	// tracked and MaxAge alone limits replays.
+	// tracked and MaxAge alone limits replays: one captured signature then
+	// carries any event data for MaxAge. Production sets it.
 	Tokens TokenCache
 }
 
@@ -127,7 +135,7 @@ func (p *Provider) Handle(ctx context.Context, req *webhook.Request) (*webhook.R
 	if err := json.Unmarshal(req.Body, &env); err != nil {
 		return nil, fmt.Errorf("%w: body is not a Mailgun JSON envelope: %v", webhook.ErrBadPayload, err)
 	}
-	if err := p.verify(ctx, &env, req.Now); err != nil {
+	if err := p.verify(&env, req.Now); err != nil {
 		return nil, err
 	}
 	if len(env.EventData) == 0 || string(env.EventData) == "null" {
@@ -139,19 +147,43 @@ func (p *Provider) Handle(ctx context.Context, req *webhook.Request) (*webhook.R
 	if err := res.Add(0, ev, kind, err); err != nil {
 		return nil, err
 	}
+	// Claimed last, once nothing else can refuse the delivery: a refused
+	// request leaves no claim behind.
 	if p.tokens != nil {
-		token, ttl := env.Signature.Token, 2*p.maxAge
-		res.AfterQueued = func(ctx context.Context) error {
-			if err := p.tokens.Remember(ctx, token, ttl); err != nil {
-				return fmt.Errorf("mailgun: remember token: %w", err)
-			}
-			return nil
+		release, err := p.claim(ctx, env.Signature.Token)
+		if err != nil {
+			return nil, err
 		}
+		res.Release = release
 	}
 	return res, nil
 }
 
-func (p *Provider) verify(ctx context.Context, env *envelope, now time.Time) error {
+// claim takes the signature token for this delivery and returns how to give
+// it back.
+func (p *Provider) claim(ctx context.Context, token string) (func(context.Context) error, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("mailgun: claim id: %w", err)
+	}
+	id := hex.EncodeToString(b[:])
+	ok, err := p.tokens.Claim(ctx, token, id, 2*p.maxAge)
+	if err != nil {
+		// Neither 401 nor 400: the caller answers 5xx and Mailgun retries.
+		return nil, fmt.Errorf("mailgun: claim token: %w", err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: signature token already used", webhook.ErrUnauthorized)
+	}
+	return func(ctx context.Context) error {
+		if err := p.tokens.Release(ctx, token, id); err != nil {
+			return fmt.Errorf("mailgun: release token: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+func (p *Provider) verify(env *envelope, now time.Time) error {
 	sig := env.Signature
 	if sig.Timestamp == "" || sig.Token == "" || sig.Signature == "" {
 		return fmt.Errorf("%w: signature.timestamp, signature.token and signature.signature are required", webhook.ErrUnauthorized)
@@ -173,16 +205,6 @@ func (p *Provider) verify(ctx context.Context, env *envelope, now time.Time) err
 		}
 		if err := webhook.CheckAge(time.Unix(sec, 0), now, p.maxAge); err != nil {
 			return err
-		}
-	}
-	if p.tokens != nil {
-		seen, err := p.tokens.Seen(ctx, sig.Token)
-		if err != nil {
-			// Neither 401 nor 400: the caller answers 5xx and Mailgun retries.
-			return fmt.Errorf("mailgun: check token: %w", err)
-		}
-		if seen {
-			return fmt.Errorf("%w: signature token already used", webhook.ErrUnauthorized)
 		}
 	}
 	return nil

@@ -91,7 +91,7 @@ func TestName(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
-	cache := mailgun.NewRedisTokenCache(redistest.New(t), "t:")
+	cache := mailgun.NewRedisTokenCache(redistest.New(t))
 	tests := []struct {
 		name    string
 		cfg     mailgun.Config
@@ -337,8 +337,8 @@ func TestFixtures(t *testing.T) {
 			if diff := cmp.Diff(tt.wantIgnored, res.Ignored); diff != "" {
 				t.Errorf("ignored (-want, +got):\n%s", diff)
 			}
-			if res.AfterQueued != nil {
-				t.Errorf("AfterQueued set without a token cache")
+			if res.Release != nil {
+				t.Errorf("Release set without a token cache")
 			}
 		})
 	}

@@ -3,8 +3,13 @@ package mailgun_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/webhook"
@@ -15,114 +20,147 @@ func TestRedisTokenCache(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb := redistest.New(t)
-	cache := mailgun.NewRedisTokenCache(rdb, "lt:mg:")
+	cache := mailgun.NewRedisTokenCache(rdb)
+	const key = "lt:webhook:mailgun:token:tok"
 
-	seen, err := cache.Seen(ctx, "tok")
-	if err != nil || seen {
-		t.Fatalf("Seen(new token) = %v, %v; want false", seen, err)
+	steps := []struct {
+		name    string
+		do      func() (bool, error)
+		want    bool
+		wantVal string // the key's value after the step; "" for none
+	}{
+		{"first claim", func() (bool, error) { return cache.Claim(ctx, "tok", "a", time.Hour) }, true, "a"},
+		{"second claim", func() (bool, error) { return cache.Claim(ctx, "tok", "b", 48*time.Hour) }, false, "a"},
+		{"release by another claim", func() (bool, error) { return true, cache.Release(ctx, "tok", "b") }, true, "a"},
+		{"release by the owner", func() (bool, error) { return true, cache.Release(ctx, "tok", "a") }, true, ""},
+		{"claim after release", func() (bool, error) { return cache.Claim(ctx, "tok", "c", time.Hour) }, true, "c"},
 	}
-	if err := cache.Remember(ctx, "tok", time.Hour); err != nil {
-		t.Fatal(err)
+	for _, s := range steps {
+		got, err := s.do()
+		if err != nil || got != s.want {
+			t.Fatalf("%s = %v, %v; want %v", s.name, got, err, s.want)
+		}
+		val, err := rdb.Get(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			val, err = "", nil
+		}
+		if err != nil || val != s.wantVal {
+			t.Fatalf("after %s: %s = %q, %v; want %q", s.name, key, val, err, s.wantVal)
+		}
 	}
-	if seen, err := cache.Seen(ctx, "tok"); err != nil || !seen {
-		t.Fatalf("Seen(remembered token) = %v, %v; want true", seen, err)
+	// The losing claim (48h) did not extend the first one's expiry.
+	if ttl, err := rdb.PTTL(ctx, key).Result(); err != nil || ttl <= 59*time.Minute || ttl > time.Hour {
+		t.Fatalf("PTTL(%s) = %v, %v; want about an hour", key, ttl, err)
 	}
-	if seen, _ := cache.Seen(ctx, "other"); seen {
-		t.Fatal("Seen(other token) = true")
+	if ok, err := cache.Claim(ctx, "forever", "a", 0); err == nil || ok {
+		t.Fatal("Claim with TTL 0 succeeded; it would keep the token forever")
 	}
-	ttl, err := rdb.PTTL(ctx, "lt:mg:tok").Result()
-	if err != nil || ttl <= 59*time.Minute || ttl > time.Hour {
-		t.Fatalf("PTTL(lt:mg:tok) = %v, %v; want about an hour under the prefix", ttl, err)
-	}
-	// A second Remember must not extend the first expiry.
-	if err := cache.Remember(ctx, "tok", 48*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if ttl, _ := rdb.PTTL(ctx, "lt:mg:tok").Result(); ttl > time.Hour {
-		t.Fatalf("second Remember extended the TTL to %v", ttl)
-	}
-	if err := cache.Remember(ctx, "forever", 0); err == nil {
-		t.Fatal("Remember with TTL 0 succeeded; it would keep the token forever")
-	}
-	if n, _ := rdb.Exists(ctx, "lt:mg:forever").Result(); n != 0 {
-		t.Fatal("Remember with TTL 0 wrote a key")
+	if n, _ := rdb.Exists(ctx, "lt:webhook:mailgun:token:forever").Result(); n != 0 {
+		t.Fatal("Claim with TTL 0 wrote a key")
 	}
 }
 
-func TestRedisTokenCacheExpires(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	cache := mailgun.NewRedisTokenCache(redistest.New(t), "p:")
-	if err := cache.Remember(ctx, "tok", 50*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		seen, err := cache.Seen(ctx, "tok")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !seen {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("token still seen long after its TTL")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// TestTokenReplay walks the delivery lifecycle: a token is refused only once
-// AfterQueued has run, so a retry after a failed enqueue still gets in.
+// TestTokenReplay walks the delivery lifecycle: the token is claimed when
+// the delivery is accepted, a copy is refused from then on, and releasing
+// the claim (the events could not be queued) lets the retry in.
 func TestTokenReplay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb := redistest.New(t)
-	p := newProvider(t, mailgun.Config{MaxAge: 5 * time.Minute, Tokens: mailgun.NewRedisTokenCache(rdb, "mg:")})
-	body := signed("tok-1", readFile(t, "docs-events-api-structure/delivered.json"))
+	p := newProvider(t, mailgun.Config{MaxAge: 5 * time.Minute, Tokens: mailgun.NewRedisTokenCache(rdb)})
+	delivered := readFile(t, "docs-events-api-structure/delivered.json")
+	body := signed("tok-1", delivered)
 
 	first, err := p.Handle(ctx, request(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.AfterQueued == nil {
-		t.Fatal("AfterQueued not set with a token cache")
+	if first.Release == nil {
+		t.Fatal("Release not set with a token cache")
 	}
-	if n, _ := rdb.DBSize(ctx).Result(); n != 0 {
-		t.Fatalf("Handle wrote %d keys before the events were queued", n)
+	if ttl, _ := rdb.PTTL(ctx, "lt:webhook:mailgun:token:tok-1").Result(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
+		t.Fatalf("token TTL = %v, want twice MaxAge", ttl)
+	}
+	// The attack: the captured signature with other event data.
+	forged := signed("tok-1", []byte(strings.Replace(string(delivered), `"delivered"`, `"clicked"`, 1)))
+	for name, b := range map[string][]byte{"copy": body, "other event data": forged} {
+		if _, err := p.Handle(ctx, request(b)); !errors.Is(err, webhook.ErrUnauthorized) {
+			t.Fatalf("%s while claimed: error = %v, want ErrUnauthorized", name, err)
+		}
+	}
+	// Queueing failed: the claim is given back and Mailgun's retry lands.
+	if err := first.Release(ctx); err != nil {
+		t.Fatal(err)
 	}
 	retry, err := p.Handle(ctx, request(body))
 	if err != nil {
-		t.Fatalf("retry before AfterQueued: %v", err)
+		t.Fatalf("retry after Release: %v", err)
 	}
-	if err := first.AfterQueued(ctx); err != nil {
+	// The first delivery's release, run late, must not free the retry's claim.
+	if err := first.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ttl, _ := rdb.PTTL(ctx, "mg:tok-1").Result(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
-		t.Fatalf("token TTL = %v, want twice MaxAge", ttl)
-	}
 	if _, err := p.Handle(ctx, request(body)); !errors.Is(err, webhook.ErrUnauthorized) {
-		t.Fatalf("replay after AfterQueued: error = %v, want ErrUnauthorized", err)
+		t.Fatalf("copy after the retry was accepted: error = %v, want ErrUnauthorized", err)
 	}
-	// The retry's hook runs too (it was queued as well) and must not fail.
-	if err := retry.AfterQueued(ctx); err != nil {
-		t.Fatalf("second AfterQueued: %v", err)
+	if retry.Release == nil {
+		t.Fatal("retry has no Release")
 	}
 	// Another token is unaffected.
-	if _, err := p.Handle(ctx, request(signed("tok-2", readFile(t, "docs-events-api-structure/delivered.json")))); err != nil {
+	if _, err := p.Handle(ctx, request(signed("tok-2", delivered))); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
-	// A bad signature is refused before the cache is asked.
+	// Refused deliveries claim nothing: a bad signature, and a good one
+	// over event data that cannot be parsed.
 	bad := envelope("1700000000", "tok-3", sign("other-key", "1700000000", "tok-3"), []byte(`{}`))
 	if _, err := p.Handle(ctx, request(bad)); !errors.Is(err, webhook.ErrUnauthorized) {
 		t.Fatalf("bad signature: %v", err)
+	}
+	if _, err := p.Handle(ctx, request(signed("tok-4", []byte(`{"event":"clicked"}`)))); !errors.Is(err, webhook.ErrBadPayload) {
+		t.Fatalf("unparsable event data: %v", err)
+	}
+	for _, tok := range []string{"tok-3", "tok-4"} {
+		if n, _ := rdb.Exists(ctx, "lt:webhook:mailgun:token:"+tok).Result(); n != 0 {
+			t.Errorf("a refused delivery claimed %s", tok)
+		}
+	}
+}
+
+// TestParallelCopiesOneAccepted is the race the claim closes: copies of one
+// delivery arriving together are accepted exactly once.
+func TestParallelCopiesOneAccepted(t *testing.T) {
+	t.Parallel()
+	p := newProvider(t, mailgun.Config{MaxAge: 5 * time.Minute, Tokens: mailgun.NewRedisTokenCache(redistest.New(t))})
+	const n = 30
+	body := signed("tok-par", readFile(t, "docs-events-api-structure/delivered.json"))
+	var wg sync.WaitGroup
+	var accepted, refused, other atomic.Int32
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			_, err := p.Handle(context.Background(), request(body))
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errors.Is(err, webhook.ErrUnauthorized):
+				refused.Add(1)
+			default:
+				other.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if accepted.Load() != 1 || refused.Load() != n-1 || other.Load() != 0 {
+		t.Fatalf("accepted %d, refused %d, other errors %d; want 1, %d, 0", accepted.Load(), refused.Load(), other.Load(), n-1)
 	}
 }
 
 func TestTokenCacheUnavailable(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.New(t)
-	p := newProvider(t, mailgun.Config{MaxAge: time.Minute, Tokens: mailgun.NewRedisTokenCache(rdb, "mg:")})
+	p := newProvider(t, mailgun.Config{MaxAge: time.Minute, Tokens: mailgun.NewRedisTokenCache(rdb)})
 	if err := rdb.Close(); err != nil {
 		t.Fatal(err)
 	}

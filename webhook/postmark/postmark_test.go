@@ -185,8 +185,8 @@ func TestFixtures(t *testing.T) {
 			if diff := cmp.Diff([]event.Event{tt.want}, res.Events); diff != "" {
 				t.Errorf("events (-want, +got):\n%s", diff)
 			}
-			if res.Ignored != nil || res.AfterQueued != nil {
-				t.Errorf("unexpected Ignored %v or AfterQueued", res.Ignored)
+			if res.Ignored != nil || res.Release != nil {
+				t.Errorf("unexpected Ignored %v or Release", res.Ignored)
 			}
 		})
 	}

@@ -398,8 +398,8 @@ func TestFixtures(t *testing.T) {
 			if diff := cmp.Diff(tt.wantIgnored, res.Ignored); diff != "" {
 				t.Errorf("ignored (-want, +got):\n%s", diff)
 			}
-			if res.AfterQueued != nil || res.Reply != nil {
-				t.Errorf("unexpected AfterQueued or Reply")
+			if res.Release != nil || res.Reply != nil {
+				t.Errorf("unexpected Release or Reply")
 			}
 		})
 	}
