@@ -53,9 +53,11 @@ func (a *API) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_payload", "%v", err)
 		return
 	case err != nil:
-		// Ours or an upstream's (e.g. an SNS confirmation that failed):
-		// the provider should retry.
-		unavailable(w, r, err)
+		// Ours or an upstream's (e.g. an SNS subscription confirmation
+		// that AWS did not answer): the provider should retry.
+		hlog.FromRequest(r).Warn().Str("provider", name).Err(err).Msg("webhook could not be handled now")
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the delivery could not be handled now; retry later")
 		return
 	}
 	for i := range res.Events {

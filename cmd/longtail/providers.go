@@ -51,7 +51,7 @@ func buildProviders(w config.Webhooks, rdb redis.UniversalClient) ([]webhook.Pro
 		}
 	}
 	if w.SES.Enabled {
-		p, err := ses.New(ses.Config{CertDir: w.SES.CertDir, TopicARNs: w.SES.TopicARNs})
+		p, err := ses.New(ses.Config{CertDir: w.SES.CertDir, TopicARNs: w.SES.TopicARNs, MaxAge: maxAge})
 		if err := add("ses", p, err); err != nil {
 			return nil, err
 		}

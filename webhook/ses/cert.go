@@ -46,12 +46,18 @@ func (p *Provider) certificate(ctx context.Context, rawURL string, now time.Time
 		}
 		return cert, nil
 	}
-	cert, err := p.fetch(ctx, u, now)
-	if err != nil {
+	if err := p.failures.get(key, now); err != nil {
 		return nil, err
 	}
-	p.cache.add(key, cert)
-	return cert, nil
+	return p.fetches.do(ctx, key, func(ctx context.Context) (*x509.Certificate, error) {
+		cert, err := p.fetch(ctx, u, now)
+		if err != nil {
+			p.failures.add(key, err, now)
+			return nil, err
+		}
+		p.cache.add(key, cert)
+		return cert, nil
+	})
 }
 
 // pinned reads the operator's copy of a certificate. It is read on every
@@ -82,25 +88,23 @@ func (p *Provider) pinned(urlPath string) (*x509.Certificate, error) {
 	return certs[0], nil
 }
 
-// fetch downloads a certificate and verifies its chain at now. A failure to
-// reach AWS, or an AWS-side error, is returned plain so that SNS retries; an
-// answer that cannot be trusted is ErrUnauthorized.
+// fetch downloads a certificate and verifies its chain at now. Every
+// failure is ErrUnauthorized: the URL came from an unauthenticated message,
+// and a certificate that cannot be had proves nothing (answering 5xx would
+// also page whoever watches server errors for anyone who names a bad URL).
 func (p *Provider) fetch(ctx context.Context, u *url.URL, now time.Time) (*x509.Certificate, error) {
 	rawURL := u.String()
 	resp, err := p.get(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("ses: fetching signing certificate: %w", err)
+		return nil, fmt.Errorf("%w: ses: signing certificate %s could not be fetched: %v", webhook.ErrUnauthorized, rawURL, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-		return nil, fmt.Errorf("ses: fetching signing certificate %s: %s", rawURL, resp.Status)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: ses: signing certificate %s: %s", webhook.ErrUnauthorized, rawURL, resp.Status)
+		return nil, fmt.Errorf("%w: ses: signing certificate %s could not be fetched: %s", webhook.ErrUnauthorized, rawURL, resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCertBytes))
 	if err != nil {
-		return nil, fmt.Errorf("ses: fetching signing certificate: %w", err)
+		return nil, fmt.Errorf("%w: ses: signing certificate %s could not be fetched: %v", webhook.ErrUnauthorized, rawURL, err)
 	}
 	certs, err := parsePEM(data)
 	if err != nil {
@@ -213,4 +217,113 @@ func (c *certCache) remove(url string) {
 		c.order.Remove(el)
 		delete(c.byURL, url)
 	}
+}
+
+// failureCache remembers certificate URLs that could not be fetched or
+// trusted, each for ttl from the failure, at most max of them (the least
+// recently failed is forgotten first).
+type failureCache struct {
+	mu    sync.Mutex
+	max   int
+	ttl   time.Duration
+	order *list.List // of *failure, most recent first
+	byURL map[string]*list.Element
+}
+
+type failure struct {
+	url string
+	err error
+	at  time.Time
+}
+
+func newFailureCache(max int, ttl time.Duration) *failureCache {
+	return &failureCache{max: max, ttl: ttl, order: list.New(), byURL: map[string]*list.Element{}}
+}
+
+// get returns the remembered failure of url at now, or nil.
+func (c *failureCache) get(url string, now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byURL[url]
+	if !ok {
+		return nil
+	}
+	f := el.Value.(*failure)
+	if age := now.Sub(f.at); age >= c.ttl || age < 0 {
+		c.order.Remove(el)
+		delete(c.byURL, url)
+		return nil
+	}
+	return fmt.Errorf("%w (at %s; not tried again before %s)", f.err,
+		f.at.UTC().Format(time.RFC3339), f.at.Add(c.ttl).UTC().Format(time.RFC3339))
+}
+
+func (c *failureCache) add(url string, err error, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byURL[url]; ok {
+		c.order.Remove(el)
+	}
+	c.byURL[url] = c.order.PushFront(&failure{url: url, err: err, at: now})
+	for c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.byURL, last.Value.(*failure).url)
+	}
+}
+
+// fetchGroup runs certificate fetches: one at a time per URL, the callers
+// asking for a URL already being fetched waiting for that fetch, and at most
+// cap(slots) URLs at once.
+type fetchGroup struct {
+	mu       sync.Mutex
+	slots    chan struct{}
+	inflight map[string]*flight
+}
+
+type flight struct {
+	done chan struct{}
+	cert *x509.Certificate
+	err  error
+}
+
+func newFetchGroup(max int) *fetchGroup {
+	return &fetchGroup{slots: make(chan struct{}, max), inflight: map[string]*flight{}}
+}
+
+// do runs fetch for key, or waits for the run already in flight. With every
+// slot taken it refuses at once rather than queueing: a caller naming fresh
+// URLs must not make the real ones wait behind it.
+func (g *fetchGroup) do(ctx context.Context, key string, fetch func(context.Context) (*x509.Certificate, error)) (*x509.Certificate, error) {
+	g.mu.Lock()
+	if f, ok := g.inflight[key]; ok {
+		g.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.cert, f.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("ses: waiting for signing certificate %s: %w", key, ctx.Err())
+		}
+	}
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		g.mu.Unlock()
+		return nil, fmt.Errorf("%w: ses: signing certificate %s not fetched: %d certificate fetches already in flight",
+			webhook.ErrUnauthorized, key, cap(g.slots))
+	}
+	f := &flight{done: make(chan struct{})}
+	g.inflight[key] = f
+	g.mu.Unlock()
+
+	// Not cancelled with the first caller's request: the others waiting
+	// for it would fail with it. The client's timeout bounds it.
+	f.cert, f.err = fetch(context.WithoutCancel(ctx))
+
+	g.mu.Lock()
+	delete(g.inflight, key)
+	g.mu.Unlock()
+	<-g.slots
+	close(f.done)
+	return f.cert, f.err
 }

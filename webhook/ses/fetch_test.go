@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,20 +145,61 @@ func TestFetchedCertificate(t *testing.T) {
 	t.Run("answers other than 200", func(t *testing.T) {
 		t.Parallel()
 		p, cs := setup(t, Config{Roots: pki.roots})
-		for _, path := range []string{"/missing.pem", "/moved.pem"} {
+		// A certificate that cannot be had proves nothing, whatever the
+		// reason: 401, never a 5xx that reads as our outage.
+		for _, path := range []string{"/missing.pem", "/moved.pem", "/busy.pem"} {
 			if err := handle(p, body(t, path), during); !errors.Is(err, webhook.ErrUnauthorized) {
 				t.Errorf("%s: got %v, want ErrUnauthorized", path, err)
 			}
 		}
-		// AWS having a bad moment is not the sender's fault: SNS should
-		// retry, so the error is plain (answered 5xx).
-		err := handle(p, body(t, "/busy.pem"), during)
-		if err == nil || errors.Is(err, webhook.ErrUnauthorized) || errors.Is(err, webhook.ErrBadPayload) {
-			t.Errorf("503: got %v, want a plain error", err)
-		}
 		want := map[string]int{"/missing.pem": 1, "/moved.pem": 1, "/busy.pem": 1}
 		if diff := cmp.Diff(want, cs.count()); diff != "" {
 			t.Errorf("requests (redirect followed?) (-want, +got):\n%s", diff)
+		}
+	})
+	t.Run("failures are cached", func(t *testing.T) {
+		t.Parallel()
+		p, cs := setup(t, Config{Roots: pki.roots, FailureTTL: 10 * time.Minute})
+		unreachable := newProvider(t, Config{Roots: pki.roots, HTTPClient: &http.Client{Transport: roundTripFunc(
+			func(*http.Request) (*http.Response, error) { return nil, errors.New("connection refused") })}})
+		steps := []struct {
+			at      time.Time
+			fetches int
+		}{
+			{during, 1},
+			{during.Add(time.Minute), 1},
+			{during.Add(10*time.Minute - time.Second), 1},
+			{during.Add(10 * time.Minute), 2}, // expired: tried again
+		}
+		for i, s := range steps {
+			for _, path := range []string{"/missing.pem", "/busy.pem"} {
+				if err := handle(p, body(t, path), s.at); !errors.Is(err, webhook.ErrUnauthorized) {
+					t.Fatalf("step %d %s: got %v, want ErrUnauthorized", i, path, err)
+				}
+			}
+			want := map[string]int{"/missing.pem": s.fetches, "/busy.pem": s.fetches}
+			if diff := cmp.Diff(want, cs.count()); diff != "" {
+				t.Fatalf("step %d: fetches (-want, +got):\n%s", i, diff)
+			}
+			if err := handle(unreachable, body(t, "/"+testCertName), s.at); !errors.Is(err, webhook.ErrUnauthorized) {
+				t.Fatalf("step %d unreachable: got %v, want ErrUnauthorized", i, err)
+			}
+		}
+		// A good certificate is not held back by another URL's failure.
+		if err := handle(p, body(t, "/"+testCertName), during); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("failure cache is bounded", func(t *testing.T) {
+		t.Parallel()
+		p, cs := setup(t, Config{Roots: pki.roots, FailureCacheSize: 1})
+		for _, path := range []string{"/missing.pem", "/busy.pem", "/missing.pem"} {
+			if err := handle(p, body(t, path), during); !errors.Is(err, webhook.ErrUnauthorized) {
+				t.Fatalf("%s: got %v, want ErrUnauthorized", path, err)
+			}
+		}
+		if diff := cmp.Diff(map[string]int{"/missing.pem": 2, "/busy.pem": 1}, cs.count()); diff != "" {
+			t.Errorf("fetches (-want, +got):\n%s", diff)
 		}
 	})
 	t.Run("cache is bounded", func(t *testing.T) {
@@ -181,4 +223,79 @@ func TestFetchedCertificate(t *testing.T) {
 			t.Fatalf("got %v, want ErrUnauthorized", err)
 		}
 	})
+}
+
+// gatedServer holds every certificate request until the test opens its
+// gate, and reports each arrival.
+type gatedServer struct {
+	cert    []byte
+	arrived chan string
+	gate    chan struct{}
+}
+
+func (s *gatedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.arrived <- r.URL.Path
+	<-s.gate
+	_, _ = w.Write(s.cert)
+}
+
+func TestFetchesAreBounded(t *testing.T) {
+	t.Parallel()
+	pki := newTestPKI(t)
+	validFrom := time.Now().Add(-time.Hour).Truncate(time.Second)
+	leaf := pki.signingCert(t, validFrom, validFrom.Add(30*24*time.Hour))
+	during := validFrom.Add(time.Hour)
+	gs := &gatedServer{cert: pemOf(leaf), arrived: make(chan string, 64), gate: make(chan struct{})}
+	srv := pki.tlsServer(t, gs)
+	p := newProvider(t, Config{Roots: pki.roots, HTTPClient: clientTo(t, srv, pki.roots), MaxFetches: 2})
+	record := string(readFixture(t, "ses-event-publishing-examples/open.json"))
+	body := func(path string) []byte {
+		m := notification(record)
+		m.SigningCertURL = "https://sns.us-east-1.amazonaws.com" + path
+		return m.sign(t, pki.signingKey)
+	}
+	type result struct {
+		path string
+		err  error
+	}
+	results := make(chan result, 64)
+	send := func(path string) {
+		go func() {
+			_, err := p.Handle(context.Background(), post(body(path), during))
+			results <- result{path, err}
+		}()
+	}
+	// Five copies naming one certificate and one message naming another:
+	// two fetches, one per URL, fill both slots.
+	for range 5 {
+		send("/a.pem")
+	}
+	send("/b.pem")
+	got := map[string]bool{<-gs.arrived: true, <-gs.arrived: true}
+	if !got["/a.pem"] || !got["/b.pem"] {
+		t.Fatalf("fetches in flight %v, want /a.pem and /b.pem", got)
+	}
+	// A third URL finds no free slot: refused at once, nothing fetched.
+	if _, err := p.Handle(context.Background(), post(body("/c.pem"), during)); !errors.Is(err, webhook.ErrUnauthorized) ||
+		!strings.Contains(err.Error(), "in flight") {
+		t.Fatalf("third URL: got %v, want ErrUnauthorized for fetches in flight", err)
+	}
+	close(gs.gate)
+	for range 6 {
+		if r := <-results; r.err != nil {
+			t.Errorf("%s: %v", r.path, r.err)
+		}
+	}
+	select {
+	case path := <-gs.arrived:
+		t.Fatalf("a second fetch of %s: copies must share one", path)
+	default:
+	}
+	// The slots are free again, and the third URL now fetches.
+	if _, err := p.Handle(context.Background(), post(body("/c.pem"), during)); err != nil {
+		t.Fatalf("third URL after the others finished: %v", err)
+	}
+	if path := <-gs.arrived; path != "/c.pem" {
+		t.Fatalf("fetched %s, want /c.pem", path)
+	}
 }

@@ -11,11 +11,20 @@
 // ("2") by the key of the certificate at SigningCertURL. Both key casings,
 // SigningCertURL and Lambda's SigningCertUrl, are accepted.
 //
+// A message whose signed Timestamp is more than Config.MaxAge from now is
+// refused before its certificate is looked at, so a captured notification
+// cannot be scored again once its event ids have left the dedup window.
+//
 // The signing certificate comes from one of two places (see Config.CertDir):
 // pinned files the operator placed, or an HTTPS fetch from
 // sns.<region>.amazonaws.com[.cn] whose result must chain to a trusted root.
 // A SigningCertURL that is not an https .pem URL on such a host is refused
-// before anything is fetched or read.
+// before anything is fetched or read. Pinning is the production setting:
+// it never fetches on behalf of unauthenticated callers. Unpinned, the
+// fetches they can cause are bounded: certificates are cached
+// (CertCacheSize), so are failures (FailureTTL), copies of one message share
+// one fetch, and no more than MaxFetches are in flight; a certificate that
+// cannot be fetched or trusted is ErrUnauthorized, never a retryable error.
 //
 // A SubscriptionConfirmation is confirmed inside Handle by a GET of its
 // SubscribeURL (same host rule). A Notification whose Message is an SES
@@ -67,8 +76,11 @@ const (
 
 // Defaults for zero Config fields.
 const (
-	defaultHTTPTimeout   = 10 * time.Second
-	defaultCertCacheSize = 32
+	defaultHTTPTimeout      = 10 * time.Second
+	defaultCertCacheSize    = 32
+	defaultFailureTTL       = time.Minute
+	defaultFailureCacheSize = 1024
+	defaultMaxFetches       = 4
 )
 
 // Config configures the SES provider. The zero Config is usable: it fetches
@@ -97,16 +109,36 @@ type Config struct {
 	// by URL; the least recently used is dropped first. If zero, 32. AWS
 	// uses one certificate per region at a time, so a few suffice.
 	CertCacheSize int
+	// MaxAge refuses a message whose signed Timestamp is more than MaxAge
+	// before or after now (webhooks.max_age). Zero disables the check.
+	MaxAge time.Duration
+	// FailureTTL is how long a SigningCertURL whose certificate could not
+	// be fetched or trusted is refused without being fetched again. If
+	// zero, one minute: long enough that repeating a bad URL costs AWS
+	// nothing, short enough that a real certificate is tried again soon
+	// after AWS had a bad moment. Not used with CertDir.
+	FailureTTL time.Duration
+	// FailureCacheSize bounds how many failed URLs are remembered; the
+	// least recently used is dropped first. If zero, 1024.
+	FailureCacheSize int
+	// MaxFetches bounds the certificate fetches in flight at once. A
+	// message whose certificate would need one more is refused as
+	// unauthorized without fetching (copies of one message wait for the
+	// fetch already running instead). If zero, 4. Not used with CertDir.
+	MaxFetches int
 }
 
 // Provider verifies and parses SNS deliveries of SES events. It is safe for
 // concurrent use.
 type Provider struct {
-	topics  map[string]bool
-	certDir string
-	client  *http.Client
-	roots   *x509.CertPool
-	cache   *certCache
+	topics   map[string]bool
+	certDir  string
+	client   *http.Client
+	roots    *x509.CertPool
+	maxAge   time.Duration
+	cache    *certCache
+	failures *failureCache
+	fetches  *fetchGroup
 }
 
 var _ webhook.Provider = (*Provider)(nil)
@@ -140,11 +172,17 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.CertCacheSize < 0 {
 		return nil, fmt.Errorf("ses: Config.CertCacheSize %d must not be negative (0 means %d)", cfg.CertCacheSize, defaultCertCacheSize)
 	}
-	size := cfg.CertCacheSize
-	if size == 0 {
-		size = defaultCertCacheSize
+	if cfg.MaxAge < 0 {
+		return nil, fmt.Errorf("ses: Config.MaxAge %s must not be negative (0 disables the check)", cfg.MaxAge)
 	}
-	p.cache = newCertCache(size)
+	if cfg.FailureTTL < 0 || cfg.FailureCacheSize < 0 || cfg.MaxFetches < 0 {
+		return nil, fmt.Errorf("ses: Config.FailureTTL, FailureCacheSize and MaxFetches must not be negative (0 means %s, %d and %d)",
+			defaultFailureTTL, defaultFailureCacheSize, defaultMaxFetches)
+	}
+	p.maxAge = cfg.MaxAge
+	p.cache = newCertCache(orDefault(cfg.CertCacheSize, defaultCertCacheSize))
+	p.failures = newFailureCache(orDefault(cfg.FailureCacheSize, defaultFailureCacheSize), orDefault(cfg.FailureTTL, defaultFailureTTL))
+	p.fetches = newFetchGroup(orDefault(cfg.MaxFetches, defaultMaxFetches))
 	if p.client == nil {
 		// A pool of its own: a CloseIdleConnections on
 		// http.DefaultTransport elsewhere in the process would break a
@@ -152,6 +190,13 @@ func New(cfg Config) (*Provider, error) {
 		p.client = &http.Client{Timeout: defaultHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return p, nil
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // Name implements webhook.Provider.
@@ -208,8 +253,8 @@ func (p *Provider) Handle(ctx context.Context, req *webhook.Request) (*webhook.R
 
 // verify authenticates the envelope. Until the signature checks out nothing
 // in the body is trusted, so every failure here, a body that is not an SNS
-// envelope included, is ErrUnauthorized; only a failure to reach AWS for the
-// certificate is returned plain, so that SNS retries.
+// envelope or a certificate that cannot be fetched included, is
+// ErrUnauthorized; only a broken pinned file is returned plain (ours to fix).
 func (p *Provider) verify(ctx context.Context, body []byte, now time.Time) (*envelope, error) {
 	unauthorized := func(format string, args ...any) error {
 		return fmt.Errorf("%w: ses: %s", webhook.ErrUnauthorized, fmt.Sprintf(format, args...))
@@ -239,6 +284,17 @@ func (p *Provider) verify(ctx context.Context, body []byte, now time.Time) (*env
 	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
 	if err != nil {
 		return nil, unauthorized("Signature is not base64")
+	}
+	// Before the certificate: an old message is refused whoever signed it,
+	// and costs no fetch.
+	if p.maxAge > 0 {
+		ts, err := time.Parse(time.RFC3339Nano, env.Timestamp)
+		if err != nil {
+			return nil, unauthorized("Timestamp %q is not an RFC 3339 time", env.Timestamp)
+		}
+		if err := webhook.CheckAge(ts, now, p.maxAge); err != nil {
+			return nil, fmt.Errorf("ses: message %s: %w", env.MessageID, err)
+		}
 	}
 	cert, err := p.certificate(ctx, env.SigningCertURL, now)
 	if err != nil {
@@ -302,8 +358,10 @@ func stringToSign(env *envelope) (string, error) {
 }
 
 // snsHost is the only host signing certificates and subscription URLs may
-// live on.
-var snsHost = regexp.MustCompile(`^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+// live on: an SNS regional endpoint, the region spelled as AWS spells them
+// (us-east-1, us-gov-west-1, cn-north-1), so a message cannot make longtail
+// look up arbitrary names under amazonaws.com.
+var snsHost = regexp.MustCompile(`^sns\.[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\.amazonaws\.com(\.cn)?$`)
 
 // snsURL parses raw and checks it is https on an SNS regional endpoint, on
 // the default port, without credentials.

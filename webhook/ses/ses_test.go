@@ -570,11 +570,66 @@ func TestSNSHostRule(t *testing.T) {
 		{"//sns.us-east-1.amazonaws.com/x.pem", false},
 		{"sns.us-east-1.amazonaws.com/x.pem", false},
 		{"https://sns.us-east-1.amazonaws.com\x00/x.pem", false},
+		{"https://sns.ap-southeast-2.amazonaws.com/x.pem", true},
+		// Names a message could otherwise make longtail look up.
+		{"https://sns.attacker-chosen-name.amazonaws.com/x.pem", false},
+		{"https://sns.x.amazonaws.com/x.pem", false},
+		{"https://sns.us-east-1.s3.amazonaws.com/x.pem", false},
 	}
 	for _, tc := range tests {
 		_, err := snsURL(tc.url)
 		if (err == nil) != tc.ok {
 			t.Errorf("snsURL(%q) error = %v, want ok=%v", tc.url, err, tc.ok)
 		}
+	}
+}
+
+// TestMaxAge: a notification signed long ago (a captured one, replayed
+// once its event ids left the dedup window) is refused before any
+// certificate is read; one inside the window, either side of now, is not.
+func TestMaxAge(t *testing.T) {
+	t.Parallel()
+	signer := newPinnedSigner(t, 2048)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	record := string(readFixture(t, "ses-event-publishing-examples/open.json"))
+	p := newProvider(t, Config{CertDir: signer.dir, HTTPClient: refusingClient(t), MaxAge: 24 * time.Hour})
+	tests := []struct {
+		name, timestamp string
+		ok              bool
+	}{
+		{"signed in 2020", "2020-03-02T10:00:00.000Z", false},
+		{"a day and a second ago", "2026-11-19T11:59:59.000Z", false},
+		{"an hour ago", "2026-11-20T11:00:00.000Z", true},
+		{"a minute ahead (clock skew)", "2026-11-20T12:01:00.000Z", true},
+		{"two days ahead", "2026-11-22T12:00:00.000Z", false},
+		{"not a time", "yesterday", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := notification(record)
+			m.Timestamp = tc.timestamp
+			res, err := p.Handle(context.Background(), post(m.sign(t, signer.key), now))
+			if tc.ok {
+				if err != nil || len(res.Events) != 1 {
+					t.Fatalf("got %+v, %v; want one event", res, err)
+				}
+				return
+			}
+			if !errors.Is(err, webhook.ErrUnauthorized) {
+				t.Fatalf("got %v, want ErrUnauthorized", err)
+			}
+		})
+	}
+	// The certificate is not even looked at: a message naming one that is
+	// not pinned fails on its age, not on the missing pin.
+	m := notification(record)
+	m.Timestamp, m.SigningCertURL = "2020-03-02T10:00:00.000Z", "https://sns.us-east-1.amazonaws.com/not-pinned.pem"
+	if _, err := p.Handle(context.Background(), post(m.sign(t, signer.key), now)); !errors.Is(err, webhook.ErrUnauthorized) ||
+		!strings.Contains(err.Error(), "replay window") {
+		t.Fatalf("old message with an unknown certificate: got %v, want the age refusal", err)
+	}
+	if _, err := New(Config{MaxAge: -time.Second}); err == nil {
+		t.Error("New accepted a negative MaxAge")
 	}
 }
