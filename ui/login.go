@@ -70,17 +70,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, loginData{Error: "The sign-in form had expired. Enter your token again."})
 		return
 	}
-	if ok, wait := h.limiter.allow(ip); !ok {
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	if token == "" {
+		h.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: "Enter your rep token."})
+		return
+	}
+	// Failures are limited per client address and per token prefix; an
+	// attempt that does not fail is refunded, so signing in never uses
+	// up anyone's budget.
+	budget := []string{addrKey(ip), tokenKey(token)}
+	if ok, wait := h.limiter.take(budget...); !ok {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		h.log.Warn().Str("ip", ip).Msg("sign-in rate limited")
 		h.renderLogin(w, r, http.StatusTooManyRequests, loginData{
 			Error: fmt.Sprintf("Too many sign-in attempts. Try again in %s.", humanWait(wait))})
-		return
-	}
-	token := strings.TrimSpace(r.PostForm.Get("token"))
-	if token == "" {
-		h.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: "Enter your rep token."})
 		return
 	}
 	ctx := r.Context()
@@ -90,6 +94,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: badToken})
 		return
 	}
+	h.limiter.refund(budget...)
 	if err != nil {
 		h.unavailable(w, r, err)
 		return

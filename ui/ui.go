@@ -67,19 +67,23 @@ type Config struct {
 	// times and the sign-in rate limit. If nil, time.Now.
 	Clock func() time.Time
 
-	// LoginAttempts is how many sign-in attempts one client IP may make in
-	// a burst; they come back one every LoginWindow/LoginAttempts. If
-	// zero, 10. It must not be negative.
+	// LoginAttempts is how many failed sign-ins one client address (an
+	// IPv6 client by its /64) may make in a burst, and how many may be
+	// made with one token prefix from anywhere; they come back one every
+	// LoginWindow/LoginAttempts. A sign-in that works is not counted, and
+	// one address's lock-out never blocks another's. If zero, 10. It must
+	// not be negative.
 	LoginAttempts int
 
-	// LoginWindow is how long a client IP takes to earn back a full burst
-	// of LoginAttempts. If zero, 10 minutes. It must not be negative.
+	// LoginWindow is how long a budget takes to refill from empty. If
+	// zero, 10 minutes. It must not be negative.
 	LoginWindow time.Duration
 
 	// ClientIP names the client a sign-in attempt is counted against. If
 	// nil, the host of the connection's remote address; behind a reverse
 	// proxy, set it to read the address the proxy adds (every rep would
-	// otherwise share the proxy's budget).
+	// otherwise share the proxy's budget): cmd/longtail sets it from
+	// http.trusted_proxies.
 	ClientIP func(*http.Request) string
 
 	// AfterOutcome, when set, is called with the entry as changed by every

@@ -644,6 +644,60 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 	}
 }
 
+// The probe's lock-out: every rep behind one address (a proxy) shared one
+// budget that successes used up too. Now only failures count, per address
+// and per token prefix, and no address's lock-out reaches another.
+func TestSignInLimitCountsFailuresOnly(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Config{LoginAttempts: 3, LoginWindow: 3 * time.Minute,
+		ClientIP: func(r *http.Request) string { return r.Header.Get("X-Test-Client") }})
+	tokens := []string{f.rep(t, "rep1", nil), f.rep(t, "rep2", nil), f.rep(t, "rep3", nil)}
+	try := func(client, token string) int {
+		c := f.client(t)
+		page := c.get("/ui/login")
+		req, err := http.NewRequest(http.MethodPost, c.base+"/ui/login",
+			strings.NewReader(url.Values{"csrf": {c.csrf(page.body)}, "token": {token}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", c.base)
+		req.Header.Set("X-Test-Client", client)
+		return c.do(req).status
+	}
+	steps := []struct {
+		name, client, token string
+		want                int
+	}{
+		// Many reps signing in from one address, far beyond the burst.
+		{"rep1", "office", tokens[0], http.StatusSeeOther},
+		{"rep2", "office", tokens[1], http.StatusSeeOther},
+		{"rep3", "office", tokens[2], http.StatusSeeOther},
+		{"rep1 again", "office", tokens[0], http.StatusSeeOther},
+		{"rep2 again", "office", tokens[1], http.StatusSeeOther},
+		{"rep3 again", "office", tokens[2], http.StatusSeeOther},
+		// An attacker's address runs out of failures...
+		{"guess 1", "attacker", "ltr_guess-1", http.StatusUnauthorized},
+		{"guess 2", "attacker", "ltr_guess-2", http.StatusUnauthorized},
+		{"guess 3", "attacker", "ltr_guess-3", http.StatusUnauthorized},
+		{"guess 4", "attacker", "ltr_guess-4", http.StatusTooManyRequests},
+		// ...which locks nobody else out.
+		{"rep1 after the attack", "office", tokens[0], http.StatusSeeOther},
+		{"a mistyped token elsewhere", "home", "ltr_typo", http.StatusUnauthorized},
+		// Failures at one token prefix from many addresses are limited too.
+		{"prefix from a1", "a1", tokens[2][:12] + "-guess-1", http.StatusUnauthorized},
+		{"prefix from a2", "a2", tokens[2][:12] + "-guess-2", http.StatusUnauthorized},
+		{"prefix from a3", "a3", tokens[2][:12] + "-guess-3", http.StatusUnauthorized},
+		{"prefix from a4", "a4", tokens[2][:12] + "-guess-4", http.StatusTooManyRequests},
+		{"another prefix from a4", "a4", "ltr_other-guess", http.StatusUnauthorized},
+	}
+	for _, s := range steps {
+		if got := try(s.client, s.token); got != s.want {
+			t.Fatalf("%s: %d, want %d", s.name, got, s.want)
+		}
+	}
+}
+
 func TestLimiter(t *testing.T) {
 	t.Parallel()
 	clk := testclock.New(monday10)
@@ -654,18 +708,54 @@ func TestLimiter(t *testing.T) {
 	}{{0, true}, {0, true}, {0, false}, {4 * time.Second, false}, {time.Second, true}, {0, false}, {time.Hour, true}, {0, true}, {0, false}}
 	for i, s := range steps {
 		clk.Advance(s.advance)
-		if ok, _ := l.allow("k"); ok != s.want {
-			t.Fatalf("step %d: allow %v, want %v", i, ok, s.want)
+		if ok, _ := l.take("k"); ok != s.want {
+			t.Fatalf("step %d: take %v, want %v", i, ok, s.want)
 		}
 	}
-	if ok, wait := l.allow("k"); ok || wait != 5*time.Second {
+	if ok, wait := l.take("k"); ok || wait != 5*time.Second {
 		t.Fatalf("wait %s, want 5s", wait)
 	}
+	// Several keys: all or nothing, and the longest wait.
+	if ok, _ := l.take("x", "y"); !ok {
+		t.Fatal("take(x, y) on fresh keys refused")
+	}
+	if ok, wait := l.take("x", "k"); ok || wait != 5*time.Second {
+		t.Fatalf("take(x, k) = %v, %s; want refused for k's 5s", ok, wait)
+	}
+	if ok, _ := l.take("x"); !ok {
+		t.Fatal("a refused take(x, k) used up x's attempt")
+	}
+	// A refund gives the attempt back, never beyond the burst.
+	l.refund("x", "y", "y", "y")
+	if ok, _ := l.take("x"); !ok {
+		t.Fatal("x has no attempt after a refund")
+	}
+	if l.buckets["y"].tokens != 2 {
+		t.Fatalf("y holds %v attempts, want the burst of 2", l.buckets["y"].tokens)
+	}
 	for i := range maxTracked + 5 {
-		l.allow(fmt.Sprint("10.0.0.", i))
+		l.take(fmt.Sprint("10.0.0.", i))
 	}
 	if n := len(l.buckets); n > maxTracked {
 		t.Fatalf("limiter tracks %d clients, more than %d", n, maxTracked)
+	}
+}
+
+func TestLimiterKeys(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"203.0.113.9":                     "addr:203.0.113.9",
+		"::ffff:203.0.113.9":              "addr:203.0.113.9",
+		"2001:db8:1:2:aaaa:bbbb:cccc:dddd": "addr:2001:db8:1:2::/64",
+		"2001:db8:1:2::1":                 "addr:2001:db8:1:2::/64",
+		"@unix":                           "addr:@unix",
+	} {
+		if got := addrKey(in); got != want {
+			t.Errorf("addrKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := tokenKey("ltr_abcdefgh-rest-of-the-secret"); got != "token:ltr_abcdefgh" {
+		t.Errorf("tokenKey = %q", got)
 	}
 }
 
