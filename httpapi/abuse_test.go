@@ -15,12 +15,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/httpapi"
@@ -244,4 +247,206 @@ func TestAbuseMailgunReplay(t *testing.T) {
 			t.Errorf("queued %d events in %d enqueue calls, want 1 in 2", got, calls)
 		}
 	})
+}
+
+// opsEdge is the API with the asynqmon console mounted as serve mounts it,
+// and one pending task in the ingest queue.
+func opsEdge(t *testing.T, allowActions bool, extra httpapi.Config) *fixture {
+	t.Helper()
+	rdb := redistest.New(t)
+	client := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { client.Close() })
+	if _, err := client.Enqueue(asynq.NewTask("probe", nil), asynq.Queue(jobs.QueueIngest)); err != nil {
+		t.Fatal(err)
+	}
+	mon := asynqmon.New(asynqmon.Options{RootPath: "/ops/queues", RedisConnOpt: sharedRedis{rdb}, ReadOnly: !allowActions})
+	cfg := extra
+	cfg.Keys, cfg.OpsAllowActions = []string{adminKey}, allowActions
+	api, err := httpapi.New(cfg, httpapi.Deps{
+		Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Sink:  jobs.NewEventQueue(client, time.Second),
+		Ops:   mon,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	return &fixture{srv: srv, rdb: rdb, ins: asynq.NewInspectorFromRedisClient(rdb)}
+}
+
+// sharedRedis hands asynqmon the test's client.
+type sharedRedis struct{ c redis.UniversalClient }
+
+func (s sharedRedis) MakeRedisClient() any { return s.c }
+
+// opsCall sends a request to the console with the admin key as the Basic
+// auth password, as a browser re-sends it, plus headers.
+func (f *fixture) opsCall(t *testing.T, method, path string, headers map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("x", adminKey)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, b, resp.Header}
+}
+
+// opsState is what the forged requests try to change.
+func (f *fixture) opsState(t *testing.T) (ingestPaused bool, pending int) {
+	t.Helper()
+	info, err := f.ins.GetQueueInfo(jobs.QueueIngest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Paused, info.Pending
+}
+
+// A page on another site could pause queues or archive every pending task
+// of a signed-in admin, whose browser re-sends the Basic credentials.
+func TestAbuseOpsConsoleCSRF(t *testing.T) {
+	t.Parallel()
+	const (
+		pause      = "/ops/queues/api/queues/ingest:pause"
+		archiveAll = "/ops/queues/api/queues/ingest/pending_tasks:archive_all"
+		ok         = 0 // any 2xx: asynqmon answers 204 or 200
+	)
+	tests := []struct {
+		name    string
+		allow   bool
+		headers map[string]string
+		want    int
+		code    string
+	}{
+		{"cross-site form", true, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, "cross_site"},
+		{"foreign Origin only", true, map[string]string{"Origin": "https://evil.example"}, 403, "cross_site"},
+		{"opaque Origin", true, map[string]string{"Origin": "null"}, 403, "cross_site"},
+		{"cross-site fetch metadata only", true, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross_site"},
+		{"sibling subdomain", true, map[string]string{"Sec-Fetch-Site": "same-site"}, 403, "cross_site"},
+		{"read-only console, own page", false, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "SELF"}, 403, "read_only"},
+		{"read-only console, script", false, nil, 403, "read_only"},
+		{"own page", true, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "SELF"}, ok, ""},
+		{"public URL origin", true, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "https://longtail.vendor.example"}, ok, ""},
+		{"script with the key (no browser headers)", true, nil, ok, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := opsEdge(t, tc.allow, httpapi.Config{PublicURL: "https://longtail.vendor.example/"})
+			headers := map[string]string{}
+			for k, v := range tc.headers {
+				if v == "SELF" {
+					v = f.srv.URL
+				}
+				headers[k] = v
+			}
+			for _, path := range []string{pause, archiveAll} {
+				r := f.opsCall(t, http.MethodPost, path, headers)
+				if (tc.want == ok && r.status/100 != 2) || (tc.want != ok && r.status != tc.want) {
+					t.Fatalf("POST %s: %d %s, want %d", path, r.status, r.body, tc.want)
+				}
+				if tc.code != "" && errorCode(t, r) != tc.code {
+					t.Errorf("POST %s: code %s, want %s", path, errorCode(t, r), tc.code)
+				}
+			}
+			paused, pending := f.opsState(t)
+			if changed := paused || pending != 1; changed != (tc.want == ok) {
+				t.Errorf("after the requests: paused %v, pending %d (answered %d)", paused, pending, tc.want)
+			}
+			// Reading always works for the key holder.
+			if r := f.opsCall(t, http.MethodGet, "/ops/queues/api/queues", nil); r.status != 200 {
+				t.Errorf("GET queues: %d", r.status)
+			}
+		})
+	}
+}
+
+func TestOpsConsoleHeaders(t *testing.T) {
+	t.Parallel()
+	f := opsEdge(t, false, httpapi.Config{})
+	for _, tc := range []struct {
+		path string
+		auth bool
+	}{{"/ops/queues/", true}, {"/ops/queues/api/queues", true}, {"/ops/queues/", false}} {
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+tc.path, nil)
+		if tc.auth {
+			req.SetBasicAuth("x", adminKey)
+		}
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		scriptSrc := ""
+		for _, d := range strings.Split(csp, ";") {
+			if d = strings.TrimSpace(d); strings.HasPrefix(d, "script-src ") {
+				scriptSrc = d
+			}
+		}
+		if h.Get("X-Frame-Options") != "DENY" || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			!strings.Contains(scriptSrc, "'sha256-") || strings.Contains(scriptSrc, "unsafe") {
+			t.Errorf("GET %s (auth %v): X-Frame-Options %q, CSP %q", tc.path, tc.auth, h.Get("X-Frame-Options"), csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %s: no nosniff", tc.path)
+		}
+	}
+}
+
+func TestAbuseMetricsToken(t *testing.T) {
+	t.Parallel()
+	const token = "metrics-token-0123456789"
+	tests := []struct {
+		name, configured, sent string
+		want                   int
+	}{
+		{"open by default", "", "", 200},
+		{"no token sent", token, "", 401},
+		{"wrong token", token, "metrics-token-0123456788", 401},
+		{"the admin key is not the metrics token", token, adminKey, 401},
+		{"the token", token, token, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := opsEdge(t, false, httpapi.Config{MetricsToken: tc.configured})
+			f.call(t, "GET", "/healthz", "", "", "") // a request for the latency series to show
+			r := f.call(t, "GET", "/metrics", tc.sent, "", "")
+			if r.status != tc.want {
+				t.Fatalf("GET /metrics: %d, want %d", r.status, tc.want)
+			}
+			if tc.want == 200 && !bytes.Contains(r.body, []byte("longtail_http_request_duration_seconds")) {
+				t.Errorf("GET /metrics: no longtail series in %.200s", r.body)
+			}
+			if tc.want == 401 && (errorCode(t, r) != "unauthorized" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer")) {
+				t.Errorf("refusal: %s %v", r.body, r.header)
+			}
+		})
+	}
+}
+
+// Every JSON answer, success or error, tells browsers not to sniff it.
+func TestJSONNosniff(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for _, c := range []struct{ method, path, key string }{
+		{"GET", "/healthz", ""}, {"GET", "/v1/partners/p1", ""}, {"GET", "/v1/partners/nobody", adminKey}, {"POST", "/webhooks/nope", ""},
+	} {
+		r := f.call(t, c.method, c.path, c.key, "application/json", "")
+		if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || r.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s: %d Content-Type %q nosniff %q", c.method, c.path, r.status, r.header.Get("Content-Type"), r.header.Get("X-Content-Type-Options"))
+		}
+	}
 }

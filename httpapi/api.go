@@ -30,6 +30,16 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxEvents bounds one POST /v1/events; default 5000.
 	MaxEvents int
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	// Empty leaves /metrics open.
+	MetricsToken string
+	// OpsAllowActions lets the ops console change the queues. False (the
+	// default) refuses every request to it but GET and HEAD: read-only.
+	OpsAllowActions bool
+	// PublicURL is how browsers reach this server. Besides the request's
+	// own Host, its origin is the one an ops console action may come
+	// from. Optional.
+	PublicURL string
 }
 
 // Deps are the collaborators the API adapts to. Sink and Ready are
@@ -63,7 +73,9 @@ type Deps struct {
 	// Providers are the configured webhook providers.
 	Providers []webhook.Provider
 	// Ops is the task-queue monitor (asynqmon), served under /ops/queues/
-	// to holders of the admin key; its RootPath must be "/ops/queues".
+	// to holders of the admin key (ops.go); its RootPath must be
+	// "/ops/queues", and it should be read-only unless
+	// Config.OpsAllowActions.
 	Ops http.Handler
 	// Mounts adds handlers owned by other packages (tracking, UI).
 	Mounts func(mux *http.ServeMux)
@@ -104,6 +116,10 @@ func New(cfg Config, d Deps) (*API, error) {
 	if cfg.MaxBodyBytes < 0 || cfg.MaxEvents < 0 {
 		return nil, errors.New("httpapi: limits must not be negative")
 	}
+	publicOrigin, err := originOf(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
 	if d.Sink == nil || d.Ready == nil {
 		return nil, errors.New("httpapi: Sink and Ready are required")
 	}
@@ -133,7 +149,7 @@ func New(cfg Config, d Deps) (*API, error) {
 	}
 	a.handle("GET /healthz", a.healthz)
 	a.handle("GET /readyz", a.readyz)
-	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	a.mux.Handle("GET /metrics", a.metricsAuth(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	a.handle("POST /webhooks/{provider}", a.webhook)
 	a.handle("HEAD /webhooks/{provider}", a.webhook)
 	a.handle("POST /v1/events", a.requireAdmin(a.postEvents))
@@ -141,7 +157,11 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.registerScores()
 	a.registerRepQueue()
 	if d.Ops != nil {
-		a.mux.Handle("/ops/queues/", a.requireAdminBrowser(d.Ops))
+		console, err := a.opsConsole(d.Ops, publicOrigin)
+		if err != nil {
+			return nil, err
+		}
+		a.mux.Handle("/ops/queues/", console)
 		a.mux.Handle("GET /ops/queues", http.RedirectHandler("/ops/queues/", http.StatusMovedPermanently))
 	}
 	if d.Mounts != nil {
@@ -160,11 +180,12 @@ func (a *API) handle(pattern string, h http.HandlerFunc) {
 	})
 }
 
-// Handler returns the handler with request ids, access log and panic
-// recovery around the routes.
+// Handler returns the handler with request ids, access log, panic
+// recovery and the headers every response carries around the routes.
 func (a *API) Handler() http.Handler {
 	var h http.Handler = a.mux
 	h = recoverer(h)
+	h = nosniff(h)
 	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
 		ev := hlog.FromRequest(r).Info()
 		if status >= 500 {
@@ -188,6 +209,15 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// nosniff stops browsers from reading a response as another type than it
+// says (a JSON error echoing input rendered as HTML, say).
+func nosniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
 
 func recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"net/http"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -44,4 +46,21 @@ func (m *metrics) webhookAccepted(provider string, n int, ignored map[string]int
 
 func (m *metrics) webhookRejected(provider, reason string) {
 	m.webhookRejects.WithLabelValues(provider, reason).Inc()
+}
+
+// metricsAuth requires Config.MetricsToken as a bearer token, when set.
+func (a *API) metricsAuth(next http.Handler) http.Handler {
+	if a.cfg.MetricsToken == "" {
+		return next
+	}
+	want := newKeyring([]string{a.cfg.MetricsToken})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearer(r)
+		if !ok || !want.match(tok) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="longtail metrics"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "/metrics needs the metrics token as a bearer token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
