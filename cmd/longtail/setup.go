@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/longtailhq/longtail/config"
+	"github.com/longtailhq/longtail/internal/redact"
 	"github.com/longtailhq/longtail/redisconn"
 )
 
@@ -45,12 +46,14 @@ func loadConfig(path string, environ []string) (*config.Config, error) {
 	return config.Load(path, explicit, environ)
 }
 
+// newLogger writes through redact.Writer: no email address reaches a line
+// above debug level, whichever package logged it.
 func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 	lvl, _ := zerolog.ParseLevel(cfg.Level) // validated at load
 	if cfg.Format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	return zerolog.New(redact.NewWriter(w)).Level(lvl).With().Timestamp().Logger()
 }
 
 // logEffectiveConfig logs every key once at start, secrets masked.
