@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strings"
@@ -43,6 +44,26 @@ type Config struct {
 	Handoff Handoff `yaml:"handoff"`
 	// UI configures the rep's pages.
 	UI UI `yaml:"ui"`
+	// Ops configures the task-queue console at /ops/queues.
+	Ops Ops `yaml:"ops"`
+	// Metrics configures GET /metrics.
+	Metrics Metrics `yaml:"metrics"`
+}
+
+// Ops configures the task-queue console (asynqmon) at /ops/queues.
+type Ops struct {
+	// AllowActions lets the console change the queues (pause, delete,
+	// archive, run tasks). Default false: the console is read-only, so a
+	// leaked or replayed admin session can look but not act.
+	AllowActions bool `yaml:"allow_actions"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Token, when set, is the bearer token GET /metrics requires (at least
+	// 16 characters). Empty leaves /metrics open, for a scraper on a
+	// private network.
+	Token string `yaml:"token" secret:"true"`
 }
 
 // SMTP configures outgoing mail. With no URL, notifications are logged
@@ -78,8 +99,10 @@ type Handoff struct {
 type UI struct {
 	// SessionTTL is how long a sign-in lasts; default 12h.
 	SessionTTL time.Duration `yaml:"session_ttl"`
-	// SecureCookies marks session cookies Secure; set it behind HTTPS.
-	SecureCookies bool `yaml:"secure_cookies"`
+	// SecureCookies marks the pages' cookies Secure, so a browser never
+	// sends them over plain HTTP. Default true when http.public_url is
+	// https, false otherwise (http://localhost).
+	SecureCookies *bool `yaml:"secure_cookies"`
 }
 
 // HTTP configures the listener.
@@ -98,6 +121,12 @@ type HTTP struct {
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 	// MaxBodyBytes bounds every request body; default 10 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// TrustedProxies are the CIDRs (or single addresses) of the reverse
+	// proxies in front of longtail. A request from one of them is taken to
+	// come from the address it names in X-Forwarded-For; from anywhere
+	// else, X-Forwarded-For is ignored. Default none: behind a proxy, set
+	// it, or every client shares the proxy's sign-in rate limit.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Redis says where state lives.
@@ -167,8 +196,21 @@ type SendGrid struct {
 // Mailgun: the HTTP webhook signing key.
 type Mailgun struct {
 	SigningKey string `yaml:"signing_key" secret:"true"`
-	// ReplayCache refuses a signing token seen before; default false.
-	ReplayCache bool `yaml:"replay_cache"`
+	// ReplayCache accepts each signing token once (Mailgun signs the
+	// timestamp and token, not the events, so without it one captured
+	// signature carries any events for webhooks.max_age). Default true
+	// when webhooks.max_age > 0, and it must then stay true; with max_age
+	// 0 it must be false, since a token would have to be kept forever.
+	ReplayCache *bool `yaml:"replay_cache"`
+}
+
+// ReplayCacheOn is the effective replay_cache under the replay window
+// maxAge.
+func (m Mailgun) ReplayCacheOn(maxAge time.Duration) bool {
+	if m.ReplayCache == nil {
+		return maxAge > 0
+	}
+	return *m.ReplayCache
 }
 
 // Postmark: Basic auth credentials as "user:pass".
@@ -243,6 +285,63 @@ func Default() Config {
 	}
 }
 
+// SecureCookies is the effective ui.secure_cookies: as set, else whether
+// http.public_url is https.
+func (c *Config) SecureCookies() bool {
+	if c.UI.SecureCookies != nil {
+		return *c.UI.SecureCookies
+	}
+	u, err := url.Parse(c.HTTP.PublicURL)
+	return err == nil && strings.EqualFold(u.Scheme, "https")
+}
+
+// TrustedPrefixes parses http.trusted_proxies (validated at load).
+func (h HTTP) TrustedPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(h.TrustedProxies))
+	for i, s := range h.TrustedProxies {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies[%d]: %v", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// parsePrefix reads a CIDR, or a single address as its own /32 or /128.
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", s)
+		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, fmt.Errorf("%q: write an IPv4 CIDR as such (10.0.0.0/8)", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an IP address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// resolve turns the defaults that depend on other keys into values, so
+// the effective configuration logged at start shows them.
+func (c *Config) resolve() {
+	if c.UI.SecureCookies == nil {
+		v := c.SecureCookies()
+		c.UI.SecureCookies = &v
+	}
+	if c.Webhooks.Mailgun.ReplayCache == nil {
+		v := c.Webhooks.Mailgun.ReplayCacheOn(c.Webhooks.ReplayWindow())
+		c.Webhooks.Mailgun.ReplayCache = &v
+	}
+}
+
 // ReplayWindow is the effective webhooks.max_age.
 func (w Webhooks) ReplayWindow() time.Duration {
 	if w.MaxAge == nil {
@@ -296,6 +395,23 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.MaxAge != nil && *c.Webhooks.MaxAge < 0 {
 		bad("webhooks.max_age", "must not be negative")
+	}
+	if mg := c.Webhooks.Mailgun; mg.SigningKey != "" && mg.ReplayCache != nil {
+		switch window := c.Webhooks.ReplayWindow(); {
+		case window > 0 && !*mg.ReplayCache:
+			bad("webhooks.mailgun.replay_cache", "must be true while webhooks.max_age is %s: Mailgun signs only the timestamp "+
+				"and token, so without it one captured signature carries any events for %s", window, window)
+		case window == 0 && *mg.ReplayCache:
+			bad("webhooks.mailgun.replay_cache", "needs webhooks.max_age > 0: without a replay window a token would have to be kept forever")
+		}
+	}
+	for i, s := range c.HTTP.TrustedProxies {
+		if _, err := parsePrefix(s); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%v", err)
+		}
+	}
+	if t := c.Metrics.Token; t != "" && len(t) < 16 {
+		bad("metrics.token", "must be at least 16 characters")
 	}
 	if s := c.Tracking.Secret; s != "" && len(s) < 32 {
 		bad("tracking.secret", "must be at least 32 bytes")

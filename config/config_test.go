@@ -182,7 +182,12 @@ func TestExampleConfigMentionsEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
+	// Loaded rather than Default(): keys whose default depends on another
+	// (ui.secure_cookies) are only filled in by Load.
+	cfg, err := config.Load("", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for path := range cfg.Masked() {
 		leaf := path[strings.LastIndex(path, ".")+1:]
 		if !strings.Contains(string(data), leaf+":") {
@@ -193,7 +198,96 @@ func TestExampleConfigMentionsEveryKey(t *testing.T) {
 
 func TestDeployConfigLoads(t *testing.T) {
 	t.Parallel()
-	if _, err := config.Load("../deploy/longtail.yaml", true, nil); err != nil {
+	cfg, err := config.Load("../deploy/longtail.yaml", true, nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The production config serves https: its cookies must never travel
+	// over plain HTTP, and its ops console must not act.
+	if !strings.HasPrefix(cfg.HTTP.PublicURL, "https://") || !cfg.SecureCookies() {
+		t.Errorf("deploy config: public_url %q with secure cookies %v", cfg.HTTP.PublicURL, cfg.SecureCookies())
+	}
+	if cfg.Ops.AllowActions {
+		t.Error("deploy config lets the ops console act")
+	}
+}
+
+// Defaults that follow from other keys, and the security keys' checks.
+func TestSecurityDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		yaml          string
+		env           []string
+		secureCookies bool
+		replayCache   bool
+		wantErr       []string
+	}{
+		{name: "defaults", secureCookies: false, replayCache: true},
+		{name: "https public url", yaml: "http:\n  public_url: https://lt.example\n", secureCookies: true, replayCache: true},
+		{name: "http public url", yaml: "http:\n  public_url: http://lt.example\n", secureCookies: false, replayCache: true},
+		{name: "explicit secure cookies", yaml: "ui:\n  secure_cookies: true\n", secureCookies: true, replayCache: true},
+		{name: "https public url from the environment", env: []string{"LONGTAIL_HTTP_PUBLIC_URL=https://lt.example"},
+			secureCookies: true, replayCache: true},
+		{name: "no replay window, no cache", yaml: "webhooks:\n  max_age: 0\n", replayCache: false},
+		{name: "mailgun without the cache", yaml: "webhooks:\n  mailgun:\n    signing_key: k\n    replay_cache: false\n",
+			wantErr: []string{"longtail.yaml:4:19", "webhooks.mailgun.replay_cache", "must be true", "24h"}},
+		{name: "mailgun cache without a window", yaml: "webhooks:\n  max_age: 0\n  mailgun:\n    signing_key: k\n    replay_cache: true\n",
+			wantErr: []string{"webhooks.mailgun.replay_cache", "max_age > 0"}},
+		{name: "bad trusted proxy", yaml: "http:\n  trusted_proxies: [10.0.0.0/8, 300.1.1.1, 10.0.0.0/99]\n",
+			wantErr: []string{"http.trusted_proxies[1]", "300.1.1.1", "http.trusted_proxies[2]"}},
+		{name: "short metrics token", env: []string{"LONGTAIL_METRICS_TOKEN=short"}, wantErr: []string{"metrics.token", "16"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load(writeFile(t, tc.yaml), true, tc.env)
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatal("Load succeeded, want an error")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.SecureCookies(); got != tc.secureCookies {
+				t.Errorf("secure cookies %v, want %v", got, tc.secureCookies)
+			}
+			if got := cfg.Webhooks.Mailgun.ReplayCacheOn(cfg.Webhooks.ReplayWindow()); got != tc.replayCache {
+				t.Errorf("replay cache %v, want %v", got, tc.replayCache)
+			}
+			// The effective values are what start-up logs.
+			m := cfg.Masked()
+			if m["ui.secure_cookies"] != tc.secureCookies || m["webhooks.mailgun.replay_cache"] != tc.replayCache {
+				t.Errorf("logged ui.secure_cookies %v, webhooks.mailgun.replay_cache %v", m["ui.secure_cookies"], m["webhooks.mailgun.replay_cache"])
+			}
+		})
+	}
+}
+
+func TestTrustedPrefixes(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load("", false, []string{"LONGTAIL_HTTP_TRUSTED_PROXIES=10.1.2.3/8, 192.0.2.7, 2001:db8::/32, ::ffff:192.0.2.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.HTTP.TrustedPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "192.0.2.9/32"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("[%d] = %s, want %s", i, got[i], want[i])
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/httpapi"
 	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/internal/clientip"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
@@ -167,9 +168,13 @@ func (a *app) httpHandler() (http.Handler, error) {
 		}
 		mounts = append(mounts, th.Register)
 	}
+	proxies, err := a.cfg.HTTP.TrustedPrefixes()
+	if err != nil {
+		return nil, err
+	}
 	page, err := ui.New(ui.Config{
-		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.UI.SecureCookies, Clock: a.clock,
-		AfterOutcome: a.afterOutcome,
+		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.SecureCookies(), Clock: a.clock,
+		ClientIP: clientip.New(proxies).String, AfterOutcome: a.afterOutcome,
 	}, a.reps, a.dir, a.st.rdb, a.log)
 	if err != nil {
 		return nil, err
@@ -182,6 +187,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 	a.log.Info().Strs("webhook_providers", names).Bool("tracking", a.cfg.Tracking.Secret != "").Msg("edge configured")
 	api, err := httpapi.New(httpapi.Config{
 		Keys: a.cfg.API.Keys, MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, MaxEvents: a.cfg.Ingest.MaxEvents,
+		MetricsToken: a.cfg.Metrics.Token, OpsAllowActions: a.cfg.Ops.AllowActions, PublicURL: a.cfg.HTTP.PublicURL,
 	}, httpapi.Deps{
 		Log: a.log, Clock: a.clock,
 		Ready:     func(ctx context.Context) error { return redisconn.Ping(ctx, a.st.rdb, 2*time.Second) },
@@ -194,7 +200,9 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Gate:      a.gate,
 		OnOutcome: a.onOutcome,
 		Registry:  a.registry,
-		Ops:       asynqmon.New(asynqmon.Options{RootPath: "/ops/queues", RedisConnOpt: sharedConn{a.st.rdb}}),
+		Ops: asynqmon.New(asynqmon.Options{
+			RootPath: "/ops/queues", RedisConnOpt: sharedConn{a.st.rdb}, ReadOnly: !a.cfg.Ops.AllowActions,
+		}),
 		EnqueueRFM: func(ctx context.Context) error {
 			return jobs.EnqueueRFM(ctx, a.tasks, a.clock())
 		},

@@ -36,7 +36,7 @@ func buildProviders(w config.Webhooks, rdb redis.UniversalClient) ([]webhook.Pro
 	}
 	if w.Mailgun.SigningKey != "" {
 		cfg := mailgun.Config{SigningKey: w.Mailgun.SigningKey, MaxAge: maxAge}
-		if w.Mailgun.ReplayCache {
+		if w.Mailgun.ReplayCacheOn(maxAge) {
 			cfg.Tokens = mailgun.NewRedisTokenCache(rdb)
 		}
 		p, err := mailgun.New(cfg)
