@@ -744,11 +744,11 @@ func TestLimiter(t *testing.T) {
 func TestLimiterKeys(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"203.0.113.9":                     "addr:203.0.113.9",
-		"::ffff:203.0.113.9":              "addr:203.0.113.9",
+		"203.0.113.9":                      "addr:203.0.113.9",
+		"::ffff:203.0.113.9":               "addr:203.0.113.9",
 		"2001:db8:1:2:aaaa:bbbb:cccc:dddd": "addr:2001:db8:1:2::/64",
-		"2001:db8:1:2::1":                 "addr:2001:db8:1:2::/64",
-		"@unix":                           "addr:@unix",
+		"2001:db8:1:2::1":                  "addr:2001:db8:1:2::/64",
+		"@unix":                            "addr:@unix",
 	} {
 		if got := addrKey(in); got != want {
 			t.Errorf("addrKey(%q) = %q, want %q", in, got, want)
