@@ -39,25 +39,34 @@ func (p *Provider) certificate(ctx context.Context, rawURL string, now time.Time
 		return p.pinned(u.Path)
 	}
 	key := u.String()
+	return p.fetches.do(ctx, key,
+		func() (*x509.Certificate, bool, error) { return p.remembered(key, now) },
+		func(ctx context.Context) (*x509.Certificate, error) {
+			cert, err := p.fetch(ctx, u, now)
+			if err != nil {
+				p.failures.add(key, err, now)
+				return nil, err
+			}
+			p.cache.add(key, cert)
+			return cert, nil
+		})
+}
+
+// remembered answers from the caches: a certificate fetched before and
+// still valid at now, or a failure not yet expired. ok is false when
+// neither knows the URL.
+func (p *Provider) remembered(key string, now time.Time) (cert *x509.Certificate, ok bool, err error) {
 	if cert, ok := p.cache.get(key); ok {
 		if err := checkDates(cert, now); err != nil {
 			p.cache.remove(key)
-			return nil, fmt.Errorf("%w: ses: signing certificate %s: %v", webhook.ErrUnauthorized, key, err)
+			return nil, true, fmt.Errorf("%w: ses: signing certificate %s: %v", webhook.ErrUnauthorized, key, err)
 		}
-		return cert, nil
+		return cert, true, nil
 	}
 	if err := p.failures.get(key, now); err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	return p.fetches.do(ctx, key, func(ctx context.Context) (*x509.Certificate, error) {
-		cert, err := p.fetch(ctx, u, now)
-		if err != nil {
-			p.failures.add(key, err, now)
-			return nil, err
-		}
-		p.cache.add(key, cert)
-		return cert, nil
-	})
+	return nil, false, nil
 }
 
 // pinned reads the operator's copy of a certificate. It is read on every
@@ -291,11 +300,20 @@ func newFetchGroup(max int) *fetchGroup {
 	return &fetchGroup{slots: make(chan struct{}, max), inflight: map[string]*flight{}}
 }
 
-// do runs fetch for key, or waits for the run already in flight. With every
-// slot taken it refuses at once rather than queueing: a caller naming fresh
-// URLs must not make the real ones wait behind it.
-func (g *fetchGroup) do(ctx context.Context, key string, fetch func(context.Context) (*x509.Certificate, error)) (*x509.Certificate, error) {
+// do answers from remembered when it knows key, else waits for the fetch
+// of key in flight, else runs fetch. remembered runs under the group's
+// lock and a fetch stores its result before it leaves the group, so a
+// caller either joins a fetch or sees its result: a URL is never fetched
+// twice at once or once too often. With every slot taken it refuses at
+// once rather than queueing: a caller naming fresh URLs must not make the
+// real ones wait behind it.
+func (g *fetchGroup) do(ctx context.Context, key string, remembered func() (*x509.Certificate, bool, error),
+	fetch func(context.Context) (*x509.Certificate, error)) (*x509.Certificate, error) {
 	g.mu.Lock()
+	if cert, ok, err := remembered(); ok {
+		g.mu.Unlock()
+		return cert, err
+	}
 	if f, ok := g.inflight[key]; ok {
 		g.mu.Unlock()
 		select {
