@@ -243,12 +243,30 @@ func Default() Config {
 	}
 }
 
+// DefaultReplayWindow is webhooks.max_age when unset.
+const DefaultReplayWindow = 24 * time.Hour
+
 // ReplayWindow is the effective webhooks.max_age.
 func (w Webhooks) ReplayWindow() time.Duration {
 	if w.MaxAge == nil {
-		return 24 * time.Hour
+		return DefaultReplayWindow
 	}
 	return *w.MaxAge
+}
+
+// applyDefaults fills in the defaults that the sections' own packages
+// document (scoring, handoff) and the ones kept as nil pointers to tell
+// "unset" from "0" (webhooks.max_age). Load calls it once, after
+// validation, so that every command reads, and the start-up log shows,
+// the values that run: threshold 30, half_life 30d, claim_sla 24h, the
+// routing order, not zeros the constructors would replace later.
+func (c *Config) applyDefaults() {
+	c.Scoring = c.Scoring.WithDefaults()
+	c.Handoff.Config = c.Handoff.Config.WithDefaults()
+	if c.Webhooks.MaxAge == nil {
+		d := DefaultReplayWindow
+		c.Webhooks.MaxAge = &d
+	}
 }
 
 // Validate reports every invalid value, naming its key.
@@ -347,7 +365,7 @@ func (c *Config) Masked() map[string]any {
 		}
 		val := v.Interface()
 		if d, ok := val.(time.Duration); ok {
-			val = d.String()
+			val = FormatDuration(d)
 		}
 		switch f.Tag.Get("secret") {
 		case "true":
@@ -385,4 +403,21 @@ func maskURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "***")
 	}
 	return u.String()
+}
+
+// FormatDuration writes d as the config file would say it: whole days of
+// two or more as "30d", else Go's form without trailing zero units
+// ("24h", "1h30m", "50ms").
+func FormatDuration(d time.Duration) string {
+	if d >= 2*24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -45,6 +45,7 @@ func Load(path string, explicit bool, environ []string) (*Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, pos.locate(path, err)
 	}
+	cfg.applyDefaults()
 	return &cfg, nil
 }
 
