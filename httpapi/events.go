@@ -42,6 +42,10 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", "%d events in one request; the limit is %d (ingest.max_events)", len(items), a.cfg.MaxEvents)
 		return
 	}
+	// An event without occurred_at happened when it was received: a CRM
+	// or a scanner posting as things happen need not stamp them, and a
+	// sample file without dates scores the same whenever it is posted.
+	received := a.clock().UTC()
 	resp := eventsResponse{Rejected: []rejection{}}
 	valid := make([]event.Event, 0, len(items))
 	parsed := 0
@@ -56,6 +60,9 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 		parsed++
 		if ev.Source == "" {
 			ev.Source = "api"
+		}
+		if ev.OccurredAt.IsZero() {
+			ev.OccurredAt = received
 		}
 		if err := ev.Validate(); err != nil {
 			resp.Rejected = append(resp.Rejected, rejection{i, err.Error()})
