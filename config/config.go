@@ -119,7 +119,8 @@ type API struct {
 type Log struct {
 	// Level: trace, debug, info (default), warn, error.
 	Level string `yaml:"level"`
-	// Format: json (default) or console.
+	// Format: json (default) or console (human-readable, coloured only
+	// when writing to a terminal).
 	Format string `yaml:"format"`
 }
 
