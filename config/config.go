@@ -217,6 +217,11 @@ type Tracking struct {
 type Ingest struct {
 	// MaxEvents bounds one POST /v1/events request; default 5000.
 	MaxEvents int `yaml:"max_events"`
+	// MaxFutureSkew: an event dated more than this past the server's clock
+	// is refused (per event: in /v1/events' rejected list, and dropped
+	// and counted from a webhook); default 24h. Events before 2000 are
+	// accepted and flagged.
+	MaxFutureSkew time.Duration `yaml:"max_future_skew"`
 }
 
 // Default returns the configuration with every default filled in.
@@ -234,7 +239,7 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "json"},
 		Directory: Directory{UnassignedPartner: "unassigned"},
 		Worker:    Worker{Concurrency: 10, TaskCheckInterval: 50 * time.Millisecond},
-		Ingest:    Ingest{MaxEvents: 5000},
+		Ingest:    Ingest{MaxEvents: 5000, MaxFutureSkew: 24 * time.Hour},
 		Handoff: Handoff{
 			Notify:         "email",
 			DigestSchedule: "CRON_TZ=UTC 0 7 * * 1-5",
@@ -324,6 +329,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.MaxEvents <= 0 {
 		bad("ingest.max_events", "must be positive")
+	}
+	if c.Ingest.MaxFutureSkew <= 0 {
+		bad("ingest.max_future_skew", "must be positive, got %s", c.Ingest.MaxFutureSkew)
 	}
 	if err := c.Scoring.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config: %w", err))

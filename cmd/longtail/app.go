@@ -182,6 +182,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 	a.log.Info().Strs("webhook_providers", names).Bool("tracking", a.cfg.Tracking.Secret != "").Msg("edge configured")
 	api, err := httpapi.New(httpapi.Config{
 		Keys: a.cfg.API.Keys, MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, MaxEvents: a.cfg.Ingest.MaxEvents,
+		MaxFutureSkew: a.cfg.Ingest.MaxFutureSkew,
 	}, httpapi.Deps{
 		Log: a.log, Clock: a.clock,
 		Ready:     func(ctx context.Context) error { return redisconn.Ping(ctx, a.st.rdb, 2*time.Second) },
