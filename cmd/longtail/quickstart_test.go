@@ -230,7 +230,8 @@ func TestQuickStartLeadsToARepsQueue(t *testing.T) {
 	if code := call(strings.TrimSpace(stdout), "GET", "/v1/reps/rep-anne/queue", "", nil, &own); code != 200 || len(own.Items) != 1 {
 		t.Errorf("rep token on its queue: %d %+v", code, own)
 	}
-	if stdout, stderr, err = cli("score", "explain", "acme-it"); err != nil || !strings.Contains(stdout, "Acme IT Services") {
+	if stdout, stderr, err = cli("score", "explain", "acme-it"); err != nil || !strings.Contains(stdout, "Acme IT Services") ||
+		!strings.Contains(stdout, "half-life 30d, threshold 30") {
 		t.Errorf("score explain: %v\n%s%s", err, stdout, stderr)
 	}
 	stdout, stderr, err = cli("simulate", "--events", filepath.Join(examplesDir, "events.ndjson"), "--json")
