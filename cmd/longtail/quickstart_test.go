@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -293,5 +294,25 @@ func TestServePrintsQuickStartOnlyOnTheEmbeddedDefault(t *testing.T) {
 				t.Errorf("GET /v1/leaderboard with %s = %d, want %d", testAPIKey, resp.StatusCode, tc.status)
 			}
 		})
+	}
+}
+
+// The curl lines serve prints use an address a client can dial: the
+// default ":8080" listens on every interface, which is localhost to curl.
+func TestClientURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ listen, want string }{
+		{"0.0.0.0:8080", "http://localhost:8080"},
+		{"[::]:8080", "http://localhost:8080"},
+		{"127.0.0.1:9000", "http://127.0.0.1:9000"},
+		{"[::1]:9000", "http://[::1]:9000"},
+	} {
+		addr, err := net.ResolveTCPAddr("tcp", tc.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := clientURL(addr); got != tc.want {
+			t.Errorf("clientURL(%s) = %q, want %q", tc.listen, got, tc.want)
+		}
 	}
 }
