@@ -148,7 +148,8 @@ type API struct {
 type Log struct {
 	// Level: trace, debug, info (default), warn, error.
 	Level string `yaml:"level"`
-	// Format: json (default) or console.
+	// Format: json (default) or console (human-readable, coloured only
+	// when writing to a terminal).
 	Format string `yaml:"format"`
 }
 
@@ -258,6 +259,11 @@ type Tracking struct {
 type Ingest struct {
 	// MaxEvents bounds one POST /v1/events request; default 5000.
 	MaxEvents int `yaml:"max_events"`
+	// MaxFutureSkew: an event dated more than this past the server's clock
+	// is refused (per event: in /v1/events' rejected list, and dropped
+	// and counted from a webhook); default 24h. Events before 2000 are
+	// accepted and flagged.
+	MaxFutureSkew time.Duration `yaml:"max_future_skew"`
 }
 
 // Default returns the configuration with every default filled in.
@@ -275,7 +281,7 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "json"},
 		Directory: Directory{UnassignedPartner: "unassigned"},
 		Worker:    Worker{Concurrency: 10, TaskCheckInterval: 50 * time.Millisecond},
-		Ingest:    Ingest{MaxEvents: 5000},
+		Ingest:    Ingest{MaxEvents: 5000, MaxFutureSkew: 24 * time.Hour},
 		Handoff: Handoff{
 			Notify:         "email",
 			DigestSchedule: "CRON_TZ=UTC 0 7 * * 1-5",
@@ -329,9 +335,32 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// resolve turns the defaults that depend on other keys into values, so
-// the effective configuration logged at start shows them.
-func (c *Config) resolve() {
+// DefaultReplayWindow is webhooks.max_age when unset.
+const DefaultReplayWindow = 24 * time.Hour
+
+// ReplayWindow is the effective webhooks.max_age.
+func (w Webhooks) ReplayWindow() time.Duration {
+	if w.MaxAge == nil {
+		return DefaultReplayWindow
+	}
+	return *w.MaxAge
+}
+
+// applyDefaults fills in the defaults that the sections' own packages
+// document (scoring, handoff) and the ones kept as nil pointers to tell
+// "unset" from "0" (webhooks.max_age). Load calls it once, after
+// validation, so that every command reads, and the start-up log shows,
+// the values that run: threshold 30, half_life 30d, claim_sla 24h, the
+// routing order, not zeros the constructors would replace later.
+func (c *Config) applyDefaults() {
+	c.Scoring = c.Scoring.WithDefaults()
+	c.Handoff.Config = c.Handoff.Config.WithDefaults()
+	if c.Webhooks.MaxAge == nil {
+		d := DefaultReplayWindow
+		c.Webhooks.MaxAge = &d
+	}
+	// Defaults that depend on other keys, resolved here so that the
+	// effective configuration logged at start shows them.
 	if c.UI.SecureCookies == nil {
 		v := c.SecureCookies()
 		c.UI.SecureCookies = &v
@@ -340,14 +369,6 @@ func (c *Config) resolve() {
 		v := c.Webhooks.Mailgun.ReplayCacheOn(c.Webhooks.ReplayWindow())
 		c.Webhooks.Mailgun.ReplayCache = &v
 	}
-}
-
-// ReplayWindow is the effective webhooks.max_age.
-func (w Webhooks) ReplayWindow() time.Duration {
-	if w.MaxAge == nil {
-		return 24 * time.Hour
-	}
-	return *w.MaxAge
 }
 
 // Validate reports every invalid value, naming its key.
@@ -422,6 +443,9 @@ func (c *Config) Validate() error {
 	if c.Ingest.MaxEvents <= 0 {
 		bad("ingest.max_events", "must be positive")
 	}
+	if c.Ingest.MaxFutureSkew <= 0 {
+		bad("ingest.max_future_skew", "must be positive, got %s", c.Ingest.MaxFutureSkew)
+	}
 	if err := c.Scoring.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config: %w", err))
 	}
@@ -463,7 +487,7 @@ func (c *Config) Masked() map[string]any {
 		}
 		val := v.Interface()
 		if d, ok := val.(time.Duration); ok {
-			val = d.String()
+			val = FormatDuration(d)
 		}
 		switch f.Tag.Get("secret") {
 		case "true":
@@ -501,4 +525,21 @@ func maskURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "***")
 	}
 	return u.String()
+}
+
+// FormatDuration writes d as the config file would say it: whole days of
+// two or more as "30d", else Go's form without trailing zero units
+// ("24h", "1h30m", "50ms").
+func FormatDuration(d time.Duration) string {
+	if d >= 2*24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

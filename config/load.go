@@ -42,10 +42,10 @@ func Load(path string, explicit bool, environ []string) (*Config, error) {
 	if err := applyEnv(&cfg, environ); err != nil {
 		return nil, err
 	}
-	cfg.resolve()
 	if err := cfg.Validate(); err != nil {
 		return nil, pos.locate(path, err)
 	}
+	cfg.applyDefaults()
 	return &cfg, nil
 }
 

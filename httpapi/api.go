@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/repqueue"
@@ -40,6 +41,10 @@ type Config struct {
 	// own Host, its origin is the one an ops console action may come
 	// from. Optional.
 	PublicURL string
+	// MaxFutureSkew: events dated further than this past the clock are
+	// refused, per event, by /v1/events and the webhooks
+	// (event.CheckTime); if zero, event.DefaultMaxFutureSkew (24h).
+	MaxFutureSkew time.Duration
 }
 
 // Deps are the collaborators the API adapts to. Sink and Ready are
@@ -113,7 +118,10 @@ func New(cfg Config, d Deps) (*API, error) {
 	if cfg.MaxEvents == 0 {
 		cfg.MaxEvents = 5000
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxEvents < 0 {
+	if cfg.MaxFutureSkew == 0 {
+		cfg.MaxFutureSkew = event.DefaultMaxFutureSkew
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.MaxEvents < 0 || cfg.MaxFutureSkew < 0 {
 		return nil, errors.New("httpapi: limits must not be negative")
 	}
 	publicOrigin, err := originOf(cfg.PublicURL)

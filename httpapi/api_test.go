@@ -201,7 +201,7 @@ func TestRepTokens(t *testing.T) {
 	if r := f.call(t, "GET", "/v1/reps/r2/queue", tok.Token, "", ""); r.status != 403 || errorCode(t, r) != "forbidden" {
 		t.Errorf("another rep's queue: %d %s", r.status, r.body)
 	}
-	if r := f.call(t, "POST", "/v1/reps/r1/tokens", tok.Token, "", ""); r.status != 401 {
+	if r := f.call(t, "POST", "/v1/reps/r1/tokens", tok.Token, "", ""); r.status != 403 || errorCode(t, r) != "forbidden" {
 		t.Errorf("a rep token issuing tokens: %d", r.status)
 	}
 	var list struct {

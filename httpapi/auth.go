@@ -65,10 +65,27 @@ func (a *API) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !a.keys.match(tok) {
+			if a.isRepToken(r, tok) {
+				// Authenticated, but not allowed: 403, so a rep's tool
+				// does not go asking for a new token that would not help.
+				writeError(w, http.StatusForbidden, "forbidden", "admin key required: a rep token reaches only its own rep's queue (/v1/reps/{id}/queue)")
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="longtail", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid API key")
 			return
 		}
 		next(w, r)
 	}
+}
+
+// isRepToken reports whether tok is a live rep token. A lookup that fails
+// for another reason counts as no: the answer is then the 401 it always
+// was, never a 403 that would claim the token is valid.
+func (a *API) isRepToken(r *http.Request, tok string) bool {
+	if a.queue == nil {
+		return false
+	}
+	_, err := a.queue.RepForToken(r.Context(), tok)
+	return err == nil
 }

@@ -13,10 +13,22 @@ type rejection struct {
 	Error string `json:"error"`
 }
 
+// warning is an accepted event the caller should look at (a date before
+// 2000), by index.
+type warning struct {
+	Index   int    `json:"index"`
+	Flag    string `json:"flag"`
+	Warning string `json:"warning"`
+}
+
 type eventsResponse struct {
 	Accepted int         `json:"accepted"`
 	Rejected []rejection `json:"rejected"`
+	Warnings []warning   `json:"warnings,omitempty"`
 }
+
+// verdictFuture labels events refused for a date beyond the skew.
+const verdictFuture = "future"
 
 // postEvents takes a JSON array or NDJSON of canonical events. Each item is
 // decoded on its own so one bad item is reported by index and the rest are
@@ -42,6 +54,10 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", "%d events in one request; the limit is %d (ingest.max_events)", len(items), a.cfg.MaxEvents)
 		return
 	}
+	// An event without occurred_at happened when it was received: a CRM
+	// or a scanner posting as things happen need not stamp them, and a
+	// sample file without dates scores the same whenever it is posted.
+	received := a.clock().UTC()
 	resp := eventsResponse{Rejected: []rejection{}}
 	valid := make([]event.Event, 0, len(items))
 	parsed := 0
@@ -57,9 +73,22 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 		if ev.Source == "" {
 			ev.Source = "api"
 		}
+		if ev.OccurredAt.IsZero() {
+			ev.OccurredAt = received
+		}
 		if err := ev.Validate(); err != nil {
 			resp.Rejected = append(resp.Rejected, rejection{i, err.Error()})
 			continue
+		}
+		flag, warn, err := ev.CheckTime(received, a.cfg.MaxFutureSkew)
+		if err != nil {
+			a.metrics.eventDate("api", verdictFuture)
+			resp.Rejected = append(resp.Rejected, rejection{i, err.Error()})
+			continue
+		}
+		if flag != "" {
+			a.metrics.eventDate("api", flag)
+			resp.Warnings = append(resp.Warnings, warning{i, flag, warn})
 		}
 		a.topics.Assign(&ev)
 		valid = append(valid, ev)

@@ -13,6 +13,7 @@ type metrics struct {
 	webhookIgnored  *prometheus.CounterVec
 	webhookRejects  *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
+	eventDates      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,13 +27,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		webhookRejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "longtail_webhook_rejected_total", Help: "Webhook deliveries refused, by reason.",
 		}, []string{"provider", "reason"}),
+		eventDates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "longtail_event_dates_total",
+			Help: "Events whose occurred_at was refused (future: beyond ingest.max_future_skew) or flagged (before_2000), by edge (api or the provider).",
+		}, []string{"edge", "verdict"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "longtail_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10),
 		}, []string{"route", "code"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.webhookEvents, m.webhookIgnored, m.webhookRejects, m.requestDuration)
+		reg.MustRegister(m.webhookEvents, m.webhookIgnored, m.webhookRejects, m.requestDuration, m.eventDates)
 	}
 	return m
 }
@@ -63,4 +68,9 @@ func (a *API) metricsAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// eventDate counts an event refused or flagged for its date.
+func (m *metrics) eventDate(edge, verdict string) {
+	m.eventDates.WithLabelValues(edge, verdict).Inc()
 }

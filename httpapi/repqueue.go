@@ -106,6 +106,10 @@ func queueError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "%v", err)
 	case errors.Is(err, repqueue.ErrForbidden):
 		writeError(w, http.StatusForbidden, "forbidden", "%v", err)
+	case errors.Is(err, repqueue.ErrState):
+		// Before ErrInvalid, which it wraps: the request is fine, the
+		// entry's state is not (an outcome before the claim).
+		writeError(w, http.StatusConflict, "wrong_state", "%v", err)
 	case errors.Is(err, repqueue.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid", "%v", err)
 	case errors.Is(err, repqueue.ErrConflict):

@@ -112,10 +112,12 @@ func (a *API) leaderboard(w http.ResponseWriter, r *http.Request) {
 		directoryError(w, r, err)
 		return
 	}
-	if entries == nil {
-		entries = []scoring.Entry{}
+	items, err := a.leaderboardItems(r.Context(), entries)
+	if err != nil {
+		directoryError(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": entries})
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 // isUnavailable reports errors that mean Redis is away rather than a bug.

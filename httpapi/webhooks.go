@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/webhook"
 )
 
@@ -60,6 +61,7 @@ func (a *API) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the delivery could not be handled now; retry later")
 		return
 	}
+	res.Events = a.checkDates(r, name, res)
 	for i := range res.Events {
 		a.topics.Assign(&res.Events[i])
 	}
@@ -109,3 +111,30 @@ func (a *API) release(r *http.Request, name string, res *webhook.Result) {
 
 // releaseTimeout bounds giving back a claim after a failed enqueue.
 const releaseTimeout = 2 * time.Second
+
+// checkDates drops the events dated beyond the future skew from a
+// provider's delivery, counting them as ignored ("future") and logging
+// why, and counts the ones flagged as before 2000. Refusing the whole
+// delivery instead would make the provider retry the good events with the
+// bad one forever.
+func (a *API) checkDates(r *http.Request, provider string, res *webhook.Result) []event.Event {
+	now := a.clock()
+	kept := res.Events[:0]
+	for _, ev := range res.Events {
+		flag, _, err := ev.CheckTime(now, a.cfg.MaxFutureSkew)
+		if err != nil {
+			a.metrics.eventDate(provider, verdictFuture)
+			if res.Ignored == nil {
+				res.Ignored = map[string]int{}
+			}
+			res.Ignored[verdictFuture]++
+			hlog.FromRequest(r).Warn().Str("provider", provider).Str("event_id", ev.ID).Err(err).Msg("webhook event refused")
+			continue
+		}
+		if flag != "" {
+			a.metrics.eventDate(provider, flag)
+		}
+		kept = append(kept, ev)
+	}
+	return kept
+}

@@ -136,6 +136,11 @@ func (s *EmbeddedServer) tick(every time.Duration) {
 // Addr is the TCP address the embedded server listens on.
 func (s *EmbeddedServer) Addr() string { return s.mr.Addr() }
 
+// URL is the redis:// URL other processes on this machine reach the
+// embedded server with (it listens on loopback only), so `longtail import`
+// and the other tools can work on the instance a `serve` is running.
+func (s *EmbeddedServer) URL() string { return "redis://" + s.mr.Addr() }
+
 // Client returns a new client of the embedded server.
 func (s *EmbeddedServer) Client() redis.UniversalClient {
 	return redis.NewClient(&redis.Options{Addr: s.mr.Addr()})

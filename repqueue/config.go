@@ -176,6 +176,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// WithDefaults returns c with the documented defaults filled in: what the
+// queue runs on. The config loader applies it once so the configuration it
+// logs is the one that runs; applying it again changes nothing. c must be
+// valid.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 // withDefaults fills in the documented defaults; c must be valid.
 func (c Config) withDefaults() Config {
 	if c.ClaimSLA == 0 {

@@ -199,7 +199,7 @@ func (q *Queue) buildEntry(ctx context.Context, pid string, seq int64, crossedAt
 		if err != nil {
 			return nil, p, fmt.Errorf("repqueue: handoff %s: %w", pid, err)
 		}
-		e.Reasons = buildReasons(cs.Timeline, now, q.cfg.ReasonsMax)
+		e.Reasons = buildReasons(cs.Timeline, cs.Interests, now, q.cfg.ReasonsMax)
 	}
 	return e, p, nil
 }

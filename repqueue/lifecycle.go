@@ -88,7 +88,7 @@ func (q *Queue) ownEntry(ctx context.Context, repID, partnerID string) (*Entry, 
 // Claim marks the rep's queued entry as being worked. Claiming an entry
 // the rep has claimed already returns it unchanged. Another rep's entry
 // (including one the SLA sweep moved away) is ErrForbidden; a closed entry
-// is ErrInvalid.
+// is ErrState.
 func (q *Queue) Claim(ctx context.Context, repID, partnerID string) (*Entry, error) {
 	for range casAttempts {
 		e, raw, err := q.ownEntry(ctx, repID, partnerID)
@@ -99,7 +99,7 @@ func (q *Queue) Claim(ctx context.Context, repID, partnerID string) (*Entry, err
 		case StateClaimed:
 			return e, nil
 		case StateClosed:
-			return nil, fmt.Errorf("%w: the handoff of partner %q is closed (%s)", ErrInvalid, partnerID, e.Outcome)
+			return nil, fmt.Errorf("%w: the handoff of partner %q is closed (%s): it comes back to a queue when the partner crosses the threshold again", ErrState, partnerID, e.Outcome)
 		}
 		now := q.now()
 		var ef fields
@@ -158,7 +158,7 @@ func recycles(e *Entry) bool {
 // before the entry is claimed anew returns the entry and changes nothing
 // (the re-arm of a recycled partner is repeated, which is harmless, so a
 // retry after a failed re-arm completes it). An entry that is not claimed
-// is ErrInvalid; another rep's entry is ErrForbidden.
+// is ErrState; another rep's entry is ErrForbidden.
 func (q *Queue) RecordOutcome(ctx context.Context, repID, partnerID string, o Outcome) (*Entry, error) {
 	now := q.now()
 	if err := o.validate(now); err != nil {
@@ -184,9 +184,9 @@ func (q *Queue) RecordOutcome(ctx context.Context, repID, partnerID string, o Ou
 		}
 		switch e.State {
 		case StateQueued:
-			return nil, fmt.Errorf("%w: the handoff of partner %q is queued: claim it before recording an outcome", ErrInvalid, partnerID)
+			return nil, fmt.Errorf("%w: the handoff of partner %q is queued: claim it before recording an outcome", ErrState, partnerID)
 		case StateClosed:
-			return nil, fmt.Errorf("%w: the handoff of partner %q is already closed (%s)", ErrInvalid, partnerID, e.Outcome)
+			return nil, fmt.Errorf("%w: the handoff of partner %q is already closed (%s): an outcome is recorded once per hand-off", ErrState, partnerID, e.Outcome)
 		}
 		out, err := q.applyOutcome(ctx, e, raw, repID, o, fp, now)
 		if err != nil {

@@ -33,6 +33,12 @@ var (
 	ErrInvalid   = errors.New("invalid")
 	// ErrConflict: the entry kept changing under a transition; retry.
 	ErrConflict = errors.New("conflict")
+	// ErrState: the request is well formed but the entry's current state
+	// refuses it (an outcome before the claim, an outcome or a claim of a
+	// closed entry); retrying will not help, the message says what will.
+	// It wraps ErrInvalid, so callers that only tell bad requests from
+	// missing entries need not know it; the HTTP API answers it 409.
+	ErrState = fmt.Errorf("%w: wrong state", ErrInvalid)
 )
 
 // Directory is what the queue reads of the partner directory

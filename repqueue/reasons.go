@@ -25,6 +25,9 @@ type reasonGroup struct {
 	points float64
 	count  int
 	last   time.Time
+	// interest names the contact's top interest for a group with no
+	// title, topic or link, so that the reason still says what about.
+	interest string
 }
 
 // buildReasons turns the contact's scored events into at most max
@@ -32,7 +35,11 @@ type reasonGroup struct {
 // about one thing (title, else topic, else link) are one reason; reasons
 // are ordered by the points they scored, then by recency. Filtered and
 // zero-point events are left out: they did not make the partner hot.
-func buildReasons(items []scoring.TimelineItem, now time.Time, max int) map[string][]string {
+// Events with nothing to name them by (a visit posted without a URL,
+// title or topic) name the contact's top interest instead, from
+// interests, so no reason reads "Visited a page 4 times".
+func buildReasons(items []scoring.TimelineItem, interests map[string]float64, now time.Time, max int) map[string][]string {
+	top := topInterest(interests)
 	groups := map[string]*reasonGroup{}
 	var order []*reasonGroup
 	for _, it := range items {
@@ -48,6 +55,9 @@ func buildReasons(items []scoring.TimelineItem, now time.Time, max int) map[stri
 			key += "o" + g.topic
 		default:
 			key += "u" + g.link
+			if g.link == "" {
+				g.interest = top
+			}
 		}
 		if prev := groups[key]; prev != nil {
 			g = prev
@@ -80,6 +90,18 @@ func buildReasons(items []scoring.TimelineItem, now time.Time, max int) map[stri
 	return out
 }
 
+// topInterest is the topic with the most points, ties to the first in
+// name order so that reasons are stable; "" with none.
+func topInterest(interests map[string]float64) string {
+	best, pts := "", 0.0
+	for topic, p := range interests {
+		if p > pts || (p == pts && p > 0 && topic < best) {
+			best, pts = topic, p
+		}
+	}
+	return best
+}
+
 const maxTitle = 120
 
 func cleanTitle(s string) string {
@@ -100,16 +122,22 @@ func shortURL(raw string) string {
 	return cleanTitle(strings.TrimSuffix(u.Host+u.Path, "/"))
 }
 
+// webVisitUnnamed is the phrase key of visits with no title, topic or
+// link; never an event type.
+const webVisitUnnamed event.Type = "web.visit/unnamed"
+
 // phrase holds one locale's words for an event type: the verb phrase and
 // the noun for a thing without a title.
 type phrase struct{ verb, noun string }
 
 var phrases = map[string]map[event.Type]phrase{
 	"en": {
-		event.EmailOpen:         {"Opened", "an email"},
-		event.EmailClick:        {"Clicked", "a link"},
-		event.EmailReply:        {"Replied to", "an email"},
-		event.WebVisit:          {"Visited", "a page"},
+		event.EmailOpen:  {"Opened", "an email"},
+		event.EmailClick: {"Clicked", "a link"},
+		event.EmailReply: {"Replied to", "an email"},
+		event.WebVisit:   {"Visited", "a page"},
+		// webVisitUnnamed stands for a visit with no page to name.
+		webVisitUnnamed:         {"Visited", "the website"},
 		event.ContentDownload:   {"Downloaded", "a document"},
 		event.WebinarRegistered: {"Registered for the webinar", "a webinar"},
 		event.WebinarAttended:   {"Attended the webinar", "a webinar"},
@@ -122,6 +150,7 @@ var phrases = map[string]map[event.Type]phrase{
 		event.EmailClick:        {"A cliqué sur", "un lien"},
 		event.EmailReply:        {"A répondu à", "un e-mail"},
 		event.WebVisit:          {"A visité", "une page"},
+		webVisitUnnamed:         {"A visité", "le site"},
 		event.ContentDownload:   {"A téléchargé", "un document"},
 		event.WebinarRegistered: {"S'est inscrit au webinaire", "un webinaire"},
 		event.WebinarAttended:   {"A assisté au webinaire", "un webinaire"},
@@ -134,7 +163,13 @@ var phrases = map[string]map[event.Type]phrase{
 // sentence renders the reason, e.g. "Opened 'Deal registration in 3
 // clicks' (2 days ago)" or "A cliqué sur « Sécurité » deux fois (hier)".
 func (g *reasonGroup) sentence(loc string, now time.Time) string {
-	ph, ok := phrases[loc][g.typ]
+	typ := g.typ
+	if typ == event.WebVisit && g.title == "" && g.topic == "" && g.link == "" {
+		// Several visits to pages nobody named are visits to the site,
+		// not "a page 4 times".
+		typ = webVisitUnnamed
+	}
+	ph, ok := phrases[loc][typ]
 	if !ok {
 		ph = phrase{verb: string(g.typ) + ":", noun: "-"}
 	}
@@ -158,6 +193,9 @@ func (g *reasonGroup) sentence(loc string, now time.Time) string {
 	}
 	if n := times(loc, g.count); n != "" {
 		s += " " + n
+	}
+	if g.interest != "" {
+		s += map[string]string{"en": ", most interested in ", "fr": ", surtout intéressé par "}[loc] + g.interest
 	}
 	return s + " (" + ago(loc, now.Sub(g.last)) + ")"
 }

@@ -17,15 +17,16 @@ func TestBuildReasons(t *testing.T) {
 	}
 	day := 24 * time.Hour
 	tests := []struct {
-		name  string
-		items []scoring.TimelineItem
-		max   int
-		want  map[string][]string
+		name      string
+		items     []scoring.TimelineItem
+		interests map[string]float64
+		max       int
+		want      map[string][]string
 	}{
 		{"nothing scored", []scoring.TimelineItem{
 			item(event.EmailOpen, day, 0, "Machine open", "", "", "machine"),
 			item(event.EmailDelivered, day, 0, "Delivered", "", "", ""),
-		}, 3, map[string][]string{"en": {}, "fr": {}}},
+		}, nil, 3, map[string][]string{"en": {}, "fr": {}}},
 		{"grouped by thing, ordered by points then recency, capped", []scoring.TimelineItem{
 			item(event.WebVisit, 20*day, 3, "", "security", "", ""),
 			item(event.WebVisit, 21*day, 3, "", "security", "", ""),
@@ -34,7 +35,7 @@ func TestBuildReasons(t *testing.T) {
 			item(event.EmailClick, 3*day, 5, "", "", "", "scanner_click"),
 			item(event.WebinarRegistered, 6*day, 5, "", "storage", "", ""),
 			item(event.EmailOpen, 2*time.Hour, 1, "Hello", "", "", ""),
-		}, 3, map[string][]string{
+		}, nil, 3, map[string][]string{
 			"en": {
 				"Visited a page about security 3 times (2 weeks ago)",
 				"Took part in a webinar about storage (6 days ago)",
@@ -48,15 +49,41 @@ func TestBuildReasons(t *testing.T) {
 		}},
 		{"titles are tidied", []scoring.TimelineItem{
 			item(event.EventAttended, 0, 10, "  Partner   Summit\n2026 ", "", "", ""),
-		}, 3, map[string][]string{
+		}, nil, 3, map[string][]string{
 			"en": {"Attended the event 'Partner Summit 2026' (today)"},
 			"fr": {"A assisté à l'événement « Partner Summit 2026 » (aujourd'hui)"},
+		}},
+		// A CRM posting visits with no URL, title or topic: the reason
+		// names the site and the contact's top interest, never "Visited
+		// a page 4 times".
+		{"visits with nothing to name them by", []scoring.TimelineItem{
+			item(event.WebVisit, 0, 3, "", "", "", ""),
+			item(event.WebVisit, time.Hour, 3, "", "", "", ""),
+			item(event.WebVisit, 2*time.Hour, 3, "", "", "", ""),
+			item(event.WebVisit, 3*time.Hour, 3, "", "", "", ""),
+			item(event.WebVisit, 4*time.Hour, 3, "", "", "https://vendor.example/pricing", ""),
+		}, map[string]float64{"storage": 4, "security": 9.5, "cloud": 0.5}, 3, map[string][]string{
+			"en": {
+				"Visited the website 4 times, most interested in security (today)",
+				"Visited a page (vendor.example/pricing) (today)",
+			},
+			"fr": {
+				"A visité le site 4 fois, surtout intéressé par security (aujourd'hui)",
+				"A visité une page (vendor.example/pricing) (aujourd'hui)",
+			},
+		}},
+		{"no interests either", []scoring.TimelineItem{
+			item(event.WebVisit, 0, 3, "", "", "", ""),
+			item(event.WebVisit, time.Hour, 3, "", "", "", ""),
+		}, nil, 3, map[string][]string{
+			"en": {"Visited the website twice (today)"},
+			"fr": {"A visité le site deux fois (aujourd'hui)"},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, buildReasons(tt.items, now, tt.max)); diff != "" {
+			if diff := cmp.Diff(tt.want, buildReasons(tt.items, tt.interests, now, tt.max)); diff != "" {
 				t.Errorf("(-want, +got):\n%s", diff)
 			}
 		})

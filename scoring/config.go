@@ -313,6 +313,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// WithDefaults returns a copy with every zero value replaced by its
+// documented default and the maps merged over the default maps: what the
+// engine runs on. The config loader applies it once so the configuration
+// it logs is the one that runs; applying it again changes nothing.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 // withDefaults returns a copy with every zero value replaced by its default
 // and the maps merged over the default maps.
 func (c Config) withDefaults() Config {

@@ -464,8 +464,12 @@ func (h *Handler) actionFailed(w http.ResponseWriter, r *http.Request, s *sessio
 // outcome.".
 func invalidMessage(err error) string {
 	msg := err.Error()
-	if i := strings.Index(msg, repqueue.ErrInvalid.Error()+": "); i >= 0 {
-		msg = msg[i+len(repqueue.ErrInvalid.Error())+2:]
+	// ErrState's text starts with ErrInvalid's: cut the longer first.
+	for _, sentinel := range []error{repqueue.ErrState, repqueue.ErrInvalid} {
+		if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
+			msg = msg[i+len(sentinel.Error())+2:]
+			break
+		}
 	}
 	r, n := utf8.DecodeRuneInString(msg)
 	msg = string(unicode.ToUpper(r)) + msg[n:]

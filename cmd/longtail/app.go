@@ -188,6 +188,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 	api, err := httpapi.New(httpapi.Config{
 		Keys: a.cfg.API.Keys, MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, MaxEvents: a.cfg.Ingest.MaxEvents,
 		MetricsToken: a.cfg.Metrics.Token, OpsAllowActions: a.cfg.Ops.AllowActions, PublicURL: a.cfg.HTTP.PublicURL,
+		MaxFutureSkew: a.cfg.Ingest.MaxFutureSkew,
 	}, httpapi.Deps{
 		Log: a.log, Clock: a.clock,
 		Ready:     func(ctx context.Context) error { return redisconn.Ping(ctx, a.st.rdb, 2*time.Second) },

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -15,13 +16,15 @@ const usage = `longtail finds the partners worth a phone call in a long tail of 
 
 Usage:
   longtail serve   [--config FILE] [--listen ADDR] [--role all|api|worker|scheduler]
-  longtail import  partners|contacts|reps FILE.csv [--config FILE]
-  longtail score   explain PARTNER_ID [--json]
-  longtail score   rfm [--inline]
-  longtail simulate --events FILE [--threshold N[,N...]] [--json]
-  longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID
-  longtail handoff sweep | stats [REP_ID]
+  longtail import  partners|contacts|reps FILE.csv [--config FILE] [--quiet]
+  longtail score   explain PARTNER_ID [--json] [--config FILE]
+  longtail score   rfm [--inline] [--config FILE]
+  longtail simulate --events FILE [--threshold N[,N...]] [--json] [--config FILE]
+  longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID [--config FILE]
+  longtail handoff sweep | stats [REP_ID] [--json] [--config FILE]
   longtail version
+
+--quiet (import) shows no progress. Every command takes --help.
 
 Configuration comes from a YAML file (--config, default ./longtail.yaml when
 present) plus environment overrides LONGTAIL_<KEY_PATH> (redis.url is
@@ -67,6 +70,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: no command given", errUsage)
 	}
 	cmd, rest := args[0], args[1:]
+	if wantsHelp(rest) {
+		return printHelp(stdout, cmd)
+	}
 	switch cmd {
 	case "serve":
 		return runServe(ctx, rest, environ, stdout, stderr)
@@ -89,4 +95,36 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
+}
+
+// wantsHelp reports whether a command's arguments ask for help (before any
+// "--"): help is an answer, exit status 0, for every verb, whatever else
+// is on the line.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// printHelp prints the usage lines of cmd, or all of them for an unknown
+// command (which the dispatch would refuse anyway).
+func printHelp(w io.Writer, cmd string) error {
+	var lines []string
+	for _, l := range strings.Split(usage, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "longtail" && f[1] == cmd {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		fmt.Fprint(w, usage)
+		return nil
+	}
+	fmt.Fprintf(w, "Usage:\n%s\n\nRun `longtail help` for every command and the configuration.\n", strings.Join(lines, "\n"))
+	return nil
 }

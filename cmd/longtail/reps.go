@@ -6,18 +6,26 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
 	"time"
 
+	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 )
 
-// repTools opens what the reps and handoff commands work on.
-func repTools(ctx context.Context, name string, args, environ []string, stderr io.Writer) (*flag.FlagSet, *store, *directory.Store, *repqueue.Queue, error) {
+// repTools opens what the reps and handoff commands work on; flags, when
+// not nil, registers the subcommand's own flags.
+func repTools(ctx context.Context, name string, args, environ []string, stderr io.Writer, flags func(*flag.FlagSet)) (*flag.FlagSet, *store, *directory.Store, *repqueue.Queue, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
+	if flags != nil {
+		flags(fs)
+	}
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -55,7 +63,7 @@ func runReps(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 		return fmt.Errorf("%w: reps needs a subcommand: token ID, tokens ID or revoke ID TOKEN_ID", errUsage)
 	}
 	sub := args[0]
-	fs, st, dir, q, err := repTools(ctx, "reps "+sub, args[1:], environ, stderr)
+	fs, st, dir, q, err := repTools(ctx, "reps "+sub, args[1:], environ, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -103,7 +111,12 @@ func runHandoff(ctx context.Context, args, environ []string, stdout, stderr io.W
 		return fmt.Errorf("%w: handoff needs a subcommand: sweep, or stats [REP_ID]", errUsage)
 	}
 	sub := args[0]
-	fs, st, _, q, err := repTools(ctx, "handoff "+sub, args[1:], environ, stderr)
+	asJSON := false
+	fs, st, _, q, err := repTools(ctx, "handoff "+sub, args[1:], environ, stderr, func(fs *flag.FlagSet) {
+		if sub == "stats" {
+			fs.BoolVar(&asJSON, "json", false, "print JSON (durations also in seconds, as GET /v1/handoffs/stats)")
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -121,10 +134,62 @@ func runHandoff(ctx context.Context, args, environ []string, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		if asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(statsJSON{Stats: s, MedianTimeToClaimSeconds: s.MedianTimeToClaim.Seconds(), P90TimeToClaimSeconds: s.P90TimeToClaim.Seconds()})
+		}
+		printStats(stdout, s)
+		return nil
 	default:
 		return fmt.Errorf("%w: handoff sweep | handoff stats [REP_ID]", errUsage)
 	}
+}
+
+// statsJSON is the shape of GET /v1/handoffs/stats: Go durations marshal
+// as nanoseconds, so the claim times are given in seconds too.
+type statsJSON struct {
+	*repqueue.Stats
+	MedianTimeToClaimSeconds float64 `json:"median_time_to_claim_seconds"`
+	P90TimeToClaimSeconds    float64 `json:"p90_time_to_claim_seconds"`
+}
+
+// printStats writes the KPIs for a person: durations as 1h12m, never
+// nanoseconds.
+func printStats(w io.Writer, s *repqueue.Stats) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "handoffs\t%d\n", s.Handoffs)
+	fmt.Fprintf(tw, "unrouted\t%d\n", s.Unrouted)
+	fmt.Fprintf(tw, "claimed\t%d\n", s.Claimed)
+	fmt.Fprintf(tw, "median time to claim\t%s\n", humanDuration(s.MedianTimeToClaim))
+	fmt.Fprintf(tw, "p90 time to claim\t%s\n", humanDuration(s.P90TimeToClaim))
+	fmt.Fprintf(tw, "SLA breaches\t%d\n", s.SLABreaches)
+	fmt.Fprintf(tw, "escalations\t%d\n", s.Escalations)
+	fmt.Fprintf(tw, "conversion rate\t%.1f%%\n", 100*s.ConversionRate)
+	kinds := make([]string, 0, len(s.Outcomes))
+	for k := range s.Outcomes {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	outcomes := make([]string, len(kinds))
+	for i, k := range kinds {
+		outcomes[i] = fmt.Sprintf("%s %d", k, s.Outcomes[k])
+	}
+	fmt.Fprintf(tw, "outcomes\t%s\n", dash(strings.Join(outcomes, ", ")))
+	tw.Flush()
+}
+
+// humanDuration rounds d to what a person reads: to the minute from an
+// hour up (1h12m), to the second below (4m5s), to the millisecond under a
+// second.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		d = d.Round(time.Minute)
+	case d >= time.Second:
+		d = d.Round(time.Second)
+	default:
+		d = d.Round(time.Millisecond)
+	}
+	return config.FormatDuration(d)
 }

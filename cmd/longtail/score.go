@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/scoring"
@@ -90,7 +91,7 @@ func runScore(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 
 func printExplanation(w io.Writer, p directory.Partner, ex *scoring.Explanation) {
 	fmt.Fprintf(w, "%s (%s) score %.2f at %s\n", p.Name, p.ID, ex.Score, ex.At.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "rubric: half-life %s, threshold %.0f\n\n", ex.Rubric.HalfLife, ex.Rubric.Threshold)
+	fmt.Fprintf(w, "rubric: half-life %s, threshold %g\n\n", config.FormatDuration(ex.Rubric.HalfLife), ex.Rubric.Threshold)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONTACT\tTYPE\tTOPIC\tCOUNT\tPOINTS\tAFTER DECAY\tNOT SCORED")
 	for _, c := range ex.Contacts {

@@ -54,6 +54,22 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	defer st.Close()
 
+	// On the embedded default nobody could have configured a key for
+	// this run's private Redis: generate one so the API answers (printed
+	// once below, never logged). With a real Redis, api.keys is the
+	// operator's to set, shared by every api process.
+	qs := quickStart{}
+	if st.embedded != nil {
+		qs.RedisURL = st.embedded.URL()
+		if len(cfg.API.Keys) == 0 && role.api {
+			if qs.AdminKey, err = newAdminKey(); err != nil {
+				return err
+			}
+			cfg.API.Keys = []string{qs.AdminKey}
+			log.Warn().Msg("api.keys is empty: generated an admin API key for this run (printed on stdout, valid until serve stops)")
+		}
+	}
+
 	app, err := newApp(ctx, cfg, st, log)
 	if err != nil {
 		return err
@@ -83,6 +99,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		}
 		log.Info().Str("addr", ln.Addr().String()).Msg("http listening")
 		fmt.Fprintf(stdout, "longtail listening on http://%s\n", ln.Addr())
+		qs.BaseURL = clientURL(ln.Addr())
 		go func() {
 			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http: %w", err)
@@ -132,6 +149,10 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		}
 		log.Info().Msg("scheduler started")
 		fmt.Fprintln(stdout, "longtail scheduler started")
+	}
+
+	if qs.RedisURL != "" {
+		qs.print(stdout)
 	}
 
 	select {

@@ -51,7 +51,9 @@ func loadConfig(path string, environ []string) (*config.Config, error) {
 func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 	lvl, _ := zerolog.ParseLevel(cfg.Level) // validated at load
 	if cfg.Format == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		// Colour only for a person at a terminal: escape codes in a file,
+		// a pipe or journald are noise that breaks grep.
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: !isTerminal(w)}
 	}
 	return zerolog.New(redact.NewWriter(w)).Level(lvl).With().Timestamp().Logger()
 }

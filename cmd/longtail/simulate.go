@@ -200,7 +200,9 @@ func firstNonEmpty(ss ...string) string {
 
 // readEventsFile reads a JSON array or NDJSON of events, sorted by time;
 // invalid items are skipped and described (with their line for NDJSON).
+// An event without occurred_at happened now, as POST /v1/events reads it.
 func readEventsFile(path string) ([]event.Event, []string, error) {
+	now := time.Now().UTC()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -212,6 +214,9 @@ func readEventsFile(path string) ([]event.Event, []string, error) {
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			bad = append(bad, fmt.Sprintf("%s:%s: %v", path, where, err))
 			return
+		}
+		if ev.OccurredAt.IsZero() {
+			ev.OccurredAt = now
 		}
 		if err := ev.Validate(); err != nil {
 			bad = append(bad, fmt.Sprintf("%s:%s: %v", path, where, err))
