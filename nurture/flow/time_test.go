@@ -164,9 +164,9 @@ func TestWindowSpecErrors(t *testing.T) {
 		{flow.WindowSpec{Hours: "09:00-17:00"}, "days: at least one day"},
 		{flow.WindowSpec{Days: []string{"mon", "Mon"}, Hours: "09:00-17:00"}, `days[1]: "Mon" is listed twice`},
 		{flow.WindowSpec{Days: []string{"monday"}, Hours: "09:00-17:00"}, `days[0]: "monday" is not a day`},
-		{flow.WindowSpec{Days: []string{"mon"}, Hours: "9:00-17:00"}, `hours: "9:00" is not a time of day`},
-		{flow.WindowSpec{Days: []string{"mon"}, Hours: "09:00-24:30"}, `hours: "24:30" is not a time of day`},
-		{flow.WindowSpec{Days: []string{"mon"}, Hours: "24:00-24:00"}, `hours: "24:00" is not a time of day`},
+		{flow.WindowSpec{Days: []string{"mon"}, Hours: "9:00-17:00"}, `"9:00" is not a time of day`},
+		{flow.WindowSpec{Days: []string{"mon"}, Hours: "09:00-24:30"}, `"24:30" is not a time of day`},
+		{flow.WindowSpec{Days: []string{"mon"}, Hours: "24:00-24:00"}, `"24:00" is not a time of day`},
 		{flow.WindowSpec{Days: []string{"mon"}, Hours: "17:00-09:00"}, "start must be before the end"},
 		{flow.WindowSpec{Days: []string{"mon"}, Hours: "09:00"}, "is not hours"},
 	}

@@ -84,10 +84,10 @@ func ParseHours(s string) (start, end int, err error) {
 		return 0, 0, fmt.Errorf("%q is not hours such as \"09:00-17:30\"", s)
 	}
 	if start, err = parseClock(a, false); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("%q: %v", s, err)
 	}
 	if end, err = parseClock(b, true); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("%q: %v", s, err)
 	}
 	if start >= end {
 		return 0, 0, fmt.Errorf("%q: the start must be before the end (a window cannot run past midnight)", s)
