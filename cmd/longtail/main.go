@@ -21,6 +21,7 @@ Usage:
   longtail simulate --events FILE [--threshold N[,N...]] [--json]
   longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID
   longtail handoff sweep | stats [REP_ID]
+  longtail flows   validate [DIR] [--templates DIR] | list
   longtail version
 
 Configuration comes from a YAML file (--config, default ./longtail.yaml when
@@ -80,6 +81,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runReps(ctx, rest, environ, stdout, stderr)
 	case "handoff":
 		return runHandoff(ctx, rest, environ, stdout, stderr)
+	case "flows":
+		return runFlows(ctx, rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "longtail", version())
 		return nil
