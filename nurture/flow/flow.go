@@ -327,6 +327,15 @@ func (s *Set) Triggered(c Cause, p Profile) []*Flow {
 	return out
 }
 
+// WindowOr is the flow's window, or def (nurture.window) when the flow
+// has none of its own.
+func (f *Flow) WindowOr(def Window) Window {
+	if f.Window != nil {
+		return *f.Window
+	}
+	return def
+}
+
 // Templates returns the names of the templates the flow's send steps use,
 // sorted, each once.
 func (f *Flow) Templates() []string {

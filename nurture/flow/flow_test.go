@@ -65,6 +65,10 @@ func TestNext(t *testing.T) {
 	if f.First() != "welcome" {
 		t.Errorf("First() = %q", f.First())
 	}
+	def := flow.Window{Always: true}
+	if f.WindowOr(def).Start != 9*60 || !g.WindowOr(def).Always {
+		t.Error("WindowOr must prefer the flow's own window and fall back to the default")
+	}
 	if s, ok := f.Step("bump"); !ok || s.Kind != flow.KindScore || s.Points != 5 {
 		t.Errorf("Step(bump) = %+v, %v", s, ok)
 	}
