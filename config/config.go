@@ -13,6 +13,7 @@ import (
 
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/notify"
+	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 )
@@ -36,6 +37,10 @@ type Config struct {
 	// Topics are the rules that give events an interest topic from link
 	// tags, URLs and titles.
 	Topics []ingest.TopicRule `yaml:"topics"`
+	// Nurture is the flows, templates, send window, frequency cap and
+	// fallback time zone of nurture email (nurture.Config documents each
+	// key and default).
+	Nurture nurture.Config `yaml:"nurture"`
 	// SMTP is the mail server every email goes through (rep notifications
 	// now, nurture sends later).
 	SMTP SMTP `yaml:"smtp"`
@@ -282,6 +287,7 @@ func Default() Config {
 		Directory: Directory{UnassignedPartner: "unassigned"},
 		Worker:    Worker{Concurrency: 10, TaskCheckInterval: 50 * time.Millisecond},
 		Ingest:    Ingest{MaxEvents: 5000, MaxFutureSkew: 24 * time.Hour},
+		Nurture:   nurture.DefaultConfig(),
 		Handoff: Handoff{
 			Notify:         "email",
 			DigestSchedule: "CRON_TZ=UTC 0 7 * * 1-5",
@@ -451,6 +457,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ingest.NewTopics(c.Topics); err != nil {
 		errs = append(errs, fmt.Errorf("config: %w", err))
+	}
+	if err := c.Nurture.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, errors.New("config: "+line))
+		}
 	}
 	if err := c.Handoff.Config.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config: %w", err))

@@ -291,3 +291,63 @@ func TestTrustedPrefixes(t *testing.T) {
 		}
 	}
 }
+
+func TestNurtureKeys(t *testing.T) {
+	t.Parallel()
+	p := writeFile(t, `
+nurture:
+  frequency_cap:
+    per: 3d
+  window:
+    hours: "09:00-17:30"
+  timezone: Europe/Paris
+`)
+	cfg, err := config.Load(p, true, []string{
+		"LONGTAIL_NURTURE_FLOWS_DIR=/srv/flows",
+		"LONGTAIL_NURTURE_TEMPLATES_DIR=/srv/templates",
+		"LONGTAIL_NURTURE_WINDOW_DAYS=mon,wed",
+		"LONGTAIL_NURTURE_FREQUENCY_CAP_COUNT=3",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cfg.Nurture
+	if n.FlowsDir != "/srv/flows" || n.TemplatesDir != "/srv/templates" || n.Timezone != "Europe/Paris" {
+		t.Errorf("dirs and zone = %q %q %q", n.FlowsDir, n.TemplatesDir, n.Timezone)
+	}
+	if n.FrequencyCap.Count != 3 || n.FrequencyCap.Per != 72*time.Hour {
+		t.Errorf("frequency cap = %+v, want 3 per 72h", n.FrequencyCap)
+	}
+	if strings.Join(n.Window.Days, ",") != "mon,wed" || n.Window.Hours != "09:00-17:30" {
+		t.Errorf("window = %+v", n.Window)
+	}
+
+	def, err := config.Load("", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := def.Nurture
+	if d.FlowsDir != "" || d.FrequencyCap.Count != 2 || d.FrequencyCap.Per != 7*24*time.Hour ||
+		strings.Join(d.Window.Days, ",") != "mon,tue,wed,thu,fri" || d.Window.Hours != "08:00-18:00" || d.Timezone != "UTC" {
+		t.Errorf("nurture defaults = %+v", d)
+	}
+
+	_, err = config.Load(writeFile(t, `nurture:
+  timezone: Mars/Olympus
+  window:
+    days: [mon, funday]
+    hours: "18:00-09:00"
+  frequency_cap:
+    count: -1
+`), true, nil)
+	for _, want := range []string{
+		"longtail.yaml:2:13: nurture.timezone: \"Mars/Olympus\"",
+		"longtail.yaml:4:11: nurture.window.days[1]: \"funday\" is not a day",
+		"longtail.yaml:5:12: nurture.window.hours: ",
+		"longtail.yaml:7:12: nurture.frequency_cap.count: must not be negative",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}

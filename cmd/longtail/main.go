@@ -22,6 +22,7 @@ Usage:
   longtail simulate --events FILE [--threshold N[,N...]] [--json] [--config FILE]
   longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID [--config FILE]
   longtail handoff sweep | stats [REP_ID] [--json] [--config FILE]
+  longtail flows   validate [DIR] [--templates DIR] | list [--config FILE]
   longtail version
 
 --quiet (import) shows no progress. Every command takes --help.
@@ -86,6 +87,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runReps(ctx, rest, environ, stdout, stderr)
 	case "handoff":
 		return runHandoff(ctx, rest, environ, stdout, stderr)
+	case "flows":
+		return runFlows(ctx, rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "longtail", version())
 		return nil
@@ -115,6 +118,12 @@ func wantsHelp(args []string) bool {
 // printHelp prints the usage lines of cmd, or all of them for an unknown
 // command (which the dispatch would refuse anyway).
 func printHelp(w io.Writer, cmd string) error {
+	if cmd == "flows" {
+		// flows has two subcommands with their own flags: its own usage
+		// says more than its summary lines.
+		fmt.Fprint(w, flowsUsage)
+		return nil
+	}
 	var lines []string
 	for _, l := range strings.Split(usage, "\n") {
 		if f := strings.Fields(l); len(f) > 1 && f[0] == "longtail" && f[1] == cmd {
