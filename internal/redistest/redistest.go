@@ -218,6 +218,17 @@ func StartServer(t testing.TB) *Server {
 	return s
 }
 
+// Start starts a private redis-server outside any test, for an example
+// (which has no *testing.T); Close stops it. It fails when redis-server is
+// missing.
+func Start() (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	return start(bin, 16)
+}
+
 func start(bin string, dbs int) (*Server, error) {
 	// A short directory under the system temp dir: unix socket paths are
 	// limited to about 100 bytes and t.TempDir() paths can be longer.
@@ -267,6 +278,9 @@ func (s *Server) Start() error {
 	go func() { _ = cmd.Wait(); close(s.waitc) }()
 	c := redis.NewClient(s.Options())
 	defer c.Close()
+	// redis-server says nothing when it is ready (short of systemd's
+	// notify protocol, which not every build has), so ask it: a bounded
+	// poll for a server to come up, the one wait here that is not on work.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -301,6 +315,9 @@ func (s *Server) Stop() {
 	s.cmd = nil
 	_ = os.Remove(s.sock)
 }
+
+// Close stops the server for good and removes its files.
+func (s *Server) Close() { s.stop() }
 
 func (s *Server) stop() {
 	s.Stop()
