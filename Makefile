@@ -1,7 +1,6 @@
 # longtail — common tasks. `make help` lists them.
 GO ?= go
 BIN ?= bin/longtail
-STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: help build run test lint bench fuzz ci
 
@@ -17,10 +16,8 @@ run: ## run the service on the embedded Redis (nothing persisted)
 test: ## the whole suite against real Redis (installs redis-server if missing)
 	./scripts/test.sh
 
-lint: ## gofmt, go vet, staticcheck
-	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
-	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+lint: ## go mod tidy -diff, gofmt, go vet, staticcheck (pinned in scripts/lint.sh)
+	./scripts/lint.sh
 
 bench: ## benchmarks, reported against raw Redis measured in the same run
 	./scripts/bench.sh

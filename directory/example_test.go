@@ -3,11 +3,7 @@ package directory_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/internal/redistest"
@@ -63,32 +59,13 @@ func ExampleStore() {
 // exampleRedis starts a throw-away redis-server for the example, which
 // has no *testing.T to hand to redistest.New.
 func exampleRedis() (*redis.Client, func()) {
-	bin, err := redistest.Binary()
+	srv, err := redistest.Start()
 	if err != nil {
 		panic(err)
 	}
-	dir, err := os.MkdirTemp("", "ltex")
-	if err != nil {
-		panic(err)
-	}
-	sock := filepath.Join(dir, "redis.sock")
-	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--dir", dir, "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		panic(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: sock})
-	stop := func() {
+	rdb := redis.NewClient(srv.Options())
+	return rdb, func() {
 		rdb.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
+		srv.Close()
 	}
-	for deadline := time.Now().Add(10 * time.Second); rdb.Ping(context.Background()).Err() != nil; {
-		if time.Now().After(deadline) {
-			stop()
-			panic("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return rdb, stop
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,15 +201,26 @@ func TestDeliverMapsStatuses(t *testing.T) {
 
 func TestDeliverTransientFailures(t *testing.T) {
 	t.Parallel()
+	var stuckHits atomic.Int32
+	release := make(chan struct{})
 	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stuckHits.Add(1)
 		// The server notices a client hanging up only once the body is read.
 		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
+		case <-release: // the test is over: let Close finish
 		}
 	}))
 	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(release) }) // runs before stuck.Close
+	t.Cleanup(func() {
+		// Both stuck cases reached the server: they timed out waiting for
+		// its answer, not before sending.
+		if n := stuckHits.Load(); n != 2 {
+			t.Errorf("the stuck server got %d requests, want 2", n)
+		}
+	})
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL + "/hook?token=sekrit-token"
 	down.Close()

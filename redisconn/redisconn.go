@@ -107,25 +107,37 @@ func StartEmbedded(tick time.Duration) (*EmbeddedServer, error) {
 	if tick <= 0 {
 		tick = 250 * time.Millisecond
 	}
+	t := time.NewTicker(tick)
+	s, err := startEmbedded(time.Now(), t.C, t.Stop)
+	if err != nil {
+		t.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// startEmbedded starts miniredis at time start and advances its clock to
+// each time read from ticks until Close, which then calls stopTicks. Tests
+// hand it a channel of their own to move time instead of waiting for it.
+func startEmbedded(start time.Time, ticks <-chan time.Time, stopTicks func()) (*EmbeddedServer, error) {
 	mr := miniredis.NewMiniRedis()
 	if err := mr.Start(); err != nil {
 		return nil, fmt.Errorf("embedded redis: %w", err)
 	}
+	mr.SetTime(start)
 	s := &EmbeddedServer{mr: mr, stop: make(chan struct{}), done: make(chan struct{})}
-	go s.tick(tick)
+	go s.tick(start, ticks, stopTicks)
 	return s, nil
 }
 
-func (s *EmbeddedServer) tick(every time.Duration) {
+func (s *EmbeddedServer) tick(last time.Time, ticks <-chan time.Time, stopTicks func()) {
 	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	last := time.Now()
+	defer stopTicks()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case now := <-t.C:
+		case now := <-ticks:
 			s.mr.SetTime(now)
 			s.mr.FastForward(now.Sub(last))
 			last = now

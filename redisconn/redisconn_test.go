@@ -75,10 +75,13 @@ func TestOpenRealServer(t *testing.T) {
 }
 
 // The embedded mode is the one place miniredis is under test: TTLs must
-// expire (asynq's uniqueness locks depend on it) without ClockTTL.
+// expire (asynq's uniqueness locks depend on it) without ClockTTL. The
+// test moves the server's clock itself rather than waiting for it.
 func TestEmbeddedExpiresTTLs(t *testing.T) {
 	t.Parallel()
-	srv, err := redisconn.StartEmbedded(50 * time.Millisecond)
+	t0 := time.Now()
+	ticks := make(chan time.Time)
+	srv, err := redisconn.StartEmbeddedAt(t0, ticks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,34 +89,77 @@ func TestEmbeddedExpiresTTLs(t *testing.T) {
 	rdb := srv.Client()
 	defer rdb.Close()
 	ctx := context.Background()
+	// advance moves the server's clock to t0+d. The server takes ticks one
+	// at a time, so it takes the second send only once it has applied the
+	// first: when advance returns, the keys due by then are gone.
+	advance := func(d time.Duration) {
+		ticks <- t0.Add(d)
+		ticks <- t0.Add(d)
+	}
 
 	client := asynq.NewClientFromRedisClient(rdb)
 	task := asynq.NewTask("test:unique", []byte(`{"n":1}`))
-	if _, err := client.EnqueueContext(ctx, task, asynq.Unique(time.Second)); err != nil {
+	enqueue := func() error {
+		_, err := client.EnqueueContext(ctx, task, asynq.Unique(time.Second))
+		return err
+	}
+	if err := enqueue(); err != nil {
 		t.Fatalf("first enqueue: %v", err)
 	}
-	if _, err := client.EnqueueContext(ctx, task, asynq.Unique(time.Second)); !errors.Is(err, asynq.ErrDuplicateTask) {
-		t.Fatalf("second enqueue within TTL: err = %v, want ErrDuplicateTask", err)
+	advance(900 * time.Millisecond)
+	if err := enqueue(); !errors.Is(err, asynq.ErrDuplicateTask) {
+		t.Fatalf("enqueue within the 1s lock: err = %v, want ErrDuplicateTask", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		_, err := client.EnqueueContext(ctx, task, asynq.Unique(time.Second))
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, asynq.ErrDuplicateTask) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("unique lock never expired: embedded TTLs do not advance")
-		}
-		time.Sleep(100 * time.Millisecond)
+	advance(time.Second)
+	if err := enqueue(); err != nil {
+		t.Fatalf("enqueue once the lock's 1s passed: %v (embedded TTLs do not advance)", err)
 	}
+
 	if err := rdb.Set(ctx, "plain", "v", 200*time.Millisecond).Err(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(600 * time.Millisecond)
+	advance(time.Second + 100*time.Millisecond)
+	if err := rdb.Get(ctx, "plain").Err(); err != nil {
+		t.Fatalf("key with a 200ms TTL gone after 100ms: %v", err)
+	}
+	advance(time.Second + 300*time.Millisecond)
 	if err := rdb.Get(ctx, "plain").Err(); !errors.Is(err, redis.Nil) {
-		t.Errorf("key with 200ms TTL still there after 600ms: %v", err)
+		t.Errorf("key with a 200ms TTL still there after 300ms: %v", err)
+	}
+}
+
+// StartEmbedded's own ticker moves the clock with the wall clock. The
+// test waits for the one thing the ticker does, a key with a TTL going
+// away; its deadline only bounds a failure.
+func TestEmbeddedTickerFollowsTheWallClock(t *testing.T) {
+	t.Parallel()
+	srv, err := redisconn.StartEmbedded(time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rdb := srv.Client()
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Set(ctx, "k", "v", time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	look := time.NewTicker(5 * time.Millisecond)
+	defer look.Stop()
+	for {
+		n, err := rdb.Exists(ctx, "k").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-look.C:
+		case <-deadline.C:
+			t.Fatal("a key with a 1ms TTL is still there after 10s: the ticker does not advance the clock")
+		}
 	}
 }

@@ -257,7 +257,9 @@ func TestChunkEndKeepsRecordOffsetsSmall(t *testing.T) {
 		{"short topics", func(int) string { return "security" }, 600, 3},
 		{"distinct long topics", func(i int) string { return fmt.Sprint(i) + long[:event.MaxTextLen-4] }, 100, 4},
 	}
-	e, err := NewEngine(redis.NewClient(&redis.Options{}), Config{}, func() time.Time { return t0 })
+	rdb := redis.NewClient(&redis.Options{}) // never dialled; closed so its goroutines end
+	t.Cleanup(func() { _ = rdb.Close() })
+	e, err := NewEngine(rdb, Config{}, func() time.Time { return t0 })
 	if err != nil {
 		t.Fatal(err)
 	}

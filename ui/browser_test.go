@@ -36,29 +36,18 @@ func chromiumPath(t *testing.T) string {
 
 // browser starts a headless Chromium for the test. The flags keep it off
 // the network: this machine has none, and Chromium's background services
-// would otherwise retry refused connections all along.
+// would otherwise retry refused connections all along. Its profile is a
+// temporary directory of chromedp's own: the allocator's cancel, at
+// cleanup, waits until Chromium and its helpers are gone and the
+// directory is removed.
 func browser(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
 	exe := chromiumPath(t)
-	dir, err := os.MkdirTemp("", "ui-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Chromium's helpers may still write for a moment after it exits.
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox,
 		chromedp.Headless,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(dir),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),

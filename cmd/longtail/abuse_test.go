@@ -60,7 +60,7 @@ func newEdge(t *testing.T, file string, environ ...string) *edge {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	a, err := newApp(ctx, cfg, st, log)
+	a, err := newApp(ctx, cfg, st, log, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,8 @@ type app struct {
 	gate     *nurture.Gate
 }
 
-func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logger) (*app, error) {
-	clock := time.Now
+// newApp wires the service on clock (time.Now outside tests).
+func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logger, clock func() time.Time) (*app, error) {
 	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner, Clock: clock})
 	if err != nil {
 		return nil, err

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,21 +16,26 @@ import (
 
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/smtptest"
+	"github.com/longtailhq/longtail/internal/testclock"
+	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/notify"
 )
 
 // hookReceiver is a CRM standing in for handoff.webhooks: it verifies
 // every signature and keeps what it got.
 type hookReceiver struct {
-	mu     sync.Mutex
-	got    []notify.Payload
-	badSig int
+	mu         sync.Mutex
+	got        []notify.Payload
+	deliveries map[string]int // by X-Longtail-Delivery
+	badSig     int
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Signatures carry the sender's wall-clock time, whatever clock the
+	// service's domain runs on.
 	if err := notify.VerifySignature(hookSecret, r.Header.Get(notify.HeaderSignature), body, time.Now(), time.Minute); err != nil {
 		h.badSig++
 		http.Error(w, err.Error(), http.StatusUnauthorized)
@@ -39,14 +44,32 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var p notify.Payload
 	_ = json.Unmarshal(body, &p)
 	h.got = append(h.got, p)
+	if h.deliveries == nil {
+		h.deliveries = map[string]int{}
+	}
+	h.deliveries[r.Header.Get(notify.HeaderDelivery)]++
 }
 
-func (h *hookReceiver) types() []string {
+// types counts the payloads received by type.
+func (h *hookReceiver) types() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[string]int{}
+	for _, p := range h.got {
+		out[p.Type]++
+	}
+	return out
+}
+
+// redelivered lists the delivery ids received more than once.
+func (h *hookReceiver) redelivered() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []string
-	for _, p := range h.got {
-		out = append(out, p.Type)
+	for id, n := range h.deliveries {
+		if n > 1 {
+			out = append(out, id)
+		}
 	}
 	return out
 }
@@ -95,8 +118,11 @@ func doAs(t *testing.T, s *service, token, method, path, body string, out any) i
 	return resp.StatusCode
 }
 
+// TestHandoffEndToEnd runs the service on a test clock: the claim SLA
+// passes when the test moves the clock, not while it waits.
 func TestHandoffEndToEnd(t *testing.T) {
 	t.Parallel()
+	clock := testclock.New(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))
 	smtp := smtptest.Start(t)
 	hooks := &hookReceiver{}
 	crm := httptest.NewServer(hooks)
@@ -107,7 +133,9 @@ smtp:
   url: %q
   from: "Longtail <noreply@vendor.example>"
 handoff:
-  claim_sla: 2s
+  claim_sla: 2h
+  # The scheduler's own sweep must not get ahead of the one under test.
+  sweep_schedule: "@every 24h"
   business_hours: {start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
   territories:
     - {name: emea, regions: [emea], reps: [rep-b]}
@@ -118,9 +146,9 @@ handoff:
 		t.Fatal(err)
 	}
 	env := []string{"LONGTAIL_CONFIG=" + cfgPath, "LONGTAIL_REDIS_URL=" + redistest.URL(t)}
-	s := startService(t, env...)
+	s := startOn(t, clock.Now, "all", env...)
 	admin := testAPIKey
-	tomorrow := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	tomorrow := clock.Now().Add(24 * time.Hour).Format(time.RFC3339)
 	for path, body := range map[string]string{
 		"/v1/reps/rep-a": `{"name":"Anne Martin","email":"anne@vendor.example","phone":"+33 1 23 45 67 89","daily_capacity":5,"active":true,"regions":["emea"]}`,
 		"/v1/reps/rep-b": `{"name":"Bruno Diaz","email":"bruno@vendor.example","daily_capacity":5,"active":true,"regions":["emea"]}`,
@@ -148,7 +176,7 @@ handoff:
 	}
 
 	// Engagement that crosses the default threshold of 30 for both partners.
-	now := time.Now().UTC()
+	now := clock.Now()
 	var b strings.Builder
 	for _, c := range []string{"jane@acme.example", "gus@globex.example"} {
 		for i, title := range []string{"Securing SMB storage", "Zero trust for MSPs", "Deal registration in 3 clicks"} {
@@ -191,6 +219,10 @@ handoff:
 		}
 		return nil
 	})
+	// On the test clock the SLA is exact: business hours are all day.
+	if g := qb.Items[0]; !g.QueuedAt.Equal(now) || !g.DueAt.Equal(now.Add(2*time.Hour)) {
+		t.Errorf("globex queued at %s, due %s; want %s and 2h later", g.QueuedAt, g.DueAt, now)
+	}
 
 	// Nurture pauses for a partner in the call queue.
 	var d struct {
@@ -206,11 +238,7 @@ handoff:
 	if code := doAs(t, s, admin, "POST", "/v1/reps/rep-a/tokens", "", &tokA); code != 201 || tokA.Token == "" {
 		t.Fatalf("issue token: %d", code)
 	}
-	var out, errOut syncBuffer
-	if err := run(context.Background(), []string{"reps", "token", "rep-b"}, env, &out, &errOut); err != nil {
-		t.Fatalf("reps token: %v %s", err, errOut.String())
-	}
-	tokB.Token = strings.TrimSpace(out.String())
+	tokB.Token = strings.TrimSpace(s.cli(t, "reps", "token", "rep-b"))
 	if code := doAs(t, s, tokB.Token, "GET", "/v1/reps/rep-a/queue", "", nil); code != http.StatusForbidden {
 		t.Errorf("rep-b's token on rep-a's queue = %d, want 403", code)
 	}
@@ -253,53 +281,55 @@ handoff:
 	if !found {
 		t.Errorf("the outcome is not in the partner's hand-off timeline with rep and note: %+v", hist.Timeline)
 	}
-	eventually(t, 5*time.Second, func() error {
-		var c contactJSON
-		doAs(t, s, admin, "GET", "/v1/contacts/jane", "", &c)
-		n := 0
-		for _, it := range c.Timeline {
-			if it.Type == "deal.registered" {
-				n++
-			}
+	// The deal reaches scoring once, however many times the outcome came.
+	s.settle(t, jobs.QueueIngest)
+	var jane contactJSON
+	doAs(t, s, admin, "GET", "/v1/contacts/jane", "", &jane)
+	deals := 0
+	for _, it := range jane.Timeline {
+		if it.Type == "deal.registered" {
+			deals++
 		}
-		if n != 1 {
-			return errorf("%d deal.registered events in jane's timeline, want 1", n)
-		}
-		return nil
-	})
-
-	// SLA: globex stays unclaimed past its 2s claim SLA; the sweep moves it.
-	time.Sleep(2500 * time.Millisecond)
-	out = syncBuffer{}
-	if err := run(context.Background(), []string{"handoff", "sweep"}, env, &out, &errOut); err != nil {
-		t.Fatalf("handoff sweep: %v", err)
 	}
-	if !strings.Contains(out.String(), "reassigned 1") {
-		t.Errorf("sweep: %s", out.String())
+	if deals != 1 {
+		t.Errorf("%d deal.registered events in jane's timeline, want 1", deals)
+	}
+
+	// SLA: globex stays unclaimed past its claim SLA; the sweep moves it.
+	out := s.cli(t, "handoff", "sweep")
+	if !strings.Contains(out, "reassigned 0") {
+		t.Errorf("sweep within the SLA: %s, want nothing reassigned", out)
+	}
+	clock.Advance(2*time.Hour + time.Second)
+	out = s.cli(t, "handoff", "sweep")
+	if !strings.Contains(out, "reassigned 1") {
+		t.Errorf("sweep after the SLA: %s, want 1 reassigned", out)
 	}
 	doAs(t, s, admin, "GET", "/v1/reps/rep-a/queue", "", &qa)
 	if fmt.Sprint(qa.partners()) != "[globex]" {
 		t.Errorf("after the breach rep-a's queue = %v, want [globex]", qa.partners())
 	}
 
-	// Notifications: one email per hand-off, signed webhooks for hand-offs
-	// and the outcome.
-	eventually(t, 10*time.Second, func() error {
-		msgs := smtp.Messages()
-		if len(msgs) < 2 {
-			return errorf("%d emails", len(msgs))
+	// Notifications, once every queued task has run: one email per
+	// hand-off, one signed webhook per hand-off and per outcome.
+	s.settle(t, jobs.QueueIngest)
+	s.settle(t, jobs.QueueHandoff)
+	to := map[string]int{}
+	for _, m := range smtp.Messages() {
+		to[strings.Join(m.To, ",")]++
+		if strings.Contains(m.To[0], "anne@") && !strings.Contains(string(m.Data), "Acme Networks") {
+			t.Errorf("rep-a's email does not name the partner:\n%s", m.Data)
 		}
-		for _, m := range msgs {
-			if strings.Contains(m.To[0], "anne@") && !strings.Contains(string(m.Data), "Acme Networks") {
-				return errorf("rep-a's email does not name the partner:\n%s", m.Data)
-			}
-		}
-		types := strings.Join(hooks.types(), ",")
-		if strings.Count(types, notify.EventHandoffCreated) < 2 || !strings.Contains(types, notify.EventHandoffOutcome) {
-			return errorf("webhooks received: %s", types)
-		}
-		return nil
-	})
+	}
+	if want := map[string]int{"anne@vendor.example": 1, "bruno@vendor.example": 1}; !maps.Equal(to, want) {
+		t.Errorf("emails by recipient = %v, want %v", to, want)
+	}
+	if got, want := hooks.types(), map[string]int{notify.EventHandoffCreated: 2, notify.EventHandoffOutcome: 1}; !maps.Equal(got, want) {
+		t.Errorf("webhooks received by type = %v, want %v", got, want)
+	}
+	if again := hooks.redelivered(); len(again) > 0 {
+		t.Errorf("webhook deliveries received more than once: %v", again)
+	}
 	if hooks.badSig != 0 {
 		t.Errorf("%d webhook deliveries with a bad signature", hooks.badSig)
 	}

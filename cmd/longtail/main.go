@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 const usage = `longtail finds the partners worth a phone call in a long tail of thousands.
@@ -64,9 +65,17 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 }
 
-// run dispatches a subcommand. It takes its environment and streams as
-// arguments so tests can run it in-process.
+// run dispatches a subcommand on the wall clock. It takes its environment
+// and streams as arguments so tests can run it in-process.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	return runAt(ctx, time.Now, args, environ, stdout, stderr)
+}
+
+// runAt is run on the clock now, which the commands that keep time (serve,
+// reps, handoff) hand to every component: decay, SLAs, sessions and
+// timestamps. The binary always passes time.Now; in-process tests pass a
+// testclock so they move time instead of waiting for it.
+func runAt(ctx context.Context, now func() time.Time, args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: no command given", errUsage)
 	}
@@ -76,7 +85,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	switch cmd {
 	case "serve":
-		return runServe(ctx, rest, environ, stdout, stderr)
+		return runServe(ctx, now, rest, environ, stdout, stderr)
 	case "import":
 		return runImport(ctx, rest, environ, stdout, stderr)
 	case "score":
@@ -84,9 +93,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "simulate":
 		return runSimulate(ctx, rest, environ, stdout, stderr)
 	case "reps":
-		return runReps(ctx, rest, environ, stdout, stderr)
+		return runReps(ctx, now, rest, environ, stdout, stderr)
 	case "handoff":
-		return runHandoff(ctx, rest, environ, stdout, stderr)
+		return runHandoff(ctx, now, rest, environ, stdout, stderr)
 	case "flows":
 		return runFlows(ctx, rest, environ, stdout, stderr)
 	case "version":

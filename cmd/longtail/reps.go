@@ -17,9 +17,9 @@ import (
 	"github.com/longtailhq/longtail/scoring"
 )
 
-// repTools opens what the reps and handoff commands work on; flags, when
+// repTools opens what the reps and handoff commands work on, on clock now; flags, when
 // not nil, registers the subcommand's own flags.
-func repTools(ctx context.Context, name string, args, environ []string, stderr io.Writer, flags func(*flag.FlagSet)) (*flag.FlagSet, *store, *directory.Store, *repqueue.Queue, error) {
+func repTools(ctx context.Context, now func() time.Time, name string, args, environ []string, stderr io.Writer, flags func(*flag.FlagSet)) (*flag.FlagSet, *store, *directory.Store, *repqueue.Queue, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
@@ -41,15 +41,15 @@ func repTools(ctx context.Context, name string, args, environ []string, stderr i
 		st.Close()
 		return nil, nil, nil, nil, err
 	}
-	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner})
+	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner, Clock: now})
 	if err != nil {
 		return fail(err)
 	}
-	engine, err := scoring.NewEngine(st.rdb, cfg.Scoring, time.Now)
+	engine, err := scoring.NewEngine(st.rdb, cfg.Scoring, now)
 	if err != nil {
 		return fail(err)
 	}
-	q, err := repqueue.New(st.rdb, dir, engine, cfg.Handoff.Config, time.Now)
+	q, err := repqueue.New(st.rdb, dir, engine, cfg.Handoff.Config, now)
 	if err != nil {
 		return fail(err)
 	}
@@ -58,12 +58,12 @@ func repTools(ctx context.Context, name string, args, environ []string, stderr i
 
 // runReps manages rep API tokens: `reps token ID` issues one (printed
 // once), `reps tokens ID` lists them, `reps revoke ID TOKEN_ID` revokes.
-func runReps(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+func runReps(ctx context.Context, now func() time.Time, args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: reps needs a subcommand: token ID, tokens ID or revoke ID TOKEN_ID", errUsage)
 	}
 	sub := args[0]
-	fs, st, dir, q, err := repTools(ctx, "reps "+sub, args[1:], environ, stderr, nil)
+	fs, st, dir, q, err := repTools(ctx, now, "reps "+sub, args[1:], environ, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -106,13 +106,13 @@ func runReps(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 
 // runHandoff runs the SLA sweep now (`handoff sweep`) or prints the KPIs
 // (`handoff stats [REP_ID]`).
-func runHandoff(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+func runHandoff(ctx context.Context, now func() time.Time, args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: handoff needs a subcommand: sweep, or stats [REP_ID]", errUsage)
 	}
 	sub := args[0]
 	asJSON := false
-	fs, st, _, q, err := repTools(ctx, "handoff "+sub, args[1:], environ, stderr, func(fs *flag.FlagSet) {
+	fs, st, _, q, err := repTools(ctx, now, "handoff "+sub, args[1:], environ, stderr, func(fs *flag.FlagSet) {
 		if sub == "stats" {
 			fs.BoolVar(&asJSON, "json", false, "print JSON (durations also in seconds, as GET /v1/handoffs/stats)")
 		}

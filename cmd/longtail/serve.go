@@ -24,7 +24,7 @@ var roles = map[string]struct{ api, worker, scheduler bool }{
 	"scheduler": {scheduler: true},
 }
 
-func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, now func() time.Time, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
@@ -70,7 +70,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		}
 	}
 
-	app, err := newApp(ctx, cfg, st, log)
+	app, err := newApp(ctx, cfg, st, log, now)
 	if err != nil {
 		return err
 	}

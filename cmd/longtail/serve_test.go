@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/jobs"
 )
 
 func TestServeEmbeddedAnswersHealthz(t *testing.T) {
@@ -89,18 +92,37 @@ func TestRolesSplitAcrossProcesses(t *testing.T) {
 	if code := api.do(t, "POST", "/v1/events", "application/json", strings.NewReader(body), nil); code != 200 {
 		t.Fatalf("POST /v1/events = %d", code)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Queued, and no asynq server anywhere to run it: the api process
+	// started none (a worker registers itself as it starts).
+	if st, err := api.queueState(t, jobs.QueueIngest); err != nil || st != (queueState{Waiting: 1}) {
+		t.Fatalf("ingest queue after the POST = %+v, %v; want one task waiting", st, err)
+	}
+	if srv, err := api.tasks.Servers(); err != nil || len(srv) != 0 {
+		t.Fatalf("asynq servers with only the api running = %d, %v; want none", len(srv), err)
+	}
 	if code := api.do(t, "GET", "/v1/contacts/roles@acme.example", "", nil, nil); code != http.StatusNotFound {
 		t.Fatalf("an api-only process processed the event (GET contact = %d)", code)
 	}
-	startRole(t, "worker", "LONGTAIL_REDIS_URL="+url)
+	worker := startRole(t, "worker", "LONGTAIL_REDIS_URL="+url)
+	worker.waitTasks(t, jobs.QueueIngest, 1)
+	var c contactJSON
+	if code := api.do(t, "GET", "/v1/contacts/roles@acme.example", "", nil, &c); code != 200 || len(c.Timeline) != 1 {
+		t.Fatalf("GET contact = %d, timeline %d, want the event once", code, len(c.Timeline))
+	}
+	// The worker's is the only asynq server: the api process, up all
+	// along, never started one. (A server registers from a goroutine of
+	// its own, so the worker's may be a moment behind its first task.)
+	var servers []*asynq.ServerInfo
 	eventually(t, 10*time.Second, func() error {
-		var c contactJSON
-		if code := api.do(t, "GET", "/v1/contacts/roles@acme.example", "", nil, &c); code != 200 || len(c.Timeline) != 1 {
-			return errorf("GET contact = %d, timeline %d", code, len(c.Timeline))
+		var err error
+		if servers, err = api.tasks.Servers(); err != nil || len(servers) == 0 {
+			return errorf("no asynq server registered yet (%v)", err)
 		}
 		return nil
 	})
+	if len(servers) != 1 {
+		t.Errorf("asynq servers with the api and a worker running = %d, want 1", len(servers))
+	}
 }
 
 func TestOpsQueueMonitorNeedsTheAdminKey(t *testing.T) {

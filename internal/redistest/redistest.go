@@ -3,7 +3,8 @@
 // Each test binary starts one redis-server of its own on a unix socket in a
 // temporary directory (or uses LONGTAIL_TEST_REDIS_URL when set) and hands
 // every test its own logical database, flushed when the test ends. Packages
-// call Main from TestMain so the server is stopped when the binary exits.
+// call Main from TestMain so the server is stopped when the binary exits
+// and so no test leaves a goroutine running behind it.
 //
 // When no redis-server can be found the tests are skipped on a developer
 // machine, and fail when the CI variable is set: CI must never pass by
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 )
 
 // EnvURL names the variable that points tests at an existing Redis instead
@@ -48,15 +50,28 @@ var shared struct {
 	skipMsg string
 }
 
-// Main runs the package's tests and stops the shared server afterwards.
+// Main runs the package's tests, stops the shared server, then fails the
+// test binary when a goroutine outlived the tests, as
+// goleak.VerifyTestMain does: a client, server or worker a test forgot to
+// close shows up here rather than as a slow leak in production. opts are
+// goleak's, for a package that must tolerate a goroutine it cannot stop
+// (say which and why where you pass them).
 // Use it as: func TestMain(m *testing.M) { redistest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M, opts ...goleak.Option) {
 	code := m.Run()
 	shared.mu.Lock()
 	if shared.srv != nil {
+		// Before looking for leaks: the server's process reaper is a
+		// goroutine of this package, not of any test.
 		shared.srv.stop()
 	}
 	shared.mu.Unlock()
+	if code == 0 {
+		if err := goleak.Find(opts...); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines outlived the tests: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -203,6 +218,17 @@ func StartServer(t testing.TB) *Server {
 	return s
 }
 
+// Start starts a private redis-server outside any test, for an example
+// (which has no *testing.T); Close stops it. It fails when redis-server is
+// missing.
+func Start() (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	return start(bin, 16)
+}
+
 func start(bin string, dbs int) (*Server, error) {
 	// A short directory under the system temp dir: unix socket paths are
 	// limited to about 100 bytes and t.TempDir() paths can be longer.
@@ -252,6 +278,9 @@ func (s *Server) Start() error {
 	go func() { _ = cmd.Wait(); close(s.waitc) }()
 	c := redis.NewClient(s.Options())
 	defer c.Close()
+	// redis-server says nothing when it is ready (short of systemd's
+	// notify protocol, which not every build has), so ask it: a bounded
+	// poll for a server to come up, the one wait here that is not on work.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -286,6 +315,9 @@ func (s *Server) Stop() {
 	s.cmd = nil
 	_ = os.Remove(s.sock)
 }
+
+// Close stops the server for good and removes its files.
+func (s *Server) Close() { s.stop() }
 
 func (s *Server) stop() {
 	s.Stop()

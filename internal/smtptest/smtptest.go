@@ -97,6 +97,9 @@ type Server struct {
 	rejects   map[Stage]*smtp.SMTPError
 	dataDelay time.Duration
 	closed    bool
+	// done is closed by Close: it ends a DelayData stall, so no session
+	// goroutine outlives the test that started the server.
+	done chan struct{}
 }
 
 // Start runs a clear-text server without authentication until the test ends.
@@ -105,7 +108,7 @@ func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
 // StartWith runs a server configured by o until the test ends.
 func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
-	s := &Server{opts: o, rejects: map[Stage]*smtp.SMTPError{}, conns: map[net.Conn]struct{}{}}
+	s := &Server{opts: o, rejects: map[Stage]*smtp.SMTPError{}, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "smtptest.localhost"
 	srv.ReadTimeout = 10 * time.Second
@@ -186,8 +189,9 @@ func (s *Server) Reject(stage Stage, code int, msg string) {
 }
 
 // DelayData makes the server wait d after reading a message and before
-// answering the end of DATA, as a slow or stuck server would. The message
-// is still recorded: a client that gave up cannot know it was accepted.
+// answering the end of DATA, as a slow or stuck server would, or until
+// the server is closed, whichever comes first. The message is still
+// recorded: a client that gave up cannot know it was accepted.
 func (s *Server) DelayData(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -261,6 +265,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	close(s.done)
 	s.mu.Unlock()
 	// Closing the listener here too: Serve may not have registered it with
 	// go-smtp yet when a test closes the server right after Start.
@@ -360,7 +365,12 @@ func (ss *session) Data(r io.Reader) error {
 	delay := ss.s.dataDelay
 	ss.s.mu.Unlock()
 	if delay > 0 {
-		time.Sleep(delay)
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ss.s.done:
+		}
 	}
 	return nil
 }
