@@ -1,0 +1,10 @@
+package tracking_test
+
+import (
+	"testing"
+
+	"github.com/longtailhq/longtail/internal/redistest"
+)
+
+// The unsubscribe tests run against a real Redis (redistest).
+func TestMain(m *testing.M) { redistest.Main(m) }
