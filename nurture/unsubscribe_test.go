@@ -2,6 +2,7 @@ package nurture_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -59,5 +60,39 @@ func TestOptout(t *testing.T) {
 	}
 	if _, err := nurture.NewOptout(nil); err == nil {
 		t.Error("NewOptout(nil) did not fail")
+	}
+}
+
+func TestUnsubscribeMailto(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, set, smtpFrom, want, wantErr string
+	}{
+		{"default: smtp.from's address", "", "Vendor Partners <partners@vendor.example>", "partners@vendor.example", ""},
+		{"default, bare smtp.from", "", "partners@vendor.example", "partners@vendor.example", ""},
+		{"default without smtp.from: none", "", "", "", ""},
+		{"set", "unsubscribe@vendor.example", "partners@vendor.example", "unsubscribe@vendor.example", ""},
+		{"none", "none", "partners@vendor.example", "", ""},
+		{"not an address", "unsubscribe", "", "", `nurture.unsubscribe_mailto: "unsubscribe" is not a bare email address`},
+		{"a display name", "Unsub <u@vendor.example>", "", "", `nurture.unsubscribe_mailto: "Unsub <u@vendor.example>" is not a bare email address`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := nurture.Config{UnsubscribeMailto: tt.set}
+			err := c.Validate()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Validate() = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Validate() = %v", err)
+			}
+			if got := c.UnsubscribeAddress(tt.smtpFrom); got != tt.want {
+				t.Errorf("UnsubscribeAddress(%q) = %q, want %q", tt.smtpFrom, got, tt.want)
+			}
+		})
 	}
 }
