@@ -3,6 +3,7 @@ package nurture
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"time"
 
 	"github.com/longtailhq/longtail/nurture/flow"
@@ -28,6 +29,11 @@ type Config struct {
 	// Timezone (IANA) of contacts when neither the contact nor its partner
 	// has one. If empty, UTC.
 	Timezone string `yaml:"timezone"`
+	// UnsubscribeMailto is the address of the mailto form of the
+	// List-Unsubscribe header ("unsubscribe@vendor.example"), for mail
+	// clients that do not use the one-click https form. If empty,
+	// smtp.from's address; "none" sends the https form only.
+	UnsubscribeMailto string `yaml:"unsubscribe_mailto"`
 }
 
 // Defaults of the zero Config.
@@ -69,7 +75,31 @@ func (c Config) WithDefaults() Config {
 // ("nurture.window.days[2]: ...").
 func (c Config) Validate() error {
 	_, err := c.SendRules()
+	if m := c.UnsubscribeMailto; m != "" && m != UnsubscribeMailtoNone {
+		if a, perr := mail.ParseAddress(m); perr != nil || a.Name != "" || a.Address != m {
+			err = errors.Join(err, fmt.Errorf("nurture.unsubscribe_mailto: %q is not a bare email address such as unsubscribe@vendor.example (or %q)", m, UnsubscribeMailtoNone))
+		}
+	}
 	return err
+}
+
+// UnsubscribeMailtoNone as nurture.unsubscribe_mailto sends no mailto form.
+const UnsubscribeMailtoNone = "none"
+
+// UnsubscribeAddress is the effective nurture.unsubscribe_mailto: as
+// configured, else the address of smtpFrom (smtp.from, "Name <addr>" or
+// "addr"); "" for none, when it is "none" or there is no smtp.from.
+func (c Config) UnsubscribeAddress(smtpFrom string) string {
+	switch c.UnsubscribeMailto {
+	case UnsubscribeMailtoNone:
+		return ""
+	case "":
+		if a, err := mail.ParseAddress(smtpFrom); err == nil {
+			return a.Address
+		}
+		return ""
+	}
+	return c.UnsubscribeMailto
 }
 
 // SendRules are the configured rules on when a nurture email may go.

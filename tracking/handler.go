@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
@@ -52,6 +53,9 @@ type HandlerConfig struct {
 	// hold a redirect. If zero, 2s. The wait is detached from the request's
 	// cancellation: a reader closing the mail mid-request still counts.
 	RecordTimeout time.Duration
+	// Unsubscriber, when set, serves GET and POST /u/{token} (see
+	// unsubscribe.go). If nil, those routes are not mounted.
+	Unsubscriber Unsubscriber
 }
 
 // Stats is a snapshot of a Handler's counters since it was created.
@@ -63,6 +67,9 @@ type Stats struct {
 	Forged uint64
 	// SinkErrors counts events lost because the sink failed.
 	SinkErrors uint64
+	// Unsubscribes counts unsubscribe POSTs that took effect (a repeat
+	// counts again: the Unsubscriber and the event id make it a no-op).
+	Unsubscribes uint64
 }
 
 // Handler serves the open pixel and click redirects. Register it on a mux.
@@ -76,6 +83,8 @@ type Handler struct {
 	recorded   atomic.Uint64
 	forged     atomic.Uint64
 	sinkErrors atomic.Uint64
+	unsubs     atomic.Uint64
+	pages      *template.Template // the unsubscribe pages
 }
 
 // NewHandler validates cfg, fills in its defaults and returns the handler.
@@ -100,21 +109,31 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Handler{cfg: cfg}, nil
+	pages, err := parsePages()
+	if err != nil {
+		return nil, fmt.Errorf("tracking: handler: %w", err)
+	}
+	return &Handler{cfg: cfg, pages: pages}, nil
 }
 
-// Register mounts GET (and so HEAD) /t/o/{token} and /t/c/{token} on mux.
+// Register mounts GET (and so HEAD) /t/o/{token} and /t/c/{token} on mux,
+// and GET and POST /u/{token} when an Unsubscriber is configured.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/o/{token}", h.serveOpen)
 	mux.HandleFunc("GET /t/c/{token}", h.serveClick)
+	if h.cfg.Unsubscriber != nil {
+		mux.HandleFunc("GET /u/{token}", h.serveUnsubscribePage)
+		mux.HandleFunc("POST /u/{token}", h.serveUnsubscribe)
+	}
 }
 
 // Stats returns the current counters.
 func (h *Handler) Stats() Stats {
 	return Stats{
-		Recorded:   h.recorded.Load(),
-		Forged:     h.forged.Load(),
-		SinkErrors: h.sinkErrors.Load(),
+		Recorded:     h.recorded.Load(),
+		Forged:       h.forged.Load(),
+		SinkErrors:   h.sinkErrors.Load(),
+		Unsubscribes: h.unsubs.Load(),
 	}
 }
 

@@ -3,8 +3,9 @@ package tracking_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/longtailhq/longtail/internal/redistest"
 )
 
-// TestMain fails the test binary when a goroutine outlives the tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The unsubscribe tests run against a real Redis (redistest); Main also
+// fails the binary when a goroutine outlives the tests.
+func TestMain(m *testing.M) { redistest.Main(m) }

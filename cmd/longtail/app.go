@@ -160,8 +160,15 @@ func (a *app) httpHandler() (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
+		// /u/{token}: consent withdrawn in the directory at once, the
+		// email.unsubscribe event through the same queue as opens and clicks.
+		optout, err := nurture.NewOptout(a.dir)
+		if err != nil {
+			return nil, err
+		}
 		th, err := tracking.NewHandler(tracking.HandlerConfig{
 			Signer: signer, Sink: a.queue, Clock: a.clock, Log: a.log, FallbackURL: a.cfg.Tracking.FallbackURL,
+			Unsubscriber: optout,
 		})
 		if err != nil {
 			return nil, err
