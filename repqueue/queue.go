@@ -17,13 +17,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/longtailhq/longtail/directory"
-	"github.com/longtailhq/longtail/scoring"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/ident"
+	"github.com/longtailhq/longtail/scoring"
 )
 
 // Sentinel errors; returned errors wrap them with the reason.
@@ -120,12 +121,11 @@ func (q *Queue) repHours(r *directory.Rep) businessHours {
 	return q.hours.in(loc)
 }
 
+// checkID applies the one id rule (package ident) to an id that goes
+// into a key.
 func checkID(field, id string) error {
-	if id == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalid, field)
-	}
-	if len(id) > 128 || strings.ContainsAny(id, "{}: \t\r\n") {
-		return fmt.Errorf("%w: %s %q is not a valid id", ErrInvalid, field, id)
+	if err := ident.Check(field, id); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }
