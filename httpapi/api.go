@@ -53,8 +53,10 @@ type Deps struct {
 	Gate interface {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
-	// Queue serves the rep call-queue routes and tokens.
+	// Queue serves the rep call-queue routes; it needs Tokens.
 	Queue RepQueue
+	// Tokens issues and checks the reps' API tokens.
+	Tokens RepTokens
 	// OnOutcome runs after an outcome is recorded (outbound webhooks);
 	// it must be idempotent, since a client may retry the outcome.
 	OnOutcome func(ctx context.Context, e *repqueue.Entry) error
@@ -84,6 +86,7 @@ type API struct {
 	scores    Scores
 	rfm       func(ctx context.Context) error
 	queue     RepQueue
+	tokens    RepTokens
 	gate      interface {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
@@ -117,10 +120,10 @@ func New(cfg Config, d Deps) (*API, error) {
 		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink, topics: d.Topics,
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
-		rfm: d.EnqueueRFM, queue: d.Queue, onOutcome: d.OnOutcome, gate: d.Gate,
+		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, onOutcome: d.OnOutcome, gate: d.Gate,
 	}
-	if d.Queue != nil && d.Directory == nil {
-		return nil, errors.New("httpapi: Queue needs Directory")
+	if d.Queue != nil && (d.Directory == nil || d.Tokens == nil) {
+		return nil, errors.New("httpapi: Queue needs Directory and Tokens")
 	}
 	if d.Scores != nil && d.Directory == nil {
 		return nil, errors.New("httpapi: Scores needs Directory")

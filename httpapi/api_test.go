@@ -19,6 +19,7 @@ import (
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/longtailhq/longtail/webhook"
 )
@@ -51,8 +52,13 @@ func setup(t *testing.T, providers ...webhook.Provider) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tokens, err := reptoken.New(rdb, dir, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	api, err := httpapi.New(httpapi.Config{Keys: []string{adminKey}, MaxBodyBytes: 64 << 10, MaxEvents: 3}, httpapi.Deps{
 		Queue:     queue,
+		Tokens:    tokens,
 		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Sink:      jobs.NewEventQueue(client, time.Second),
 		Directory: dir,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 )
 
 // RepQueue is what the API needs of the rep call queue.
@@ -17,13 +18,18 @@ type RepQueue interface {
 	ListUnrouted(ctx context.Context) ([]repqueue.Entry, error)
 	Claim(ctx context.Context, repID, partnerID string) (*repqueue.Entry, error)
 	RecordOutcome(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
-	IssueToken(ctx context.Context, repID string) (string, error)
-	RepForToken(ctx context.Context, token string) (string, error)
-	RevokeToken(ctx context.Context, repID, tokenOrID string) error
-	ListTokens(ctx context.Context, repID string) ([]repqueue.TokenInfo, error)
 	Stats(ctx context.Context, repID string) (*repqueue.Stats, error)
 	Get(ctx context.Context, partnerID string) (*repqueue.Entry, error)
 	Timeline(ctx context.Context, partnerID string) ([]repqueue.Transition, error)
+}
+
+// RepTokens is what the API needs of the reps' API tokens
+// (*reptoken.Store implements it).
+type RepTokens interface {
+	Issue(ctx context.Context, repID string) (string, error)
+	RepFor(ctx context.Context, token string) (string, error)
+	Revoke(ctx context.Context, repID, tokenOrID string) error
+	List(ctx context.Context, repID string) ([]reptoken.Info, error)
 }
 
 func (a *API) registerRepQueue() {
@@ -82,9 +88,9 @@ func (a *API) requireRep(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		repID, err := a.queue.RepForToken(r.Context(), tok)
+		repID, err := a.tokens.RepFor(r.Context(), tok)
 		switch {
-		case errors.Is(err, repqueue.ErrNotFound), errors.Is(err, repqueue.ErrForbidden):
+		case errors.Is(err, reptoken.ErrNotFound), errors.Is(err, reptoken.ErrForbidden):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="longtail", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid or revoked token")
 			return
@@ -116,15 +122,28 @@ func queueError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+func tokenError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, reptoken.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "%v", err)
+	case errors.Is(err, reptoken.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", "%v", err)
+	case errors.Is(err, reptoken.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", "%v", err)
+	default:
+		directoryError(w, r, err)
+	}
+}
+
 func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := a.dir.GetRep(r.Context(), id); err != nil {
 		directoryError(w, r, err)
 		return
 	}
-	tok, err := a.queue.IssueToken(r.Context(), id)
+	tok, err := a.tokens.Issue(r.Context(), id)
 	if err != nil {
-		queueError(w, r, err)
+		tokenError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -132,20 +151,20 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
-	toks, err := a.queue.ListTokens(r.Context(), r.PathValue("id"))
+	toks, err := a.tokens.List(r.Context(), r.PathValue("id"))
 	if err != nil {
-		queueError(w, r, err)
+		tokenError(w, r, err)
 		return
 	}
 	if toks == nil {
-		toks = []repqueue.TokenInfo{}
+		toks = []reptoken.Info{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": toks})
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
-	if err := a.queue.RevokeToken(r.Context(), r.PathValue("id"), r.PathValue("token")); err != nil {
-		queueError(w, r, err)
+	if err := a.tokens.Revoke(r.Context(), r.PathValue("id"), r.PathValue("token")); err != nil {
+		tokenError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -2,7 +2,8 @@
 // crossed the scoring threshold to a rep, builds the queue entry (who to
 // call, why, by when), runs the entry's lifecycle (claim, outcomes, SLA
 // reassignment and escalation), tells nurture when a partner's contacts may
-// be mailed, issues the reps' API tokens and keeps the queue's KPIs.
+// be mailed and keeps the queue's KPIs. (The reps' API tokens are package
+// reptoken.)
 //
 // It is a domain package: the HTTP API, the task adapters and the
 // notifications sit on top of it. Every method is safe for concurrent use

@@ -19,6 +19,7 @@ import (
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -37,6 +38,7 @@ type fixture struct {
 	dir   *directory.Store
 	eng   *scoring.Engine
 	q     *repqueue.Queue
+	tok   *reptoken.Store
 	clock *testclock.Clock
 	srv   *httptest.Server
 	// outcomes are the entries AfterOutcome saw.
@@ -61,7 +63,11 @@ func setup(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{ctx: context.Background(), rdb: rdb, dir: dir, eng: eng, q: q, clock: clk}
+	tok, err := reptoken.New(rdb, dir, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{ctx: context.Background(), rdb: rdb, dir: dir, eng: eng, q: q, tok: tok, clock: clk}
 	cfg.Clock = clk.Now
 	cfg.AfterOutcome = func(_ context.Context, e *repqueue.Entry) error {
 		f.mu.Lock()
@@ -69,7 +75,7 @@ func setup(t *testing.T, cfg Config) *fixture {
 		f.outcomes = append(f.outcomes, e)
 		return nil
 	}
-	h, err := New(cfg, q, dir, rdb, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	h, err := New(cfg, q, tok, dir, rdb, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +94,7 @@ func (f *fixture) rep(t *testing.T, id string, attrs map[string]string) string {
 	if _, _, err := f.dir.PutRep(f.ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := f.q.IssueToken(f.ctx, id)
+	tok, err := f.tok.Issue(f.ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
@@ -38,12 +39,17 @@ import (
 // Queue is what the pages use of the call queue (*repqueue.Queue
 // implements it).
 type Queue interface {
-	RepForToken(ctx context.Context, token string) (string, error)
-	ListTokens(ctx context.Context, repID string) ([]repqueue.TokenInfo, error)
 	List(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	Scheduled(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	Claim(ctx context.Context, repID, partnerID string) (*repqueue.Entry, error)
 	RecordOutcome(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
+}
+
+// Tokens is what the pages use of the reps' API tokens, which are the
+// sign-in credentials (*reptoken.Store implements it).
+type Tokens interface {
+	RepFor(ctx context.Context, token string) (string, error)
+	List(ctx context.Context, repID string) ([]reptoken.Info, error)
 }
 
 // Reps is what the pages read of the directory (*directory.Store
@@ -135,6 +141,7 @@ var assets embed.FS
 type Handler struct {
 	cfg      Config
 	q        Queue
+	tokens   Tokens
 	reps     Reps
 	sessions *sessions
 	log      zerolog.Logger
@@ -149,9 +156,9 @@ type Handler struct {
 
 // New validates cfg and returns the rep pages' handler. rdb holds the
 // sessions (and may be the Redis the queue uses).
-func New(cfg Config, q Queue, reps Reps, rdb redis.UniversalClient, log zerolog.Logger) (*Handler, error) {
-	if q == nil || reps == nil || rdb == nil {
-		return nil, errors.New("ui: nil queue, reps or redis client")
+func New(cfg Config, q Queue, tokens Tokens, reps Reps, rdb redis.UniversalClient, log zerolog.Logger) (*Handler, error) {
+	if q == nil || tokens == nil || reps == nil || rdb == nil {
+		return nil, errors.New("ui: nil queue, tokens, reps or redis client")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -169,6 +176,7 @@ func New(cfg Config, q Queue, reps Reps, rdb redis.UniversalClient, log zerolog.
 	return &Handler{
 		cfg:      cfg,
 		q:        q,
+		tokens:   tokens,
 		reps:     reps,
 		sessions: &sessions{rdb: rdb, ttl: cfg.SessionTTL, clock: cfg.Clock},
 		log:      log.With().Str("component", "ui").Logger(),

@@ -24,7 +24,7 @@ func TestSignInRefusesBadTokensWithoutSaying(t *testing.T) {
 	f := setup(t, Config{})
 	good := f.rep(t, "rep1", nil)
 	revoked := f.rep(t, "rep2", nil)
-	if err := f.q.RevokeToken(f.ctx, "rep2", revoked); err != nil {
+	if err := f.tok.Revoke(f.ctx, "rep2", revoked); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -497,14 +497,14 @@ func TestRevokingTheTokenEndsItsSessions(t *testing.T) {
 	t.Parallel()
 	f := setup(t, Config{})
 	tok := f.rep(t, "rep1", nil)
-	keep, err := f.q.IssueToken(f.ctx, "rep1")
+	keep, err := f.tok.Issue(f.ctx, "rep1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, d := f.client(t), f.client(t)
 	c.signIn(tok)
 	d.signIn(keep)
-	if err := f.q.RevokeToken(f.ctx, "rep1", tok); err != nil {
+	if err := f.tok.Revoke(f.ctx, "rep1", tok); err != nil {
 		t.Fatal(err)
 	}
 	if r := c.get("/ui/queue"); r.status != http.StatusSeeOther || r.location() != "/ui/login?expired=1" {
@@ -681,14 +681,14 @@ func TestConfig(t *testing.T) {
 		{Config{LoginAttempts: -1}, "LoginAttempts"},
 		{Config{LoginWindow: -time.Second}, "LoginWindow"},
 	} {
-		if _, err := New(tc.cfg, f.q, f.dir, f.rdb, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := New(tc.cfg, f.q, f.tok, f.dir, f.rdb, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error naming %s", tc.cfg, err, tc.want)
 		}
 	}
-	if _, err := New(Config{}, nil, f.dir, f.rdb, zerolog.Nop()); err == nil {
+	if _, err := New(Config{}, nil, f.tok, f.dir, f.rdb, zerolog.Nop()); err == nil {
 		t.Error("New with a nil queue succeeded")
 	}
-	h, err := New(Config{SecureCookies: true, SessionTTL: time.Hour}, f.q, f.dir, f.rdb, zerolog.Nop())
+	h, err := New(Config{SecureCookies: true, SessionTTL: time.Hour}, f.q, f.tok, f.dir, f.rdb, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/longtailhq/longtail/tracking"
 	"github.com/longtailhq/longtail/ui"
@@ -46,6 +47,7 @@ type app struct {
 	queue    *jobs.EventQueue
 	registry *prometheus.Registry
 	reps     *repqueue.Queue
+	tokens   *reptoken.Store
 	renderer *notify.Renderer
 	mail     *mailer.Mailer // nil without smtp.url
 	hooks    *notify.WebhookSender
@@ -75,6 +77,10 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
+	tokens, err := reptoken.New(st.rdb, dir, clock)
+	if err != nil {
+		return nil, err
+	}
 	renderer, err := notify.NewRenderer()
 	if err != nil {
 		return nil, err
@@ -100,7 +106,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
-		reps: reps, renderer: renderer, mail: mail, hooks: hooks, gate: gate,
+		reps: reps, tokens: tokens, renderer: renderer, mail: mail, hooks: hooks, gate: gate,
 	}, nil
 }
 
@@ -170,7 +176,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 	page, err := ui.New(ui.Config{
 		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.UI.SecureCookies, Clock: a.clock,
 		AfterOutcome: a.afterOutcome,
-	}, a.reps, a.dir, a.st.rdb, a.log)
+	}, a.reps, a.tokens, a.dir, a.st.rdb, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +197,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Directory: a.dir,
 		Scores:    a.engine,
 		Queue:     a.reps,
+		Tokens:    a.tokens,
 		Gate:      a.gate,
 		OnOutcome: a.onOutcome,
 		Registry:  a.registry,
