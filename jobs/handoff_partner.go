@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
-	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
@@ -56,24 +55,21 @@ type RepQueue interface {
 	Handoff(ctx context.Context, partnerID string, seq int64, crossedAt time.Time) (*repqueue.Entry, bool, error)
 }
 
-// RepDirectory gives the rep behind an entry.
-type RepDirectory interface {
-	GetRep(ctx context.Context, id string) (directory.Rep, error)
+// HandoffMessages builds an entry's message and says how its rep wants to
+// hear of it (*notify.RepNotifier implements it).
+type HandoffMessages interface {
+	Handoff(ctx context.Context, e *repqueue.Entry) (notify.Handoff, string, error)
 }
 
 // HandoffDeps are what the hand-off handler needs.
 type HandoffDeps struct {
-	Queue RepQueue
-	Reps  RepDirectory
+	Queue    RepQueue
+	Messages HandoffMessages
 	// Tasks queues the notifications.
 	Tasks *asynq.Client
 	// Webhooks is how many handoff.webhooks receivers there are.
 	Webhooks int
-	// Notify is the default notification mode: "email", "digest" or "none".
-	Notify string
-	// PageURL is the rep's queue page, linked from notifications.
-	PageURL string
-	Log     zerolog.Logger
+	Log      zerolog.Logger
 }
 
 // handleHandoffPartner routes and queues the partner, then queues the rep's
@@ -100,11 +96,11 @@ func handleHandoffPartner(d HandoffDeps) asynq.Handler {
 			log.Info().Int64("open_seq", e.Seq).Msg("partner already in a call queue")
 			return nil
 		}
-		h, mode, err := notification(ctx, d, e)
+		h, mode, err := d.Messages.Handoff(ctx, e)
 		if err != nil {
 			return err
 		}
-		if e.RepID != "" && mode == "email" {
+		if mode == notify.ModeEmail {
 			if err := EnqueueNotifyRep(ctx, d.Tasks, h, e.Seq); err != nil {
 				return err
 			}
@@ -121,26 +117,4 @@ func handleHandoffPartner(d HandoffDeps) asynq.Handler {
 		}
 		return nil
 	})
-}
-
-// notification builds the message of an entry and picks how its rep wants
-// to hear of it.
-func notification(ctx context.Context, d HandoffDeps, e *repqueue.Entry) (notify.Handoff, string, error) {
-	mode := d.Notify
-	var rep directory.Rep
-	if e.RepID != "" {
-		var err error
-		rep, err = d.Reps.GetRep(ctx, e.RepID)
-		if err != nil && !errors.Is(err, directory.ErrNotFound) {
-			return notify.Handoff{}, "", err
-		}
-		if m := rep.Attrs["notify"]; m == "email" || m == "digest" || m == "none" {
-			mode = m
-		}
-	}
-	locale := rep.Attrs["locale"]
-	if locale == "" {
-		locale = "en"
-	}
-	return handoffMessage(e, rep, locale, d.PageURL), mode, nil
 }

@@ -107,12 +107,16 @@ func fullDeps(t *testing.T) jobs.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
+	n, err := notify.NewRepNotifier(notify.RepConfig{PageURL: "http://longtail.test/ui/queue"}, notify.RepDeps{Renderer: r, Reps: dir, Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	t.Cleanup(func() { client.Close() })
 	return jobs.Deps{
 		Events: nopEvents{}, RFM: nopRFM{}, Sweeper: q,
-		Handoff: jobs.HandoffDeps{Queue: q, Reps: dir, Tasks: client, Notify: "email"},
-		Notify:  jobs.NotifyDeps{Renderer: r, Redis: rdb},
+		Handoff: jobs.HandoffDeps{Queue: q, Messages: n, Tasks: client},
+		Notify:  jobs.NotifyDeps{Reps: n},
 	}
 }
 

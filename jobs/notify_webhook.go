@@ -71,9 +71,6 @@ func handleNotifyWebhook(s *notify.WebhookSender, log zerolog.Logger) asynq.Hand
 			log.Debug().Str("task", TypeNotifyWebhook).Str("delivery", p.DeliveryID).Int("hook", p.HookIndex).Msg("webhook delivered")
 			return nil
 		}
-		if errors.Is(err, notify.ErrPermanent) {
-			return fmt.Errorf("%s: %w: %w", TypeNotifyWebhook, err, ErrPermanent)
-		}
 		return fmt.Errorf("%s: %w", TypeNotifyWebhook, err)
 	})
 }

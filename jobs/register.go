@@ -18,13 +18,13 @@ type Deps struct {
 	Log     zerolog.Logger
 }
 
-var errMissingDeps = errors.New("jobs: Deps.Events, RFM, Handoff.Queue, Handoff.Reps, Handoff.Tasks and Sweeper are required")
+var errMissingDeps = errors.New("jobs: Deps.Events, RFM, Handoff.Queue, Handoff.Messages, Handoff.Tasks and Sweeper are required")
 
 // Register adds every task handler to mux. It panics on a missing
 // dependency or a duplicate registration: both are wiring bugs that must
 // stop the process at boot, not surface on the first task.
 func Register(mux *asynq.ServeMux, d Deps) {
-	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Reps == nil || d.Handoff.Tasks == nil || d.Sweeper == nil {
+	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Messages == nil || d.Handoff.Tasks == nil || d.Sweeper == nil {
 		panic(errMissingDeps)
 	}
 	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events))

@@ -27,6 +27,7 @@ import (
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/sendonce"
 	"github.com/longtailhq/longtail/tracking"
 	"github.com/longtailhq/longtail/ui"
 	"github.com/longtailhq/longtail/webhook"
@@ -48,7 +49,7 @@ type app struct {
 	registry *prometheus.Registry
 	reps     *repqueue.Queue
 	tokens   *reptoken.Store
-	renderer *notify.Renderer
+	repMail  *notify.RepNotifier
 	mail     *mailer.Mailer // nil without smtp.url
 	hooks    *notify.WebhookSender
 	gate     *nurture.Gate
@@ -97,6 +98,19 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	} else {
 		log.Warn().Msg("smtp.url is not set: rep notifications are logged and shown on the queue page, not emailed")
 	}
+	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log}
+	if mail != nil {
+		// Only a real mailer goes in the interface: a nil one means log only.
+		once, err := sendonce.New(st.rdb, sendonce.Config{Clock: clock})
+		if err != nil {
+			return nil, err
+		}
+		repDeps.Mailer, repDeps.Once = mail, once
+	}
+	repMail, err := notify.NewRepNotifier(notify.RepConfig{Mode: cfg.Handoff.Notify, PageURL: pageURL(cfg), Clock: clock}, repDeps)
+	if err != nil {
+		return nil, err
+	}
 	gate, err := nurture.NewGate(dir, engine, reps)
 	if err != nil {
 		return nil, err
@@ -106,7 +120,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
-		reps: reps, tokens: tokens, renderer: renderer, mail: mail, hooks: hooks, gate: gate,
+		reps: reps, tokens: tokens, repMail: repMail, mail: mail, hooks: hooks, gate: gate,
 	}, nil
 }
 
@@ -118,12 +132,12 @@ func (a *app) Close() {
 }
 
 // pageURL is the rep's queue page as people reach it.
-func (a *app) pageURL() string {
-	base := a.cfg.HTTP.PublicURL
+func pageURL(cfg *config.Config) string {
+	base := cfg.HTTP.PublicURL
 	if base == "" {
-		base = "http://localhost" + a.cfg.HTTP.Listen
-		if !strings.HasPrefix(a.cfg.HTTP.Listen, ":") {
-			base = "http://" + a.cfg.HTTP.Listen
+		base = "http://localhost" + cfg.HTTP.Listen
+		if !strings.HasPrefix(cfg.HTTP.Listen, ":") {
+			base = "http://" + cfg.HTTP.Listen
 		}
 	}
 	return strings.TrimRight(base, "/") + "/ui/queue"
@@ -221,13 +235,9 @@ func (a *app) jobDeps() jobs.Deps {
 	return jobs.Deps{
 		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Log: a.log,
 		Handoff: jobs.HandoffDeps{
-			Queue: a.reps, Reps: a.dir, Tasks: a.tasks, Webhooks: a.hooks.Len(),
-			Notify: a.cfg.Handoff.Notify, PageURL: a.pageURL(), Log: a.log,
+			Queue: a.reps, Messages: a.repMail, Tasks: a.tasks, Webhooks: a.hooks.Len(), Log: a.log,
 		},
-		Notify: jobs.NotifyDeps{
-			Renderer: a.renderer, Mailer: a.mail, Webhooks: a.hooks, Redis: a.st.rdb, Log: a.log,
-			Digest: jobs.DigestDeps{Reps: a.dir, Queue: a.reps, Notify: a.cfg.Handoff.Notify, PageURL: a.pageURL(), Clock: a.clock},
-		},
+		Notify: jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
 	}
 }
 
