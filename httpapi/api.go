@@ -16,7 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
-	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/webhook"
@@ -32,6 +32,12 @@ type Config struct {
 	MaxEvents int
 }
 
+// Sink durably queues one request's events as one unit of work: the API
+// answers 2xx only after Record returned nil (*topic.Edge implements it).
+type Sink interface {
+	Record(ctx context.Context, events []event.Event) error
+}
+
 // Deps are the collaborators the API adapts to. Sink and Ready are
 // required; the rest switch routes on when present.
 type Deps struct {
@@ -39,11 +45,9 @@ type Deps struct {
 	Clock func() time.Time
 	// Ready reports whether storage answers (/readyz).
 	Ready func(ctx context.Context) error
-	// Sink durably queues accepted events.
-	Sink ingest.Sink
-	// Topics assigns interest topics at the edge; nil means tags and
-	// lt_topic links only.
-	Topics *ingest.Topics
+	// Sink durably queues accepted events, webhooks' and /v1/events', after
+	// assigning their topics (topic.Edge).
+	Sink Sink
 	// Directory serves the partner, contact and rep routes.
 	Directory Directory
 	// Scores adds scores, timelines, explanations and the leaderboard.
@@ -79,8 +83,7 @@ type API struct {
 	log       zerolog.Logger
 	clock     func() time.Time
 	ready     func(ctx context.Context) error
-	sink      ingest.Sink
-	topics    *ingest.Topics
+	sink      Sink
 	providers map[string]webhook.Provider
 	dir       Directory
 	scores    Scores
@@ -117,7 +120,7 @@ func New(cfg Config, d Deps) (*API, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	a := &API{
-		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink, topics: d.Topics,
+		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink,
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
 		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, onOutcome: d.OnOutcome, gate: d.Gate,

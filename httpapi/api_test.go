@@ -21,10 +21,21 @@ import (
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/topic"
 	"github.com/longtailhq/longtail/webhook"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
+
+// topicEdge puts the topic rules in front of next, as cmd wires the edge.
+func topicEdge(t testing.TB, next topic.Sink) *topic.Edge {
+	t.Helper()
+	e, err := topic.NewEdge(nil, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
 
 const adminKey = "admin-key-for-tests-000"
 
@@ -60,7 +71,7 @@ func setup(t *testing.T, providers ...webhook.Provider) *fixture {
 		Queue:     queue,
 		Tokens:    tokens,
 		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Sink:      jobs.NewEventQueue(client, time.Second),
+		Sink:      topicEdge(t, jobs.NewEventQueue(client, time.Second)),
 		Directory: dir,
 		Scores:    engine,
 		Providers: providers,

@@ -61,7 +61,6 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 			resp.Rejected = append(resp.Rejected, rejection{i, err.Error()})
 			continue
 		}
-		a.topics.Assign(&ev)
 		valid = append(valid, ev)
 	}
 	if parsed == 0 && len(items) > 0 {

@@ -56,9 +56,6 @@ func (a *API) webhook(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, r, err)
 		return
 	}
-	for i := range res.Events {
-		a.topics.Assign(&res.Events[i])
-	}
 	if len(res.Events) > 0 {
 		if err := a.sink.Record(r.Context(), res.Events); err != nil {
 			unavailable(w, r, err)

@@ -9,14 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/internal/redistest"
-	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/scoring"
 )
 
@@ -48,9 +46,7 @@ func memoryPerContact(b testing.TB, n int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	client := asynq.NewClientFromRedisClient(rdb)
-	defer client.Close()
-	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine, jobs.NewHandoffQueue(client))
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +84,7 @@ func memoryPerContact(b testing.TB, n int) float64 {
 			event.Event{ID: fmt.Sprintf("zoom:%d-w", c), Type: event.WebinarAttended, Email: email, OccurredAt: now.Add(-24 * time.Hour), Source: "zoom", Topic: "security", Title: "Securing SMB storage"},
 		)
 		if len(batch) == cap(batch) || c == n-1 {
-			if err := proc.Process(ctx, batch); err != nil {
+			if _, err := proc.Process(ctx, batch); err != nil {
 				b.Fatal(err)
 			}
 			batch = batch[:0]

@@ -39,17 +39,6 @@ func NewHandoffPartnerTask(c scoring.Crossing) *asynq.Task {
 	}), asynq.TaskID(c.HandoffID()), asynq.Queue(QueueHandoff), asynq.MaxRetry(50), asynq.Retention(handoffRetention))
 }
 
-// HandoffQueue implements ingest.Handoffs on asynq.
-type HandoffQueue struct{ client *asynq.Client }
-
-// NewHandoffQueue wraps an asynq client.
-func NewHandoffQueue(c *asynq.Client) *HandoffQueue { return &HandoffQueue{client: c} }
-
-// Handoff enqueues the crossing; an already-queued crossing is success.
-func (q *HandoffQueue) Handoff(ctx context.Context, c scoring.Crossing) error {
-	return enqueue(ctx, q.client, NewHandoffPartnerTask(c))
-}
-
 // RepQueue is what the hand-off handler needs of the rep queue.
 type RepQueue interface {
 	Handoff(ctx context.Context, partnerID string, seq int64, crossedAt time.Time) (*repqueue.Entry, bool, error)
@@ -65,8 +54,6 @@ type HandoffMessages interface {
 type HandoffDeps struct {
 	Queue    RepQueue
 	Messages HandoffMessages
-	// Tasks queues the notifications.
-	Tasks *asynq.Client
 	// Webhooks is how many handoff.webhooks receivers there are.
 	Webhooks int
 	Log      zerolog.Logger
@@ -76,7 +63,7 @@ type HandoffDeps struct {
 // notification and the outbound webhooks. Every step is idempotent (the
 // queue entry per crossing, the notification tasks by id), so the whole
 // handler can run again after a crash at any point.
-func handleHandoffPartner(d HandoffDeps) asynq.Handler {
+func handleHandoffPartner(d HandoffDeps, tasks *asynq.Client) asynq.Handler {
 	return Handle(func(ctx context.Context, p HandoffPartnerPayload) error {
 		if p.PartnerID == "" || p.Seq <= 0 {
 			return fmt.Errorf("%s: partner id and seq are required: %w", TypeHandoffPartner, ErrPermanent)
@@ -101,7 +88,7 @@ func handleHandoffPartner(d HandoffDeps) asynq.Handler {
 			return err
 		}
 		if mode == notify.ModeEmail {
-			if err := EnqueueNotifyRep(ctx, d.Tasks, h, e.Seq); err != nil {
+			if err := EnqueueNotifyRep(ctx, tasks, h, e.Seq); err != nil {
 				return err
 			}
 		}
@@ -109,7 +96,7 @@ func handleHandoffPartner(d HandoffDeps) asynq.Handler {
 		if err != nil {
 			return fmt.Errorf("%s: %w: %w", TypeHandoffPartner, err, ErrPermanent)
 		}
-		if err := EnqueueWebhooks(ctx, d.Tasks, d.Webhooks, payload); err != nil {
+		if err := EnqueueWebhooks(ctx, tasks, d.Webhooks, payload); err != nil {
 			return err
 		}
 		if created {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/scoring"
 )
@@ -27,10 +28,14 @@ func TestHandoffPartnerQueuesWhatTheRepWants(t *testing.T) {
 	client := asynq.NewClientFromRedisClient(s.rdb)
 	t.Cleanup(func() { client.Close() })
 	n := s.notifier(t, nil, nil, zerolog.InfoLevel)
+	proc, err := ingest.NewProcessor(ingest.Config{}, s.dir, s.engine)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := asynq.NewServeMux()
 	jobs.Register(mux, jobs.Deps{
-		Events: nopEvents{}, RFM: nopRFM{}, Sweeper: s.queue,
-		Handoff: jobs.HandoffDeps{Queue: s.queue, Messages: n, Tasks: client, Webhooks: 1},
+		Events: proc, RFM: nopRFM{}, Sweeper: s.queue, Tasks: client,
+		Handoff: jobs.HandoffDeps{Queue: s.queue, Messages: n, Webhooks: 1},
 		Notify:  jobs.NotifyDeps{Reps: n},
 	})
 	for _, r := range []directory.Rep{

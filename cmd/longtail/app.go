@@ -28,6 +28,7 @@ import (
 	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/longtailhq/longtail/sendonce"
+	"github.com/longtailhq/longtail/topic"
 	"github.com/longtailhq/longtail/tracking"
 	"github.com/longtailhq/longtail/ui"
 	"github.com/longtailhq/longtail/webhook"
@@ -44,8 +45,7 @@ type app struct {
 	dir      *directory.Store
 	engine   *scoring.Engine
 	proc     *ingest.Processor
-	topics   *ingest.Topics
-	queue    *jobs.EventQueue
+	edge     *topic.Edge // every entry point records here: topics assigned, then queued
 	registry *prometheus.Registry
 	reps     *repqueue.Queue
 	tokens   *reptoken.Store
@@ -65,12 +65,16 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	topics, err := ingest.NewTopics(cfg.Topics)
+	rules, err := topic.NewRules(cfg.Topics)
 	if err != nil {
 		return nil, err
 	}
 	tasks := asynq.NewClientFromRedisClient(st.rdb)
-	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts}, dir, engine, jobs.NewHandoffQueue(tasks))
+	edge, err := topic.NewEdge(rules, jobs.NewEventQueue(tasks, 5*time.Second))
+	if err != nil {
+		return nil, err
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts}, dir, engine)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +123,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
-		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
+		edge: edge, registry: reg,
 		reps: reps, tokens: tokens, repMail: repMail, mail: mail, hooks: hooks, gate: gate,
 	}, nil
 }
@@ -148,7 +152,7 @@ func pageURL(cfg *config.Config) string {
 // webhooks hear of it. Both are idempotent, so a repeated outcome is safe.
 func (a *app) afterOutcome(ctx context.Context, e *repqueue.Entry) error {
 	if ev := e.DealEvent(); ev != nil {
-		if err := a.queue.Record(ctx, []event.Event{*ev}); err != nil {
+		if err := a.edge.Record(ctx, []event.Event{*ev}); err != nil {
 			return err
 		}
 	}
@@ -180,7 +184,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 			return nil, err
 		}
 		th, err := tracking.NewHandler(tracking.HandlerConfig{
-			Signer: signer, Sink: a.queue, Clock: a.clock, Log: a.log, FallbackURL: a.cfg.Tracking.FallbackURL,
+			Signer: signer, Sink: a.edge, Clock: a.clock, Log: a.log, FallbackURL: a.cfg.Tracking.FallbackURL,
 		})
 		if err != nil {
 			return nil, err
@@ -205,8 +209,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 	}, httpapi.Deps{
 		Log: a.log, Clock: a.clock,
 		Ready:     func(ctx context.Context) error { return redisconn.Ping(ctx, a.st.rdb, 2*time.Second) },
-		Sink:      a.queue,
-		Topics:    a.topics,
+		Sink:      a.edge,
 		Providers: []webhook.Provider(providers),
 		Directory: a.dir,
 		Scores:    a.engine,
@@ -233,9 +236,9 @@ func (a *app) httpHandler() (http.Handler, error) {
 
 func (a *app) jobDeps() jobs.Deps {
 	return jobs.Deps{
-		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Log: a.log,
+		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Tasks: a.tasks, Log: a.log,
 		Handoff: jobs.HandoffDeps{
-			Queue: a.reps, Messages: a.repMail, Tasks: a.tasks, Webhooks: a.hooks.Len(), Log: a.log,
+			Queue: a.reps, Messages: a.repMail, Webhooks: a.hooks.Len(), Log: a.log,
 		},
 		Notify: jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
 	}
