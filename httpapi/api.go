@@ -18,7 +18,6 @@ import (
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/nurture"
-	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/webhook"
 )
 
@@ -61,9 +60,9 @@ type Deps struct {
 	Queue RepQueue
 	// Tokens issues and checks the reps' API tokens.
 	Tokens RepTokens
-	// OnOutcome runs after an outcome is recorded (outbound webhooks);
-	// it must be idempotent, since a client may retry the outcome.
-	OnOutcome func(ctx context.Context, e *repqueue.Entry) error
+	// Outcomes records the reps' outcomes and what follows them; required
+	// with Queue.
+	Outcomes Outcomes
 	// EnqueueRFM queues an RFM ranking run (POST /v1/scoring/rfm).
 	EnqueueRFM func(ctx context.Context) error
 	// Providers are the configured webhook providers.
@@ -90,13 +89,13 @@ type API struct {
 	rfm       func(ctx context.Context) error
 	queue     RepQueue
 	tokens    RepTokens
+	outcomes  Outcomes
 	gate      interface {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
-	onOutcome func(ctx context.Context, e *repqueue.Entry) error
-	keys      keyring
-	metrics   *metrics
-	mux       *http.ServeMux
+	keys    keyring
+	metrics *metrics
+	mux     *http.ServeMux
 }
 
 // New validates cfg and deps and builds the route table.
@@ -123,10 +122,10 @@ func New(cfg Config, d Deps) (*API, error) {
 		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink,
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
-		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, onOutcome: d.OnOutcome, gate: d.Gate,
+		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, outcomes: d.Outcomes, gate: d.Gate,
 	}
-	if d.Queue != nil && (d.Directory == nil || d.Tokens == nil) {
-		return nil, errors.New("httpapi: Queue needs Directory and Tokens")
+	if d.Queue != nil && (d.Directory == nil || d.Tokens == nil || d.Outcomes == nil) {
+		return nil, errors.New("httpapi: Queue needs Directory, Tokens and Outcomes")
 	}
 	if d.Scores != nil && d.Directory == nil {
 		return nil, errors.New("httpapi: Scores needs Directory")

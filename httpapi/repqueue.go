@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
 )
@@ -17,10 +17,15 @@ type RepQueue interface {
 	Scheduled(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	ListUnrouted(ctx context.Context) ([]repqueue.Entry, error)
 	Claim(ctx context.Context, repID, partnerID string) (*repqueue.Entry, error)
-	RecordOutcome(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
 	Stats(ctx context.Context, repID string) (*repqueue.Stats, error)
 	Get(ctx context.Context, partnerID string) (*repqueue.Entry, error)
 	Timeline(ctx context.Context, partnerID string) ([]repqueue.Transition, error)
+}
+
+// Outcomes records a rep's outcome and what follows it
+// (*outcome.Recorder implements it).
+type Outcomes interface {
+	Record(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
 }
 
 // RepTokens is what the API needs of the reps' API tokens
@@ -218,27 +223,18 @@ func (a *API) outcome(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &req) {
 		return
 	}
-	e, err := a.queue.RecordOutcome(r.Context(), r.PathValue("id"), r.PathValue("partner"), repqueue.Outcome{
+	e, err := a.outcomes.Record(r.Context(), r.PathValue("id"), r.PathValue("partner"), repqueue.Outcome{
 		Kind: req.Outcome, Note: req.Note, CallbackAt: req.CallbackAt, Value: req.Value,
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, outcome.ErrFollowUp):
+		// Recorded, but the deal event or the webhooks are not queued yet.
+		// Every step is idempotent, so the client's retry completes them.
+		unavailable(w, r, err)
+		return
+	case err != nil:
 		queueError(w, r, err)
 		return
-	}
-	// A converted call's deal feeds monetary RFM through the same durable
-	// path as any event. Recording the outcome again is idempotent and the
-	// deal event's id is fixed, so a 503 here is safe to retry.
-	if ev := e.DealEvent(); ev != nil {
-		if err := a.sink.Record(r.Context(), []event.Event{*ev}); err != nil {
-			unavailable(w, r, err)
-			return
-		}
-	}
-	if a.onOutcome != nil {
-		if err := a.onOutcome(r.Context(), e); err != nil {
-			unavailable(w, r, err)
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, e)
 }

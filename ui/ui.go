@@ -42,7 +42,12 @@ type Queue interface {
 	List(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	Scheduled(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	Claim(ctx context.Context, repID, partnerID string) (*repqueue.Entry, error)
-	RecordOutcome(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
+}
+
+// Outcomes records a rep's outcome and what follows it
+// (*outcome.Recorder implements it).
+type Outcomes interface {
+	Record(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
 }
 
 // Tokens is what the pages use of the reps' API tokens, which are the
@@ -87,12 +92,6 @@ type Config struct {
 	// proxy, set it to read the address the proxy adds (every rep would
 	// otherwise share the proxy's budget).
 	ClientIP func(*http.Request) string
-
-	// AfterOutcome, when set, is called with the entry as changed by every
-	// outcome a rep records: the place to feed a converted entry's
-	// DealEvent to scoring. Its error is logged and the outcome stands
-	// (the deal event's id makes feeding it again harmless).
-	AfterOutcome func(ctx context.Context, e *repqueue.Entry) error
 }
 
 const (
@@ -141,6 +140,7 @@ var assets embed.FS
 type Handler struct {
 	cfg      Config
 	q        Queue
+	outcomes Outcomes
 	tokens   Tokens
 	reps     Reps
 	sessions *sessions
@@ -156,9 +156,9 @@ type Handler struct {
 
 // New validates cfg and returns the rep pages' handler. rdb holds the
 // sessions (and may be the Redis the queue uses).
-func New(cfg Config, q Queue, tokens Tokens, reps Reps, rdb redis.UniversalClient, log zerolog.Logger) (*Handler, error) {
-	if q == nil || tokens == nil || reps == nil || rdb == nil {
-		return nil, errors.New("ui: nil queue, tokens, reps or redis client")
+func New(cfg Config, q Queue, outcomes Outcomes, tokens Tokens, reps Reps, rdb redis.UniversalClient, log zerolog.Logger) (*Handler, error) {
+	if q == nil || outcomes == nil || tokens == nil || reps == nil || rdb == nil {
+		return nil, errors.New("ui: nil queue, outcomes, tokens, reps or redis client")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -176,6 +176,7 @@ func New(cfg Config, q Queue, tokens Tokens, reps Reps, rdb redis.UniversalClien
 	return &Handler{
 		cfg:      cfg,
 		q:        q,
+		outcomes: outcomes,
 		tokens:   tokens,
 		reps:     reps,
 		sessions: &sessions{rdb: rdb, ttl: cfg.SessionTTL, clock: cfg.Clock},
@@ -293,7 +294,18 @@ type errorData struct {
 	Status  int
 	Heading string
 	Message string
+	// Retry, when set, is a form that submits the failed action again.
+	Retry *retryForm
 }
+
+// retryForm posts Fields (and the session's CSRF token) to Action.
+type retryForm struct {
+	Action string
+	Label  string
+	Fields []formField
+}
+
+type formField struct{ Name, Value string }
 
 // errorPage shows a full error page; s may be nil.
 func (h *Handler) errorPage(w http.ResponseWriter, s *session, status int, heading, msg string) {

@@ -16,13 +16,13 @@ import (
 
 	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/directory"
-	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/httpapi"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
@@ -147,31 +147,6 @@ func pageURL(cfg *config.Config) string {
 	return strings.TrimRight(base, "/") + "/ui/queue"
 }
 
-// afterOutcome is what the API does after an outcome, for outcomes
-// recorded on the rep's page: the converted deal reaches scoring and the
-// webhooks hear of it. Both are idempotent, so a repeated outcome is safe.
-func (a *app) afterOutcome(ctx context.Context, e *repqueue.Entry) error {
-	if ev := e.DealEvent(); ev != nil {
-		if err := a.edge.Record(ctx, []event.Event{*ev}); err != nil {
-			return err
-		}
-	}
-	return a.onOutcome(ctx, e)
-}
-
-// onOutcome tells the outbound webhooks about a recorded outcome.
-func (a *app) onOutcome(ctx context.Context, e *repqueue.Entry) error {
-	at := a.clock()
-	if e.ClosedAt != nil {
-		at = *e.ClosedAt
-	}
-	p, err := notify.NewOutcomePayload(notify.Outcome{RepID: e.RepID, PartnerID: e.PartnerID, Outcome: e.Outcome, Note: e.Note, Value: e.Value, At: at})
-	if err != nil {
-		return err
-	}
-	return jobs.EnqueueWebhooks(ctx, a.tasks, a.hooks.Len(), p)
-}
-
 func (a *app) httpHandler() (http.Handler, error) {
 	providers, err := buildProviders(a.cfg.Webhooks, a.st.rdb)
 	if err != nil {
@@ -191,10 +166,15 @@ func (a *app) httpHandler() (http.Handler, error) {
 		}
 		mounts = append(mounts, th.Register)
 	}
+	outcomes, err := outcome.New(outcome.Deps{
+		Queue: a.reps, Events: a.edge, Webhooks: jobs.NewWebhookQueue(a.tasks, a.hooks.Len()), Clock: a.clock,
+	})
+	if err != nil {
+		return nil, err
+	}
 	page, err := ui.New(ui.Config{
 		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.UI.SecureCookies, Clock: a.clock,
-		AfterOutcome: a.afterOutcome,
-	}, a.reps, a.tokens, a.dir, a.st.rdb, a.log)
+	}, a.reps, outcomes, a.tokens, a.dir, a.st.rdb, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +196,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Queue:     a.reps,
 		Tokens:    a.tokens,
 		Gate:      a.gate,
-		OnOutcome: a.onOutcome,
+		Outcomes:  outcomes,
 		Registry:  a.registry,
 		Ops:       asynqmon.New(asynqmon.Options{RootPath: "/ops/queues", RedisConnOpt: sharedConn{a.st.rdb}}),
 		EnqueueRFM: func(ctx context.Context) error {
