@@ -160,15 +160,3 @@ func TestContactIDFor(t *testing.T) {
 		t.Fatalf("derived id %q is not a valid id", got)
 	}
 }
-
-func TestParseKind(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]Kind{"partners": KindPartners, " Contacts ": KindContacts, "REPS": KindReps} {
-		if got, err := ParseKind(in); err != nil || got != want {
-			t.Errorf("ParseKind(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := ParseKind("deals"); !errors.Is(err, ErrInvalid) {
-		t.Errorf("ParseKind(deals) error = %v, want ErrInvalid", err)
-	}
-}
