@@ -11,11 +11,11 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/topic"
 )
 
 // Config is the whole of longtail's configuration. Every field's zero
@@ -36,7 +36,7 @@ type Config struct {
 	Scoring scoring.Config `yaml:"scoring"`
 	// Topics are the rules that give events an interest topic from link
 	// tags, URLs and titles.
-	Topics []ingest.TopicRule `yaml:"topics"`
+	Topics []topic.Rule `yaml:"topics"`
 	// Nurture is the flows, templates, send window, frequency cap and
 	// fallback time zone of nurture email (nurture.Config documents each
 	// key and default).
@@ -455,7 +455,7 @@ func (c *Config) Validate() error {
 	if err := c.Scoring.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config: %w", err))
 	}
-	if _, err := ingest.NewTopics(c.Topics); err != nil {
+	if _, err := topic.NewRules(c.Topics); err != nil {
 		errs = append(errs, fmt.Errorf("config: %w", err))
 	}
 	if err := c.Nurture.Validate(); err != nil {

@@ -3,7 +3,6 @@ package directory_test
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/internal/redistest"
@@ -23,17 +22,12 @@ func ExampleStore() {
 	if _, _, err := store.PutPartner(ctx, directory.Partner{ID: "acme", Name: "Acme IT", Type: "msp", Country: "FR"}); err != nil {
 		panic(err)
 	}
-	report, err := store.Import(ctx, directory.KindContacts, strings.NewReader(
-		"email,partner_id,first_name,persona,locale\n"+
-			"Jane@Acme.example,acme,Jane,technical,fr\n"+
-			"bad-address,acme,Joe,sales,en\n"),
-		directory.ImportOptions{Name: "contacts.csv"})
-	if err != nil {
-		panic(err)
+	if _, _, err := store.PutContact(ctx, directory.Contact{Email: "bad-address", PartnerID: "acme", FirstName: "Joe"}); err != nil {
+		fmt.Println(err)
 	}
-	fmt.Printf("imported %d, rejected %d\n", report.Imported, report.Rejected)
-	for _, e := range report.Errors {
-		fmt.Printf("contacts.csv:%d: %s\n", e.Line, e.Reason)
+	if _, _, err := store.PutContact(ctx, directory.Contact{Email: "Jane@Acme.example", PartnerID: "acme", FirstName: "Jane",
+		Persona: "technical", Locale: "fr"}); err != nil {
+		panic(err)
 	}
 
 	// Lookups by email ignore case and surrounding space.
@@ -50,8 +44,7 @@ func ExampleStore() {
 	}
 	fmt.Println(lead.ID, lead.PartnerID, created)
 	// Output:
-	// imported 1, rejected 1
-	// contacts.csv:3: invalid email: "bad-address" is not a valid address
+	// invalid email: "bad-address" is not a valid address
 	// c_cd5decc91f7ef6fe acme Jane technical fr unknown
 	// c_152c0ae7edadca5c unassigned true
 }

@@ -19,6 +19,12 @@ const keyPrefix = "lt:"
 // it: "lt:" + PartnerTag(pid) + ":score".
 func PartnerTag(partnerID string) string { return "{p:" + partnerID + "}" }
 
+// RepTag returns the Redis Cluster hash tag of a rep, "{r:<rep>}". The
+// packages that keep per-rep state (the rep queue, rep tokens, the send
+// markers of a rep's digests) put it in their keys so a rep's keys share a
+// slot. The directory's own rep record predates it and has no tag.
+func RepTag(repID string) string { return "{r:" + repID + "}" }
+
 // partnerKey holds the partner record.
 func partnerKey(pid string) string { return keyPrefix + PartnerTag(pid) + ":partner" }
 

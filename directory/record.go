@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/ident"
 )
 
 // Partner is a partner company (account).
@@ -82,7 +83,6 @@ var partnerTypes = []string{"VAR", "MSP", "SI", "ISV", "hoster", "training", "wh
 func PartnerTypes() []string { return slices.Clone(partnerTypes) }
 
 var (
-	idRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
 	localeRE = regexp.MustCompile(`^[a-z]{2}(-[A-Z]{2})?$`)
 )
 
@@ -147,15 +147,14 @@ func loadTZ(name string) error {
 	return nil
 }
 
+// checkID applies the one id rule (package ident); an optional id may be
+// empty.
 func checkID(field, v string, required bool) error {
-	if v == "" {
-		if required {
-			return missing(field)
-		}
+	if v == "" && !required {
 		return nil
 	}
-	if !idRE.MatchString(v) {
-		return invalid(field, "%q must start with a letter or digit and contain only letters, digits and . _ @ + - (at most 128)", v)
+	if err := ident.Check(field, v); err != nil {
+		return &FieldError{Field: field, Msg: err.Error()}
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/longtailhq/longtail/ident"
 )
 
 // checkFieldErr asserts err is a FieldError for field (or nil when field
@@ -154,19 +156,7 @@ func TestContactIDFor(t *testing.T) {
 	if want := "c_cd5decc91f7ef6fe"; got != want {
 		t.Fatalf("ContactIDFor = %q, want %q", got, want)
 	}
-	if !idRE.MatchString(got) {
+	if !ident.Valid(got) {
 		t.Fatalf("derived id %q is not a valid id", got)
-	}
-}
-
-func TestParseKind(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]Kind{"partners": KindPartners, " Contacts ": KindContacts, "REPS": KindReps} {
-		if got, err := ParseKind(in); err != nil || got != want {
-			t.Errorf("ParseKind(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := ParseKind("deals"); !errors.Is(err, ErrInvalid) {
-		t.Errorf("ParseKind(deals) error = %v, want ErrInvalid", err)
 	}
 }

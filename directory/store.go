@@ -1,5 +1,5 @@
-// Package directory stores partners, contacts and reps in Redis and imports
-// them from CSV files.
+// Package directory stores partners, contacts and reps in Redis; bulk loads
+// (package csvimport) go through Batch.
 //
 // # Layout and crash safety
 //

@@ -17,9 +17,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/longtailhq/longtail/event"
-	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/nurture"
-	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/webhook"
 )
 
@@ -47,6 +45,12 @@ type Config struct {
 	MaxFutureSkew time.Duration
 }
 
+// Sink durably queues one request's events as one unit of work: the API
+// answers 2xx only after Record returned nil (*topic.Edge implements it).
+type Sink interface {
+	Record(ctx context.Context, events []event.Event) error
+}
+
 // Deps are the collaborators the API adapts to. Sink and Ready are
 // required; the rest switch routes on when present.
 type Deps struct {
@@ -54,11 +58,9 @@ type Deps struct {
 	Clock func() time.Time
 	// Ready reports whether storage answers (/readyz).
 	Ready func(ctx context.Context) error
-	// Sink durably queues accepted events.
-	Sink ingest.Sink
-	// Topics assigns interest topics at the edge; nil means tags and
-	// lt_topic links only.
-	Topics *ingest.Topics
+	// Sink durably queues accepted events, webhooks' and /v1/events', after
+	// assigning their topics (topic.Edge).
+	Sink Sink
 	// Directory serves the partner, contact and rep routes.
 	Directory Directory
 	// Scores adds scores, timelines, explanations and the leaderboard.
@@ -68,11 +70,13 @@ type Deps struct {
 	Gate interface {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
-	// Queue serves the rep call-queue routes and tokens.
+	// Queue serves the rep call-queue routes; it needs Tokens.
 	Queue RepQueue
-	// OnOutcome runs after an outcome is recorded (outbound webhooks);
-	// it must be idempotent, since a client may retry the outcome.
-	OnOutcome func(ctx context.Context, e *repqueue.Entry) error
+	// Tokens issues and checks the reps' API tokens.
+	Tokens RepTokens
+	// Outcomes records the reps' outcomes and what follows them; required
+	// with Queue.
+	Outcomes Outcomes
 	// EnqueueRFM queues an RFM ranking run (POST /v1/scoring/rfm).
 	EnqueueRFM func(ctx context.Context) error
 	// Providers are the configured webhook providers.
@@ -94,20 +98,20 @@ type API struct {
 	log       zerolog.Logger
 	clock     func() time.Time
 	ready     func(ctx context.Context) error
-	sink      ingest.Sink
-	topics    *ingest.Topics
+	sink      Sink
 	providers map[string]webhook.Provider
 	dir       Directory
 	scores    Scores
 	rfm       func(ctx context.Context) error
 	queue     RepQueue
+	tokens    RepTokens
+	outcomes  Outcomes
 	gate      interface {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
-	onOutcome func(ctx context.Context, e *repqueue.Entry) error
-	keys      keyring
-	metrics   *metrics
-	mux       *http.ServeMux
+	keys    keyring
+	metrics *metrics
+	mux     *http.ServeMux
 }
 
 // New validates cfg and deps and builds the route table.
@@ -138,13 +142,13 @@ func New(cfg Config, d Deps) (*API, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	a := &API{
-		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink, topics: d.Topics,
+		cfg: cfg, log: d.Log, clock: d.Clock, ready: d.Ready, sink: d.Sink,
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
-		rfm: d.EnqueueRFM, queue: d.Queue, onOutcome: d.OnOutcome, gate: d.Gate,
+		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, outcomes: d.Outcomes, gate: d.Gate,
 	}
-	if d.Queue != nil && d.Directory == nil {
-		return nil, errors.New("httpapi: Queue needs Directory")
+	if d.Queue != nil && (d.Directory == nil || d.Tokens == nil || d.Outcomes == nil) {
+		return nil, errors.New("httpapi: Queue needs Directory, Tokens and Outcomes")
 	}
 	if d.Scores != nil && d.Directory == nil {
 		return nil, errors.New("httpapi: Scores needs Directory")

@@ -18,25 +18,47 @@ import (
 	"github.com/longtailhq/longtail/httpapi"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/topic"
 	"github.com/longtailhq/longtail/webhook"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
+// topicEdge puts the topic rules in front of next, as cmd wires the edge.
+func topicEdge(t testing.TB, next topic.Sink) *topic.Edge {
+	t.Helper()
+	e, err := topic.NewEdge(nil, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 const adminKey = "admin-key-for-tests-000"
 
 type fixture struct {
-	srv *httptest.Server
-	rdb *redis.Client
-	dir *directory.Store
-	ins *asynq.Inspector
+	srv    *httptest.Server
+	rdb    *redis.Client
+	dir    *directory.Store
+	engine *scoring.Engine
+	queue  *repqueue.Queue
+	ins    *asynq.Inspector
 }
 
 func setup(t *testing.T, providers ...webhook.Provider) *fixture {
 	t.Helper()
 	rdb := redistest.New(t)
+	return setupOn(t, rdb, rdb, providers...)
+}
+
+// setupOn keeps state on rdb and queues tasks on tasks, which a test may
+// stop to see what the API does when the task queue is away.
+func setupOn(t *testing.T, rdb, tasks *redis.Client, providers ...webhook.Provider) *fixture {
+	t.Helper()
 	dir, err := directory.New(rdb, directory.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -45,16 +67,27 @@ func setup(t *testing.T, providers ...webhook.Provider) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := asynq.NewClientFromRedisClient(rdb)
+	client := asynq.NewClientFromRedisClient(tasks)
 	t.Cleanup(func() { client.Close() })
 	queue, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tokens, err := reptoken.New(rdb, dir, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := topicEdge(t, jobs.NewEventQueue(client, time.Second))
+	outcomes, err := outcome.New(outcome.Deps{Queue: queue, Events: sink, Webhooks: jobs.NewWebhookQueue(client, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	api, err := httpapi.New(httpapi.Config{Keys: []string{adminKey}, MaxBodyBytes: 64 << 10, MaxEvents: 3}, httpapi.Deps{
 		Queue:     queue,
+		Tokens:    tokens,
+		Outcomes:  outcomes,
 		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Sink:      jobs.NewEventQueue(client, time.Second),
+		Sink:      sink,
 		Directory: dir,
 		Scores:    engine,
 		Providers: providers,
@@ -64,7 +97,7 @@ func setup(t *testing.T, providers ...webhook.Provider) *fixture {
 	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, rdb: rdb, dir: dir, ins: asynq.NewInspectorFromRedisClient(rdb)}
+	return &fixture{srv: srv, rdb: rdb, dir: dir, engine: engine, queue: queue, ins: asynq.NewInspectorFromRedisClient(tasks)}
 }
 
 type response struct {

@@ -83,9 +83,9 @@ func (a *API) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 // for another reason counts as no: the answer is then the 401 it always
 // was, never a 403 that would claim the token is valid.
 func (a *API) isRepToken(r *http.Request, tok string) bool {
-	if a.queue == nil {
+	if a.tokens == nil {
 		return false
 	}
-	_, err := a.queue.RepForToken(r.Context(), tok)
+	_, err := a.tokens.RepFor(r.Context(), tok)
 	return err == nil
 }

@@ -37,7 +37,7 @@ func BenchmarkWebhookSendGridEdge(b *testing.B) {
 	}
 	api, err := httpapi.New(httpapi.Config{Keys: []string{adminKey}}, httpapi.Deps{
 		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Sink:      jobs.NewEventQueue(client, 5*time.Second),
+		Sink:      topicEdge(b, jobs.NewEventQueue(client, 5*time.Second)),
 		Providers: []webhook.Provider{p},
 	})
 	if err != nil {

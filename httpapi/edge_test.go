@@ -243,7 +243,7 @@ func TestRedisDownAnswers503(t *testing.T) {
 	}
 	api, err := httpapi.New(httpapi.Config{Keys: []string{adminKey}}, httpapi.Deps{
 		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Sink:      jobs.NewEventQueue(client, 2*time.Second),
+		Sink:      topicEdge(t, jobs.NewEventQueue(client, 2*time.Second)),
 		Providers: []webhook.Provider{p},
 	})
 	if err != nil {

@@ -90,7 +90,6 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 			a.metrics.eventDate("api", flag)
 			resp.Warnings = append(resp.Warnings, warning{i, flag, warn})
 		}
-		a.topics.Assign(&ev)
 		valid = append(valid, ev)
 	}
 	if parsed == 0 && len(items) > 0 {

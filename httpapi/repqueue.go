@@ -6,8 +6,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 )
 
 // RepQueue is what the API needs of the rep call queue.
@@ -16,14 +17,24 @@ type RepQueue interface {
 	Scheduled(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	ListUnrouted(ctx context.Context) ([]repqueue.Entry, error)
 	Claim(ctx context.Context, repID, partnerID string) (*repqueue.Entry, error)
-	RecordOutcome(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
-	IssueToken(ctx context.Context, repID string) (string, error)
-	RepForToken(ctx context.Context, token string) (string, error)
-	RevokeToken(ctx context.Context, repID, tokenOrID string) error
-	ListTokens(ctx context.Context, repID string) ([]repqueue.TokenInfo, error)
 	Stats(ctx context.Context, repID string) (*repqueue.Stats, error)
 	Get(ctx context.Context, partnerID string) (*repqueue.Entry, error)
 	Timeline(ctx context.Context, partnerID string) ([]repqueue.Transition, error)
+}
+
+// Outcomes records a rep's outcome and what follows it
+// (*outcome.Recorder implements it).
+type Outcomes interface {
+	Record(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
+}
+
+// RepTokens is what the API needs of the reps' API tokens
+// (*reptoken.Store implements it).
+type RepTokens interface {
+	Issue(ctx context.Context, repID string) (string, error)
+	RepFor(ctx context.Context, token string) (string, error)
+	Revoke(ctx context.Context, repID, tokenOrID string) error
+	List(ctx context.Context, repID string) ([]reptoken.Info, error)
 }
 
 func (a *API) registerRepQueue() {
@@ -82,9 +93,9 @@ func (a *API) requireRep(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		repID, err := a.queue.RepForToken(r.Context(), tok)
+		repID, err := a.tokens.RepFor(r.Context(), tok)
 		switch {
-		case errors.Is(err, repqueue.ErrNotFound), errors.Is(err, repqueue.ErrForbidden):
+		case errors.Is(err, reptoken.ErrNotFound), errors.Is(err, reptoken.ErrForbidden):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="longtail", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid or revoked token")
 			return
@@ -120,15 +131,28 @@ func queueError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+func tokenError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, reptoken.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "%v", err)
+	case errors.Is(err, reptoken.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", "%v", err)
+	case errors.Is(err, reptoken.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", "%v", err)
+	default:
+		directoryError(w, r, err)
+	}
+}
+
 func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := a.dir.GetRep(r.Context(), id); err != nil {
 		directoryError(w, r, err)
 		return
 	}
-	tok, err := a.queue.IssueToken(r.Context(), id)
+	tok, err := a.tokens.Issue(r.Context(), id)
 	if err != nil {
-		queueError(w, r, err)
+		tokenError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -136,20 +160,20 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
-	toks, err := a.queue.ListTokens(r.Context(), r.PathValue("id"))
+	toks, err := a.tokens.List(r.Context(), r.PathValue("id"))
 	if err != nil {
-		queueError(w, r, err)
+		tokenError(w, r, err)
 		return
 	}
 	if toks == nil {
-		toks = []repqueue.TokenInfo{}
+		toks = []reptoken.Info{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": toks})
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
-	if err := a.queue.RevokeToken(r.Context(), r.PathValue("id"), r.PathValue("token")); err != nil {
-		queueError(w, r, err)
+	if err := a.tokens.Revoke(r.Context(), r.PathValue("id"), r.PathValue("token")); err != nil {
+		tokenError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -203,27 +227,18 @@ func (a *API) outcome(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &req) {
 		return
 	}
-	e, err := a.queue.RecordOutcome(r.Context(), r.PathValue("id"), r.PathValue("partner"), repqueue.Outcome{
+	e, err := a.outcomes.Record(r.Context(), r.PathValue("id"), r.PathValue("partner"), repqueue.Outcome{
 		Kind: req.Outcome, Note: req.Note, CallbackAt: req.CallbackAt, Value: req.Value,
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, outcome.ErrFollowUp):
+		// Recorded, but the deal event or the webhooks are not queued yet.
+		// Every step is idempotent, so the client's retry completes them.
+		unavailable(w, r, err)
+		return
+	case err != nil:
 		queueError(w, r, err)
 		return
-	}
-	// A converted call's deal feeds monetary RFM through the same durable
-	// path as any event. Recording the outcome again is idempotent and the
-	// deal event's id is fixed, so a 503 here is safe to retry.
-	if ev := e.DealEvent(); ev != nil {
-		if err := a.sink.Record(r.Context(), []event.Event{*ev}); err != nil {
-			unavailable(w, r, err)
-			return
-		}
-	}
-	if a.onOutcome != nil {
-		if err := a.onOutcome(r.Context(), e); err != nil {
-			unavailable(w, r, err)
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, e)
 }

@@ -62,9 +62,6 @@ func (a *API) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.Events = a.checkDates(r, name, res)
-	for i := range res.Events {
-		a.topics.Assign(&res.Events[i])
-	}
 	if len(res.Events) > 0 {
 		if err := a.sink.Record(r.Context(), res.Events); err != nil {
 			a.release(r, name, res)

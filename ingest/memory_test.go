@@ -9,14 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/longtailhq/longtail/csvimport"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/internal/redistest"
-	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/scoring"
 )
 
@@ -48,9 +47,7 @@ func memoryPerContact(b testing.TB, n int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	client := asynq.NewClientFromRedisClient(rdb)
-	defer client.Close()
-	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine, jobs.NewHandoffQueue(client))
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,12 +63,10 @@ func memoryPerContact(b testing.TB, n int) float64 {
 	for c := 0; c < n; c++ {
 		fmt.Fprintf(&ccsv, ",partner-%06d,firstname.lastname%d@partner%06d.example,Firstname,Lastname,technical,Europe/Paris,fr\n", c/5, c, c/5)
 	}
-	for kind, data := range map[directory.Kind]string{directory.KindPartners: pcsv.String()} {
-		if _, err := dir.Import(ctx, kind, strings.NewReader(data), directory.ImportOptions{Name: string(kind)}); err != nil {
-			b.Fatal(err)
-		}
+	if _, err := csvimport.Import(ctx, dir, csvimport.KindPartners, strings.NewReader(pcsv.String()), csvimport.Options{Name: "partners"}); err != nil {
+		b.Fatal(err)
 	}
-	if rep, err := dir.Import(ctx, directory.KindContacts, strings.NewReader(ccsv.String()), directory.ImportOptions{Name: "contacts"}); err != nil || rep.Rejected > 0 {
+	if rep, err := csvimport.Import(ctx, dir, csvimport.KindContacts, strings.NewReader(ccsv.String()), csvimport.Options{Name: "contacts"}); err != nil || rep.Rejected > 0 {
 		b.Fatalf("import: %v %+v", err, rep)
 	}
 
@@ -88,7 +83,7 @@ func memoryPerContact(b testing.TB, n int) float64 {
 			event.Event{ID: fmt.Sprintf("zoom:%d-w", c), Type: event.WebinarAttended, Email: email, OccurredAt: now.Add(-24 * time.Hour), Source: "zoom", Topic: "security", Title: "Securing SMB storage"},
 		)
 		if len(batch) == cap(batch) || c == n-1 {
-			if err := proc.Process(ctx, batch); err != nil {
+			if _, err := proc.Process(ctx, batch); err != nil {
 				b.Fatal(err)
 			}
 			batch = batch[:0]

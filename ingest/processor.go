@@ -26,12 +26,6 @@ type Scorer interface {
 	AckCrossing(ctx context.Context, partnerID string, seq int64) (bool, error)
 }
 
-// Handoffs durably queues the hand-off of a crossing. It must be
-// idempotent per Crossing.HandoffID.
-type Handoffs interface {
-	Handoff(ctx context.Context, c scoring.Crossing) error
-}
-
 // Config configures a Processor.
 type Config struct {
 	// DropUnknownContacts drops events whose email no contact has, instead
@@ -40,21 +34,20 @@ type Config struct {
 }
 
 // Processor applies batches of events: contact resolution, then one
-// scoring step per contact, then hand-off of any threshold crossing.
+// scoring step per contact. It is safe for concurrent use.
 type Processor struct {
-	cfg      Config
-	dir      Directory
-	scorer   Scorer
-	handoffs Handoffs
-	stats    struct{ applied, duplicates, created, dropped, crossings atomic.Int64 }
+	cfg    Config
+	dir    Directory
+	scorer Scorer
+	stats  struct{ applied, duplicates, created, dropped, crossings atomic.Int64 }
 }
 
 // NewProcessor checks its collaborators.
-func NewProcessor(cfg Config, dir Directory, scorer Scorer, handoffs Handoffs) (*Processor, error) {
-	if dir == nil || scorer == nil || handoffs == nil {
-		return nil, errors.New("ingest: directory, scorer and handoffs are required")
+func NewProcessor(cfg Config, dir Directory, scorer Scorer) (*Processor, error) {
+	if dir == nil || scorer == nil {
+		return nil, errors.New("ingest: directory and scorer are required")
 	}
-	return &Processor{cfg: cfg, dir: dir, scorer: scorer, handoffs: handoffs}, nil
+	return &Processor{cfg: cfg, dir: dir, scorer: scorer}, nil
 }
 
 // Stats counts what the processor did since it started.
@@ -67,18 +60,45 @@ func (p *Processor) Stats() Stats {
 	return Stats{p.stats.applied.Load(), p.stats.duplicates.Load(), p.stats.created.Load(), p.stats.dropped.Load(), p.stats.crossings.Load()}
 }
 
+// Result is what one Process did.
+type Result struct {
+	// Contacts has one entry per contact the batch reached, in the order
+	// the contacts first appear in it.
+	Contacts []ContactResult
+	// Crossings are the partners' pending threshold crossings, each once:
+	// hand each off (idempotently, by Crossing.HandoffID), then call
+	// AckCrossing. A crossing comes back from every Process that touches
+	// its partner until it is acknowledged.
+	Crossings []scoring.Crossing
+	// Dropped counts the events no contact could be found for.
+	Dropped int
+}
+
+// ContactResult is what a batch did to one contact.
+type ContactResult struct {
+	ContactID string
+	PartnerID string
+	// Events are the contact's events of the batch in their order, with
+	// ContactID and PartnerID (and Email, when it was empty) resolved.
+	Events []event.Event
+	// Scored is the scoring engine's judgement: for each event (by id)
+	// whether it was a duplicate, its points or why it scored none; the
+	// scores after the batch; the partner's pending crossing, if any.
+	Scored *scoring.Result
+}
+
 type group struct {
 	target scoring.Target
 	events []event.Event
 }
 
-// Process applies evs. It is safe to run again with the same events (a
-// retried task): scoring deduplicates by event id and a pending crossing
-// is handed off again under the same identity.
-func (p *Processor) Process(ctx context.Context, evs []event.Event) error {
-	groups, err := p.resolve(ctx, evs)
+// Process applies evs and reports what happened. It is safe to run again
+// with the same events (a retried task): scoring deduplicates by event id,
+// and an unacknowledged crossing is reported again under the same identity.
+func (p *Processor) Process(ctx context.Context, evs []event.Event) (*Result, error) {
+	groups, dropped, err := p.resolve(ctx, evs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	batches := make([]scoring.Batch, len(groups))
 	for i, g := range groups {
@@ -87,47 +107,60 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) error {
 	// One pipelined round trip for the whole request; each contact's step
 	// is still atomic on its own, and a retry finds applied events as
 	// duplicates.
-	results, err := p.scorer.ApplyBatch(ctx, batches)
+	scored, err := p.scorer.ApplyBatch(ctx, batches)
 	if err != nil {
-		return fmt.Errorf("score %d contacts: %w", len(batches), err)
+		return nil, fmt.Errorf("score %d contacts: %w", len(batches), err)
 	}
-	for _, res := range results {
-		for _, r := range res.Events {
-			if r.Duplicate {
+	res := &Result{Contacts: make([]ContactResult, len(groups)), Dropped: dropped}
+	seen := map[string]bool{}
+	for i, r := range scored {
+		g := groups[i]
+		res.Contacts[i] = ContactResult{ContactID: g.target.ContactID, PartnerID: g.target.PartnerID, Events: g.events, Scored: r}
+		for _, er := range r.Events {
+			if er.Duplicate {
 				p.stats.duplicates.Add(1)
 			} else {
 				p.stats.applied.Add(1)
 			}
 		}
-		if c := res.Crossing; c != nil {
-			if err := p.handoffs.Handoff(ctx, *c); err != nil {
-				return fmt.Errorf("hand off partner %s: %w", c.PartnerID, err)
-			}
-			if _, err := p.scorer.AckCrossing(ctx, c.PartnerID, c.Seq); err != nil {
-				return fmt.Errorf("ack crossing of partner %s: %w", c.PartnerID, err)
-			}
+		// Contacts of one partner all report its pending crossing.
+		if c := r.Crossing; c != nil && !seen[c.HandoffID()] {
+			seen[c.HandoffID()] = true
+			res.Crossings = append(res.Crossings, *c)
 			if c.New {
 				p.stats.crossings.Add(1)
 			}
 		}
 	}
+	return res, nil
+}
+
+// AckCrossing records that the hand-off of c is durably queued: Process
+// stops reporting it.
+func (p *Processor) AckCrossing(ctx context.Context, c scoring.Crossing) error {
+	if _, err := p.scorer.AckCrossing(ctx, c.PartnerID, c.Seq); err != nil {
+		return fmt.Errorf("ack crossing of partner %s: %w", c.PartnerID, err)
+	}
 	return nil
 }
 
 // resolve finds each event's contact and partner and groups the batch by
-// contact, keeping event order within a group.
-func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, error) {
+// contact, keeping event order within a group. It returns how many events
+// found no contact.
+func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, int, error) {
 	byContact := map[string]*group{}
 	var order []*group
 	contacts := map[string]directory.Contact{} // by "id:" or "email:" key
 	partners := map[string]directory.Partner{}
+	dropped := 0
 	for _, ev := range evs {
 		c, ok, err := p.contactFor(ctx, ev, contacts)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if !ok {
 			p.stats.dropped.Add(1)
+			dropped++
 			continue
 		}
 		g := byContact[c.ID]
@@ -136,7 +169,7 @@ func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, e
 			if !ok {
 				part, err = p.dir.GetPartner(ctx, c.PartnerID)
 				if err != nil && !errors.Is(err, directory.ErrNotFound) {
-					return nil, fmt.Errorf("partner %s: %w", c.PartnerID, err)
+					return nil, 0, fmt.Errorf("partner %s: %w", c.PartnerID, err)
 				}
 				partners[c.PartnerID] = part
 			}
@@ -154,7 +187,7 @@ func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, e
 		}
 		g.events = append(g.events, ev)
 	}
-	return order, nil
+	return order, dropped, nil
 }
 
 func (p *Processor) contactFor(ctx context.Context, ev event.Event, cache map[string]directory.Contact) (directory.Contact, bool, error) {
@@ -167,7 +200,9 @@ func (p *Processor) contactFor(ctx context.Context, ev event.Event, cache map[st
 		case err == nil:
 			cache["id:"+ev.ContactID] = c
 			return c, true, nil
-		case !errors.Is(err, directory.ErrNotFound):
+		// An id that breaks the id rule was never issued: like an unknown
+		// one, not a failure a retry could fix.
+		case !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrInvalid):
 			return c, false, fmt.Errorf("contact %s: %w", ev.ContactID, err)
 		case ev.Email == "":
 			// An id we never issued and no address: nobody to credit.

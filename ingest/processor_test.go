@@ -5,13 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/internal/redistest"
-	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/scoring"
 )
 
@@ -21,7 +18,6 @@ type bundle struct {
 	dir    *directory.Store
 	engine *scoring.Engine
 	proc   *ingest.Processor
-	ins    *asynq.Inspector
 }
 
 func setup(t *testing.T, cfg ingest.Config) *bundle {
@@ -35,9 +31,7 @@ func setup(t *testing.T, cfg ingest.Config) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := asynq.NewClientFromRedisClient(rdb)
-	t.Cleanup(func() { client.Close() })
-	proc, err := ingest.NewProcessor(cfg, dir, engine, jobs.NewHandoffQueue(client))
+	proc, err := ingest.NewProcessor(cfg, dir, engine)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +42,7 @@ func setup(t *testing.T, cfg ingest.Config) *bundle {
 	if _, _, err := dir.PutContact(ctx, directory.Contact{ID: "jane", PartnerID: "acme", Email: "jane@acme.example"}); err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{dir: dir, engine: engine, proc: proc, ins: asynq.NewInspectorFromRedisClient(rdb)}
+	return &bundle{dir: dir, engine: engine, proc: proc}
 }
 
 func ev(id string, typ event.Type, email, contactID string) event.Event {
@@ -59,12 +53,14 @@ func TestProcessResolvesContacts(t *testing.T) {
 	t.Parallel()
 	b := setup(t, ingest.Config{})
 	ctx := context.Background()
-	err := b.proc.Process(ctx, []event.Event{
+	res, err := b.proc.Process(ctx, []event.Event{
 		ev("1", event.WebVisit, "", "jane"),                        // by id
 		ev("2", event.WebVisit, "JANE@acme.example", ""),           // by email, any case
 		ev("3", event.WebVisit, "new@stranger.example", ""),        // unknown: created, unassigned
 		ev("4", event.WebVisit, "", "ghost"),                       // unknown id, no email: dropped
 		ev("5", event.WebVisit, "jane@acme.example", "no-such-id"), // unknown id: falls back to email
+		ev("6", event.WebVisit, "jane@acme.example", "not an id"),  // an id we could never have issued: same
+		ev("7", event.WebVisit, "", "{p:x}"),                       // ...and without an email: dropped
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +69,8 @@ func TestProcessResolvesContacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jane.Timeline) != 3 || jane.Score < 8.99 {
-		t.Errorf("jane: %d timeline items, score %.2f; want 3 visits, 9 points", len(jane.Timeline), jane.Score)
+	if len(jane.Timeline) != 4 || jane.Score < 11.99 {
+		t.Errorf("jane: %d timeline items, score %.2f; want 4 visits, 12 points", len(jane.Timeline), jane.Score)
 	}
 	stranger, err := b.dir.ContactByEmail(ctx, "new@stranger.example")
 	if err != nil {
@@ -84,8 +80,38 @@ func TestProcessResolvesContacts(t *testing.T) {
 		t.Errorf("new contact under %q", stranger.PartnerID)
 	}
 	st := b.proc.Stats()
-	if st.Applied != 4 || st.Dropped != 1 || st.ContactsCreated != 1 {
-		t.Errorf("stats %+v, want 4 applied, 1 dropped, 1 created", st)
+	if st.Applied != 5 || st.Dropped != 2 || st.ContactsCreated != 1 {
+		t.Errorf("stats %+v, want 5 applied, 2 dropped, 1 created", st)
+	}
+	// What happened, per contact, in order of first appearance.
+	if res.Dropped != 2 || len(res.Contacts) != 2 {
+		t.Fatalf("result: %d dropped, %d contacts; want 2 and 2 (jane, the stranger)", res.Dropped, len(res.Contacts))
+	}
+	want := []struct {
+		contact, partner string
+		ids              []string
+	}{
+		{"jane", "acme", []string{"1", "2", "5", "6"}},
+		{stranger.ID, "unassigned", []string{"3"}},
+	}
+	for i, w := range want {
+		c := res.Contacts[i]
+		if c.ContactID != w.contact || c.PartnerID != w.partner || len(c.Events) != len(w.ids) || c.Scored == nil || len(c.Scored.Events) != len(w.ids) {
+			t.Errorf("contact %d: %s/%s with %d events (%v judged), want %s/%s with %v", i, c.PartnerID, c.ContactID, len(c.Events), c.Scored, w.partner, w.contact, w.ids)
+			continue
+		}
+		judged := map[string]scoring.EventResult{}
+		for _, r := range c.Scored.Events {
+			judged[r.ID] = r
+		}
+		for j, e := range c.Events {
+			if e.ID != w.ids[j] || e.ContactID != w.contact || e.PartnerID != w.partner || e.Email == "" {
+				t.Errorf("contact %s event %d: %+v, want id %s resolved to %s/%s with an email", w.contact, j, e, w.ids[j], w.partner, w.contact)
+			}
+			if r, ok := judged[e.ID]; !ok || r.Duplicate || r.Points != 3 {
+				t.Errorf("contact %s event %s judged %+v (found %v), want 3 points", w.contact, e.ID, r, ok)
+			}
+		}
 	}
 	// The unassigned pseudo-partner never rolls up or crosses.
 	if p, err := b.engine.Partner(ctx, "unassigned"); err == nil && p.Score != 0 {
@@ -96,8 +122,12 @@ func TestProcessResolvesContacts(t *testing.T) {
 func TestProcessDropsUnknownWhenConfigured(t *testing.T) {
 	t.Parallel()
 	b := setup(t, ingest.Config{DropUnknownContacts: true})
-	if err := b.proc.Process(context.Background(), []event.Event{ev("1", event.EmailOpen, "who@nowhere.example", "")}); err != nil {
+	res, err := b.proc.Process(context.Background(), []event.Event{ev("1", event.EmailOpen, "who@nowhere.example", "")})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if res.Dropped != 1 || len(res.Contacts) != 0 {
+		t.Errorf("result %+v, want the event dropped", res)
 	}
 	if _, err := b.dir.ContactByEmail(context.Background(), "who@nowhere.example"); err == nil {
 		t.Error("contact created although drop_unknown_contacts is set")
@@ -107,22 +137,31 @@ func TestProcessDropsUnknownWhenConfigured(t *testing.T) {
 	}
 }
 
-func TestProcessHandsOffACrossingOnce(t *testing.T) {
+// TestProcessReportsACrossingUntilAcked: the crossing is reported (once
+// per Process, however many of the partner's contacts the batch reaches)
+// until the caller acknowledges its hand-off; retries count it once.
+func TestProcessReportsACrossingUntilAcked(t *testing.T) {
 	t.Parallel()
 	b := setup(t, ingest.Config{})
 	ctx := context.Background()
-	batch := []event.Event{ev("w1", event.WebinarAttended, "", "jane"), ev("v1", event.WebVisit, "", "jane")} // 13 ≥ 12
-	for i := 0; i < 3; i++ {                                                                                  // the task retried: still one hand-off
-		if err := b.proc.Process(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	info, err := b.ins.GetQueueInfo(jobs.QueueHandoff)
-	if err != nil {
+	if _, _, err := b.dir.PutContact(ctx, directory.Contact{ID: "joe", PartnerID: "acme", Email: "joe@acme.example"}); err != nil {
 		t.Fatal(err)
 	}
-	if info.Pending != 1 {
-		t.Errorf("%d hand-offs queued, want 1", info.Pending)
+	batch := []event.Event{ev("w1", event.WebinarAttended, "", "jane"), ev("v1", event.WebVisit, "", "jane"), ev("v2", event.WebVisit, "", "joe")} // 16 ≥ 12
+	var first scoring.Crossing
+	for i := 0; i < 3; i++ { // the task retried before the hand-off was acknowledged
+		res, err := b.proc.Process(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Crossings) != 1 || res.Crossings[0].PartnerID != "acme" {
+			t.Fatalf("run %d: crossings %+v, want acme's, once", i, res.Crossings)
+		}
+		if i == 0 {
+			first = res.Crossings[0]
+		} else if res.Crossings[0].HandoffID() != first.HandoffID() {
+			t.Errorf("run %d: crossing %s, want the same as the first, %s", i, res.Crossings[0].HandoffID(), first.HandoffID())
+		}
 	}
 	p, err := b.engine.Partner(ctx, "acme")
 	if err != nil {
@@ -131,7 +170,17 @@ func TestProcessHandsOffACrossingOnce(t *testing.T) {
 	if p.ThresholdCrossedAt == nil {
 		t.Error("threshold_crossed_at not recorded")
 	}
-	if st := b.proc.Stats(); st.Crossings != 1 || st.Duplicates != 4 {
-		t.Errorf("stats %+v, want 1 crossing and 4 duplicates", st)
+	if st := b.proc.Stats(); st.Crossings != 1 || st.Duplicates != 6 {
+		t.Errorf("stats %+v, want 1 crossing and 6 duplicates", st)
+	}
+	if err := b.proc.AckCrossing(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.proc.Process(ctx, []event.Event{ev("v3", event.WebVisit, "", "jane")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Crossings) != 0 {
+		t.Errorf("crossings after the ack: %+v, want none", res.Crossings)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
-	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
@@ -40,47 +39,31 @@ func NewHandoffPartnerTask(c scoring.Crossing) *asynq.Task {
 	}), asynq.TaskID(c.HandoffID()), asynq.Queue(QueueHandoff), asynq.MaxRetry(50), asynq.Retention(handoffRetention))
 }
 
-// HandoffQueue implements ingest.Handoffs on asynq.
-type HandoffQueue struct{ client *asynq.Client }
-
-// NewHandoffQueue wraps an asynq client.
-func NewHandoffQueue(c *asynq.Client) *HandoffQueue { return &HandoffQueue{client: c} }
-
-// Handoff enqueues the crossing; an already-queued crossing is success.
-func (q *HandoffQueue) Handoff(ctx context.Context, c scoring.Crossing) error {
-	return enqueue(ctx, q.client, NewHandoffPartnerTask(c))
-}
-
 // RepQueue is what the hand-off handler needs of the rep queue.
 type RepQueue interface {
 	Handoff(ctx context.Context, partnerID string, seq int64, crossedAt time.Time) (*repqueue.Entry, bool, error)
 }
 
-// RepDirectory gives the rep behind an entry.
-type RepDirectory interface {
-	GetRep(ctx context.Context, id string) (directory.Rep, error)
+// HandoffMessages builds an entry's message and says how its rep wants to
+// hear of it (*notify.RepNotifier implements it).
+type HandoffMessages interface {
+	Handoff(ctx context.Context, e *repqueue.Entry) (notify.Handoff, string, error)
 }
 
 // HandoffDeps are what the hand-off handler needs.
 type HandoffDeps struct {
-	Queue RepQueue
-	Reps  RepDirectory
-	// Tasks queues the notifications.
-	Tasks *asynq.Client
+	Queue    RepQueue
+	Messages HandoffMessages
 	// Webhooks is how many handoff.webhooks receivers there are.
 	Webhooks int
-	// Notify is the default notification mode: "email", "digest" or "none".
-	Notify string
-	// PageURL is the rep's queue page, linked from notifications.
-	PageURL string
-	Log     zerolog.Logger
+	Log      zerolog.Logger
 }
 
 // handleHandoffPartner routes and queues the partner, then queues the rep's
 // notification and the outbound webhooks. Every step is idempotent (the
 // queue entry per crossing, the notification tasks by id), so the whole
 // handler can run again after a crash at any point.
-func handleHandoffPartner(d HandoffDeps) asynq.Handler {
+func handleHandoffPartner(d HandoffDeps, tasks *asynq.Client) asynq.Handler {
 	return Handle(func(ctx context.Context, p HandoffPartnerPayload) error {
 		if p.PartnerID == "" || p.Seq <= 0 {
 			return fmt.Errorf("%s: partner id and seq are required: %w", TypeHandoffPartner, ErrPermanent)
@@ -100,12 +83,12 @@ func handleHandoffPartner(d HandoffDeps) asynq.Handler {
 			log.Info().Int64("open_seq", e.Seq).Msg("partner already in a call queue")
 			return nil
 		}
-		h, mode, err := notification(ctx, d, e)
+		h, mode, err := d.Messages.Handoff(ctx, e)
 		if err != nil {
 			return err
 		}
-		if e.RepID != "" && mode == "email" {
-			if err := EnqueueNotifyRep(ctx, d.Tasks, h, e.Seq); err != nil {
+		if mode == notify.ModeEmail {
+			if err := EnqueueNotifyRep(ctx, tasks, h, e.Seq); err != nil {
 				return err
 			}
 		}
@@ -113,7 +96,7 @@ func handleHandoffPartner(d HandoffDeps) asynq.Handler {
 		if err != nil {
 			return fmt.Errorf("%s: %w: %w", TypeHandoffPartner, err, ErrPermanent)
 		}
-		if err := EnqueueWebhooks(ctx, d.Tasks, d.Webhooks, payload); err != nil {
+		if err := EnqueueWebhooks(ctx, tasks, d.Webhooks, payload); err != nil {
 			return err
 		}
 		if created {
@@ -121,26 +104,4 @@ func handleHandoffPartner(d HandoffDeps) asynq.Handler {
 		}
 		return nil
 	})
-}
-
-// notification builds the message of an entry and picks how its rep wants
-// to hear of it.
-func notification(ctx context.Context, d HandoffDeps, e *repqueue.Entry) (notify.Handoff, string, error) {
-	mode := d.Notify
-	var rep directory.Rep
-	if e.RepID != "" {
-		var err error
-		rep, err = d.Reps.GetRep(ctx, e.RepID)
-		if err != nil && !errors.Is(err, directory.ErrNotFound) {
-			return notify.Handoff{}, "", err
-		}
-		if m := rep.Attrs["notify"]; m == "email" || m == "digest" || m == "none" {
-			mode = m
-		}
-	}
-	locale := rep.Attrs["locale"]
-	if locale == "" {
-		locale = "en"
-	}
-	return handoffMessage(e, rep, locale, d.PageURL), mode, nil
 }

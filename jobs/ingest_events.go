@@ -10,6 +10,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/scoring"
 )
 
 // TypeIngestEvents carries one request's accepted events to the scorer.
@@ -64,12 +66,18 @@ func (q *EventQueue) Record(ctx context.Context, evs []event.Event) error {
 	return nil
 }
 
-// EventProcessor applies a batch of events; ingest.Processor implements it.
+// EventProcessor applies a batch of events and reports what happened;
+// *ingest.Processor implements it.
 type EventProcessor interface {
-	Process(ctx context.Context, evs []event.Event) error
+	Process(ctx context.Context, evs []event.Event) (*ingest.Result, error)
+	AckCrossing(ctx context.Context, c scoring.Crossing) error
 }
 
-func handleIngestEvents(p EventProcessor) asynq.Handler {
+// handleIngestEvents scores the events, then hands off each threshold
+// crossing they caused: the hand-off task is queued under the crossing's
+// identity and only then acknowledged, so a crash in between queues it
+// again on the retry, as the same task.
+func handleIngestEvents(p EventProcessor, tasks *asynq.Client) asynq.Handler {
 	return Handle(func(ctx context.Context, pl IngestEventsPayload) error {
 		if len(pl.Events) == 0 {
 			return fmt.Errorf("%s: empty batch: %w", TypeIngestEvents, ErrPermanent)
@@ -79,6 +87,18 @@ func handleIngestEvents(p EventProcessor) asynq.Handler {
 				return fmt.Errorf("%s: event %d: %w: %w", TypeIngestEvents, i, err, ErrPermanent)
 			}
 		}
-		return p.Process(ctx, pl.Events)
+		res, err := p.Process(ctx, pl.Events)
+		if err != nil {
+			return err
+		}
+		for _, c := range res.Crossings {
+			if err := enqueue(ctx, tasks, NewHandoffPartnerTask(c)); err != nil {
+				return fmt.Errorf("%s: hand off partner %s: %w", TypeIngestEvents, c.PartnerID, err)
+			}
+			if err := p.AckCrossing(ctx, c); err != nil {
+				return fmt.Errorf("%s: %w", TypeIngestEvents, err)
+			}
+		}
+		return nil
 	})
 }

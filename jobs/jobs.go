@@ -10,6 +10,9 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/longtailhq/longtail/mailer"
+	"github.com/longtailhq/longtail/notify"
 )
 
 // Queues, by priority weight. Handoffs are what a rep waits on, so they
@@ -42,13 +45,18 @@ func Handle[T any](fn func(ctx context.Context, payload T) error) asynq.Handler 
 // passed the edge). Wrap it; the handler's error is then not retried.
 var ErrPermanent = errors.New("permanent failure")
 
-// retryDecision maps domain errors to asynq's retry control in one place.
+// retryDecision maps domain errors to asynq's retry control in one place:
+// ErrPermanent and the domain errors no retry can fix (a message that
+// cannot be built, an address the mail server refuses for good, a webhook
+// receiver that is gone) are not retried.
 func retryDecision(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, asynq.SkipRetry) {
+		return err
 	}
-	if errors.Is(err, ErrPermanent) && !errors.Is(err, asynq.SkipRetry) {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	for _, permanent := range []error{ErrPermanent, notify.ErrInvalid, notify.ErrPermanent, mailer.ErrPermanent} {
+		if errors.Is(err, permanent) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/notify"
@@ -66,10 +67,6 @@ type nopRFM struct{}
 
 func (nopRFM) RunRFM(context.Context) error { return nil }
 
-type nopEvents struct{}
-
-func (nopEvents) Process(context.Context, []event.Event) error { return nil }
-
 func TestRegisterPanicsOnMissingOrDuplicate(t *testing.T) {
 	t.Parallel()
 	mustPanic := func(name string, f func()) {
@@ -107,12 +104,20 @@ func fullDeps(t *testing.T) jobs.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
+	n, err := notify.NewRepNotifier(notify.RepConfig{PageURL: "http://longtail.test/ui/queue"}, notify.RepDeps{Renderer: r, Reps: dir, Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	t.Cleanup(func() { client.Close() })
 	return jobs.Deps{
-		Events: nopEvents{}, RFM: nopRFM{}, Sweeper: q,
-		Handoff: jobs.HandoffDeps{Queue: q, Reps: dir, Tasks: client, Notify: "email"},
-		Notify:  jobs.NotifyDeps{Renderer: r, Redis: rdb},
+		Events: proc, RFM: nopRFM{}, Sweeper: q, Tasks: client,
+		Handoff: jobs.HandoffDeps{Queue: q, Messages: n},
+		Notify:  jobs.NotifyDeps{Reps: n},
 	}
 }
 
@@ -138,28 +143,83 @@ func TestEventQueueIsDurableAndIdempotent(t *testing.T) {
 	}
 }
 
-func TestHandoffQueueOncePerCrossing(t *testing.T) {
+// TestIngestEventsHandsOffACrossingOnce runs the ingest task as asynq
+// would retry it and checks that the crossing it caused was queued for
+// hand-off once, under the crossing's identity, and acknowledged; a later
+// crossing of the same partner gets a hand-off of its own.
+func TestIngestEventsHandsOffACrossingOnce(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	rdb := redistest.New(t)
-	client := asynq.NewClientFromRedisClient(rdb)
-	defer client.Close()
-	q := jobs.NewHandoffQueue(client)
-	c := scoring.Crossing{PartnerID: "p1", Seq: 1, CrossedAt: time.Now(), Threshold: 30}
-	for i := 0; i < 3; i++ {
-		if err := q.Handoff(context.Background(), c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.Seq = 2
-	if err := q.Handoff(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueHandoff)
+	dir, err := directory.New(rdb, directory.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Pending != 2 {
-		t.Errorf("pending hand-offs = %d, want 2 (one per crossing)", info.Pending)
+	engine, err := scoring.NewEngine(rdb, scoring.Config{Threshold: 12}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { client.Close() })
+	mux := asynq.NewServeMux()
+	deps := fullDeps(t) // the other handlers' collaborators are never reached here
+	deps.Events, deps.Tasks = proc, client
+	jobs.Register(mux, deps)
+	if _, _, err := dir.PutPartner(ctx, directory.Partner{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dir.PutContact(ctx, directory.Contact{ID: "jane", PartnerID: "acme", Email: "jane@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	webinar := []event.Event{
+		{ID: "w1", Type: event.WebinarAttended, ContactID: "jane", OccurredAt: now, Source: "test"},
+		{ID: "v1", Type: event.WebVisit, ContactID: "jane", OccurredAt: now, Source: "test"},
+	} // 13 ≥ 12
+	for i := range 3 { // the task retried
+		if err := mux.ProcessTask(ctx, jobs.NewIngestEventsTask(webinar)); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	ins := asynq.NewInspectorFromRedisClient(rdb)
+	pendingHandoffs := func() map[string]bool {
+		t.Helper()
+		tasks, err := ins.ListPendingTasks(jobs.QueueHandoff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, ti := range tasks {
+			if ti.Type == jobs.TypeHandoffPartner {
+				ids[ti.ID] = true
+			}
+		}
+		return ids
+	}
+	if got := pendingHandoffs(); len(got) != 1 || !got["handoff:acme:1"] {
+		t.Fatalf("pending hand-offs %v, want handoff:acme:1 once", got)
+	}
+	// Acknowledged: the partner's next event reports no crossing.
+	res, err := proc.Process(ctx, []event.Event{{ID: "v2", Type: event.WebVisit, ContactID: "jane", OccurredAt: now, Source: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Crossings) != 0 {
+		t.Errorf("crossing still pending after the task: %+v", res.Crossings)
+	}
+	// A rep recycles the partner; the next crossing is handed off too.
+	if _, err := engine.Rearm(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mux.ProcessTask(ctx, jobs.NewIngestEventsTask([]event.Event{{ID: "v3", Type: event.WebVisit, ContactID: "jane", OccurredAt: now, Source: "test"}})); err != nil {
+		t.Fatal(err)
+	}
+	if got := pendingHandoffs(); len(got) != 2 || !got["handoff:acme:1"] || !got["handoff:acme:2"] {
+		t.Errorf("pending hand-offs %v, want handoff:acme:1 and handoff:acme:2", got)
 	}
 }
 

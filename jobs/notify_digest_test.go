@@ -6,15 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/smtptest"
 	"github.com/longtailhq/longtail/jobs"
-	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/sendonce"
 )
 
 func TestDigestOncePerRepPerDay(t *testing.T) {
@@ -22,18 +21,7 @@ func TestDigestOncePerRepPerDay(t *testing.T) {
 	ctx := context.Background()
 	s := newNotifySetup(t)
 	smtp := smtptest.Start(t)
-	dir, err := directory.New(s.rdb, directory.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := scoring.NewEngine(s.rdb, scoring.Config{Threshold: 9}, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := repqueue.New(s.rdb, dir, engine, repqueue.Config{}, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, engine, q := s.dir, s.engine, s.queue
 	reps := []directory.Rep{
 		{ID: "digester", Name: "Dana", Email: "dana@vendor.example", DailyCapacity: 5, Active: true, Attrs: map[string]string{"notify": "digest", "locale": "fr"}},
 		{ID: "emailer", Name: "Eli", Email: "eli@vendor.example", DailyCapacity: 5, Active: true},
@@ -52,7 +40,7 @@ func TestDigestOncePerRepPerDay(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := engine.Apply(ctx, scoring.Target{PartnerID: pid, ContactID: cid}, []event.Event{
-			{ID: "w" + pid, Type: event.WebinarAttended, OccurredAt: time.Now(), Title: "Webinar " + pid},
+			{ID: "w" + pid, Type: event.WebinarAttended, OccurredAt: s.clock.Now(), Title: "Webinar " + pid},
 		})
 		if err != nil || res.Crossing == nil {
 			t.Fatalf("no crossing for %s: %v", pid, err)
@@ -61,12 +49,7 @@ func TestDigestOncePerRepPerDay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mux := asynq.NewServeMux()
-	jobs.RegisterNotify(mux, jobs.NotifyDeps{
-		Renderer: s.renderer, Mailer: newTestMailer(t, smtp.URL, 5*time.Second), Redis: s.rdb,
-		Log: zerolog.New(s.logs), SendingTTL: 2 * time.Second,
-		Digest: jobs.DigestDeps{Reps: dir, Queue: q, Notify: "email", PageURL: "http://longtail.test/ui/queue"},
-	})
+	mux := s.muxWith(t, s.notifier(t, newTestMailer(t, smtp.URL, 5*time.Second), s.once(t, sendonce.AbandonedIsUncertain), zerolog.InfoLevel), nil)
 	for i := 0; i < 2; i++ { // the run retried, or scheduled twice: one digest
 		if err := mux.ProcessTask(ctx, jobs.NewNotifyDigestTask()); err != nil {
 			t.Fatalf("run %d: %v", i, err)

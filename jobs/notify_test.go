@@ -17,11 +17,16 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/smtptest"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
+	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/sendonce"
 )
 
 // syncBuffer lets the handler's logger and the test share a buffer.
@@ -46,6 +51,10 @@ type notifySetup struct {
 	rdb      *redis.Client
 	renderer *notify.Renderer
 	logs     *syncBuffer
+	clock    *testclock.Clock
+	dir      *directory.Store
+	engine   *scoring.Engine
+	queue    *repqueue.Queue
 }
 
 func newNotifySetup(t *testing.T) notifySetup {
@@ -54,17 +63,59 @@ func newNotifySetup(t *testing.T) notifySetup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return notifySetup{rdb: redistest.New(t), renderer: r, logs: &syncBuffer{}}
+	rdb := redistest.New(t)
+	clk := testclock.New(time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC))
+	dir, err := directory.New(rdb, directory.Config{Clock: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A low threshold, so one webinar hands a partner off.
+	engine, err := scoring.NewEngine(rdb, scoring.Config{Threshold: 9}, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return notifySetup{rdb: rdb, renderer: r, logs: &syncBuffer{}, clock: clk, dir: dir, engine: engine, queue: q}
+}
+
+// once is the send-once store the worker would use, on the setup's clock.
+func (s notifySetup) once(t *testing.T, policy sendonce.Policy) *sendonce.Store {
+	t.Helper()
+	o, err := sendonce.New(s.rdb, sendonce.Config{SendingTTL: 2 * time.Second, Abandoned: policy, Clock: s.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// notifier wires the rep notifications as cmd does: m nil means no
+// smtp.url, and then no send-once store either.
+func (s notifySetup) notifier(t *testing.T, m notify.Mailer, once *sendonce.Store, level zerolog.Level) *notify.RepNotifier {
+	t.Helper()
+	d := notify.RepDeps{Renderer: s.renderer, Reps: s.dir, Queue: s.queue, Log: zerolog.New(s.logs).Level(level)}
+	if m != nil {
+		d.Mailer, d.Once = m, once
+	}
+	n, err := notify.NewRepNotifier(notify.RepConfig{PageURL: "http://longtail.test/ui/queue", Clock: s.clock.Now}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // mux wires the notification handlers as the worker does.
-func (s notifySetup) mux(t *testing.T, m jobs.Mailer, hooks *notify.WebhookSender, level zerolog.Level) *asynq.ServeMux {
+func (s notifySetup) mux(t *testing.T, m notify.Mailer, hooks *notify.WebhookSender, level zerolog.Level) *asynq.ServeMux {
+	t.Helper()
+	return s.muxWith(t, s.notifier(t, m, s.once(t, sendonce.AbandonedIsUncertain), level), hooks)
+}
+
+func (s notifySetup) muxWith(t *testing.T, n *notify.RepNotifier, hooks *notify.WebhookSender) *asynq.ServeMux {
 	t.Helper()
 	mux := asynq.NewServeMux()
-	jobs.RegisterNotify(mux, jobs.NotifyDeps{
-		Renderer: s.renderer, Mailer: m, Webhooks: hooks, Redis: s.rdb,
-		Log: zerolog.New(s.logs).Level(level), SendingTTL: 2 * time.Second,
-	})
+	jobs.RegisterNotify(mux, jobs.NotifyDeps{Reps: n, Webhooks: hooks, Log: zerolog.New(s.logs)})
 	return mux
 }
 
@@ -145,8 +196,7 @@ func TestNotifyRepSendsOncePerStep(t *testing.T) {
 func TestNotifyRepWithoutMailerLogsOnly(t *testing.T) {
 	t.Parallel()
 	s := newNotifySetup(t)
-	var typedNil *mailer.Mailer // as cmd would pass when smtp.url is unset
-	mux := s.mux(t, typedNil, nil, zerolog.InfoLevel)
+	mux := s.mux(t, nil, nil, zerolog.InfoLevel) // as cmd wires it when smtp.url is unset
 	if err := mux.ProcessTask(context.Background(), jobs.NewNotifyRepTask(handoff(), 1)); err != nil {
 		t.Fatalf("ProcessTask: %v", err)
 	}
@@ -268,44 +318,71 @@ func TestNotifyRepServerDownThenUp(t *testing.T) {
 	}
 }
 
+// TestNotifyRepWaitsForAnAttemptInFlight: while another attempt holds the
+// marker the task retries without sending; once that attempt has timed
+// out (the clock, not a wait, moves past SendingTTL) the crash policy
+// decides, and either way the rep gets at most one email.
 func TestNotifyRepWaitsForAnAttemptInFlight(t *testing.T) {
 	t.Parallel()
-	s := newNotifySetup(t)
-	srv := smtptest.Start(t)
-	mux := s.mux(t, newTestMailer(t, srv.URL, time.Second), nil, zerolog.InfoLevel)
-	// Another worker's attempt, or one that died mid-send.
-	if err := s.rdb.Set(context.Background(), markerKey, "sending:other", 400*time.Millisecond).Err(); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name       string
+		policy     sendonce.Policy
+		wantMsgs   int
+		wantMarker string
+	}{
+		{"died attempt counts as uncertain (default)", sendonce.AbandonedIsUncertain, 0, "uncertain"},
+		{"died attempt is resent when configured", sendonce.AbandonedIsResent, 1, "sent"},
 	}
-	task := jobs.NewNotifyRepTask(handoff(), 1)
-	err := mux.ProcessTask(context.Background(), task)
-	if err == nil || errors.Is(err, asynq.SkipRetry) {
-		t.Fatalf("ProcessTask = %v, want a retryable error while another attempt holds the marker", err)
-	}
-	if n := len(srv.Messages()); n != 0 {
-		t.Fatalf("sent %d messages while another attempt was sending", n)
-	}
-	time.Sleep(500 * time.Millisecond)
-	if err := mux.ProcessTask(context.Background(), task); err != nil {
-		t.Fatalf("after the marker expired: %v", err)
-	}
-	if n := len(srv.Messages()); n != 1 {
-		t.Errorf("messages = %d, want 1", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newNotifySetup(t)
+			srv := smtptest.Start(t)
+			once := s.once(t, tt.policy)
+			mux := s.muxWith(t, s.notifier(t, newTestMailer(t, srv.URL, time.Second), once, zerolog.InfoLevel), nil)
+			// Another worker's attempt, which then dies mid-send.
+			if m, err := once.Mark(context.Background(), "{p:acme}", "notify:rep:acme:1"); err != nil || m.State != sendonce.Acquired {
+				t.Fatalf("the other attempt's Mark = %v, %v", m.State, err)
+			}
+			task := jobs.NewNotifyRepTask(handoff(), 1)
+			err := mux.ProcessTask(context.Background(), task)
+			if err == nil || errors.Is(err, asynq.SkipRetry) {
+				t.Fatalf("ProcessTask = %v, want a retryable error while another attempt holds the marker", err)
+			}
+			if n := len(srv.Messages()); n != 0 {
+				t.Fatalf("sent %d messages while another attempt was sending", n)
+			}
+			s.clock.Advance(2*time.Second + time.Millisecond) // past SendingTTL
+			for i := range 2 {                                // the retry, and a later duplicate run
+				if err := mux.ProcessTask(context.Background(), task); err != nil {
+					t.Fatalf("run %d after the other attempt timed out: %v", i, err)
+				}
+			}
+			if n := len(srv.Messages()); n != tt.wantMsgs {
+				t.Errorf("messages = %d, want %d", n, tt.wantMsgs)
+			}
+			if got := marker(t, s.rdb); got != tt.wantMarker {
+				t.Errorf("marker = %q, want %q", got, tt.wantMarker)
+			}
+			if got, want := once.Stats().Abandoned, int64(1-tt.wantMsgs); got != want {
+				t.Errorf("abandoned attempts counted = %d, want %d", got, want)
+			}
+		})
 	}
 }
 
 func TestNotifyRepRedisDownDoesNotSend(t *testing.T) {
 	t.Parallel()
+	s := newNotifySetup(t)
 	rs := redistest.StartServer(t)
 	rdb := redis.NewClient(rs.Options())
 	t.Cleanup(func() { _ = rdb.Close() })
-	r, err := notify.NewRenderer()
+	once, err := sendonce.New(rdb, sendonce.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := smtptest.Start(t)
-	mux := asynq.NewServeMux()
-	jobs.RegisterNotify(mux, jobs.NotifyDeps{Renderer: r, Mailer: newTestMailer(t, srv.URL, time.Second), Redis: rdb, Log: zerolog.Nop()})
+	mux := s.muxWith(t, s.notifier(t, newTestMailer(t, srv.URL, time.Second), once, zerolog.Disabled), nil)
 	rs.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -527,26 +604,17 @@ func TestRetryDelay(t *testing.T) {
 
 func TestRegisterNotifyPanicsOnMissingDeps(t *testing.T) {
 	t.Parallel()
-	r, err := notify.NewRenderer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := newTestMailer(t, "smtp://127.0.0.1:1", time.Second)
-	for name, d := range map[string]jobs.NotifyDeps{
-		"no renderer":          {},
-		"mailer without redis": {Renderer: r, Mailer: m},
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: RegisterNotify did not panic", name)
-				}
-			}()
-			jobs.RegisterNotify(asynq.NewServeMux(), d)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("RegisterNotify without a rep notifier did not panic")
+			}
 		}()
-	}
-	// Logging-only needs neither Redis nor webhooks.
-	jobs.RegisterNotify(asynq.NewServeMux(), jobs.NotifyDeps{Renderer: r})
+		jobs.RegisterNotify(asynq.NewServeMux(), jobs.NotifyDeps{})
+	}()
+	// Logging-only needs neither a send-once store nor webhooks.
+	s := newNotifySetup(t)
+	jobs.RegisterNotify(asynq.NewServeMux(), jobs.NotifyDeps{Reps: s.notifier(t, nil, nil, zerolog.InfoLevel)})
 }
 
-var _ jobs.Mailer = (*mailer.Mailer)(nil)
+var _ notify.Mailer = (*mailer.Mailer)(nil)

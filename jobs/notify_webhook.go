@@ -64,15 +64,29 @@ func EnqueueWebhooks(ctx context.Context, c *asynq.Client, hooks int, p notify.P
 	return nil
 }
 
+// WebhookQueue queues deliveries to the handoff.webhooks receivers
+// (outcome.Webhooks).
+type WebhookQueue struct {
+	client *asynq.Client
+	hooks  int
+}
+
+// NewWebhookQueue queues on c for hooks receivers (WebhookSender.Len).
+func NewWebhookQueue(c *asynq.Client, hooks int) *WebhookQueue {
+	return &WebhookQueue{client: c, hooks: hooks}
+}
+
+// Enqueue queues p for every receiver; see EnqueueWebhooks.
+func (q *WebhookQueue) Enqueue(ctx context.Context, p notify.Payload) error {
+	return EnqueueWebhooks(ctx, q.client, q.hooks, p)
+}
+
 func handleNotifyWebhook(s *notify.WebhookSender, log zerolog.Logger) asynq.Handler {
 	return Handle(func(ctx context.Context, p NotifyWebhookPayload) error {
 		err := s.Deliver(ctx, p.HookIndex, p.Body)
 		if err == nil {
 			log.Debug().Str("task", TypeNotifyWebhook).Str("delivery", p.DeliveryID).Int("hook", p.HookIndex).Msg("webhook delivered")
 			return nil
-		}
-		if errors.Is(err, notify.ErrPermanent) {
-			return fmt.Errorf("%s: %w: %w", TypeNotifyWebhook, err, ErrPermanent)
 		}
 		return fmt.Errorf("%s: %w", TypeNotifyWebhook, err)
 	})

@@ -15,21 +15,24 @@ type Deps struct {
 	Handoff HandoffDeps
 	Sweeper Sweeper
 	Notify  NotifyDeps
-	Log     zerolog.Logger
+	// Tasks queues the follow-up tasks: hand-offs of the crossings the
+	// events caused, the notifications of a hand-off.
+	Tasks *asynq.Client
+	Log   zerolog.Logger
 }
 
-var errMissingDeps = errors.New("jobs: Deps.Events, RFM, Handoff.Queue, Handoff.Reps, Handoff.Tasks and Sweeper are required")
+var errMissingDeps = errors.New("jobs: Deps.Events, RFM, Handoff.Queue, Handoff.Messages, Sweeper and Tasks are required")
 
 // Register adds every task handler to mux. It panics on a missing
 // dependency or a duplicate registration: both are wiring bugs that must
 // stop the process at boot, not surface on the first task.
 func Register(mux *asynq.ServeMux, d Deps) {
-	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Reps == nil || d.Handoff.Tasks == nil || d.Sweeper == nil {
+	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Messages == nil || d.Sweeper == nil || d.Tasks == nil {
 		panic(errMissingDeps)
 	}
-	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events))
+	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks))
 	mux.Handle(TypeScoreRFM, handleScoreRFM(d.RFM))
-	mux.Handle(TypeHandoffPartner, handleHandoffPartner(d.Handoff))
+	mux.Handle(TypeHandoffPartner, handleHandoffPartner(d.Handoff, d.Tasks))
 	mux.Handle(TypeHandoffSweep, handleHandoffSweep(d.Sweeper, d.Log))
 	RegisterNotify(mux, d.Notify)
 }

@@ -1,11 +1,14 @@
-// Package notify tells reps and outside systems about hand-offs: it renders
-// the hand-off email and the daily digest from the templates in the
-// top-level templates folder, and delivers signed webhooks for hand-offs
-// and their outcomes.
+// Package notify tells reps and outside systems about hand-offs. It builds
+// a rep's message from a call-queue entry and the rep's record, and picks
+// how the rep wants to hear of it (RepNotifier); renders the hand-off email
+// and the daily digest from the templates in the top-level templates folder
+// (Renderer); sends each email at most once through package sendonce; and
+// delivers signed webhooks for hand-offs and their outcomes
+// (WebhookSender).
 //
-// It defines the inputs it needs (Handoff, Outcome, Rep) rather than
-// importing the rep queue; the caller copies its own records into them.
-// Delivery and retry scheduling belong to the jobs package.
+// Handoff, Outcome and Rep are the messages' own inputs, also the JSON of
+// the webhooks. When to run and retry belongs to the jobs package, which
+// only adapts its tasks to the calls here.
 package notify
 
 import (

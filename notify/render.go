@@ -237,7 +237,7 @@ func validateHandoff(h Handoff, needRep bool) error {
 			errs = append(errs, errors.New("rep email is not an address"))
 		}
 	}
-	if u, err := url.Parse(h.PageURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !absoluteHTTP(h.PageURL) {
 		errs = append(errs, errors.New("page url is not an absolute http(s) URL"))
 	}
 	if math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
@@ -247,6 +247,12 @@ func validateHandoff(h Handoff, needRep bool) error {
 		return fmt.Errorf("notify: hand-off of partner %q to rep %q: %w: %w", h.PartnerID, h.RepID, errors.Join(errs...), ErrInvalid)
 	}
 	return nil
+}
+
+// absoluteHTTP reports whether s is an absolute http(s) URL.
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // formatScore shows a whole number: reps compare scores, not decimals.

@@ -26,7 +26,9 @@ import "github.com/longtailhq/longtail/directory"
 //	                                day; SCARD is the capacity used
 //	lt:{r:<rep>}:kpi          hash  KPI counters
 //	lt:{r:<rep>}:ttc          list  the last ttcWindow times to claim (ms)
-//	lt:{r:<rep>}:tokens       hash  token id → "<sha256 hex> <created ms>"
+//
+// (The rep's API tokens, lt:{r:<rep>}:tokens and lt:rtok:<sha256>, belong
+// to package reptoken.)
 //
 // Global keys, each in a slot of its own and written with single-key
 // commands or single-slot scripts only:
@@ -36,7 +38,6 @@ import "github.com/longtailhq/longtail/directory"
 //	lt:{q}:escalated  zset  partner ids of escalated entries
 //	lt:{kpi}:all      hash  overall KPI counters
 //	lt:{kpi}:ttc      list  overall last ttcWindow times to claim
-//	lt:rtok:<sha256>  hash  a token's rep, id, created and revoked times
 //
 // A handoff touches a rep's capacity (rep slot) and a partner's entry
 // (partner slot): on Redis Cluster no script may span both. So the entry
@@ -72,17 +73,16 @@ func timelineKey(pid string) string { return partnerKey(pid, "tl") }
 func nurtureKey(pid string) string  { return partnerKey(pid, "n") }
 func pendKey(pid string) string     { return partnerKey(pid, "pend") }
 
-// repTag returns the hash tag of a rep, "{r:<rep>}".
-func repTag(repID string) string { return "{r:" + repID + "}" }
+// repTag returns the hash tag of a rep, "{r:<rep>}" (directory.RepTag).
+func repTag(repID string) string { return directory.RepTag(repID) }
 
 func repQueueKey(repID string) string { return keyPrefix + repTag(repID) + ":q" }
 
 // capacityKey counts a rep's handoffs of one local day ("2006-01-02").
 func capacityKey(repID, day string) string { return keyPrefix + repTag(repID) + ":cap:" + day }
 
-func repKPIKey(repID string) string    { return keyPrefix + repTag(repID) + ":kpi" }
-func repTTCKey(repID string) string    { return keyPrefix + repTag(repID) + ":ttc" }
-func repTokensKey(repID string) string { return keyPrefix + repTag(repID) + ":tokens" }
+func repKPIKey(repID string) string { return keyPrefix + repTag(repID) + ":kpi" }
+func repTTCKey(repID string) string { return keyPrefix + repTag(repID) + ":ttc" }
 
 const (
 	dueKey       = keyPrefix + "{q}:due"
@@ -91,6 +91,3 @@ const (
 	allKPIKey    = keyPrefix + "{kpi}:all"
 	allTTCKey    = keyPrefix + "{kpi}:ttc"
 )
-
-// tokenKey holds one token, found by the SHA-256 (hex) of its text.
-func tokenKey(hash string) string { return keyPrefix + "rtok:" + hash }

@@ -2,7 +2,8 @@
 // crossed the scoring threshold to a rep, builds the queue entry (who to
 // call, why, by when), runs the entry's lifecycle (claim, outcomes, SLA
 // reassignment and escalation), tells nurture when a partner's contacts may
-// be mailed, issues the reps' API tokens and keeps the queue's KPIs.
+// be mailed and keeps the queue's KPIs. (The reps' API tokens are package
+// reptoken.)
 //
 // It is a domain package: the HTTP API, the task adapters and the
 // notifications sit on top of it. Every method is safe for concurrent use
@@ -17,13 +18,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/longtailhq/longtail/directory"
-	"github.com/longtailhq/longtail/scoring"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/ident"
+	"github.com/longtailhq/longtail/scoring"
 )
 
 // Sentinel errors; returned errors wrap them with the reason.
@@ -126,12 +128,11 @@ func (q *Queue) repHours(r *directory.Rep) businessHours {
 	return q.hours.in(loc)
 }
 
+// checkID applies the one id rule (package ident) to an id that goes
+// into a key.
 func checkID(field, id string) error {
-	if id == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalid, field)
-	}
-	if len(id) > 128 || strings.ContainsAny(id, "{}: \t\r\n") {
-		return fmt.Errorf("%w: %s %q is not a valid id", ErrInvalid, field, id)
+	if err := ident.Check(field, id); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }

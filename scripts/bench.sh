@@ -32,7 +32,7 @@ eps="$(echo "$out" | metric 'events/s')"
 awk -v e="$eps" -v r="$set_raw" 'BEGIN { printf "edge: %.0f events/s (target ≥ 100000), %.3f × raw SET ops/s\n", e, e / r }'
 
 echo; echo "== CSV import of contacts (pipelined upserts)"
-out="$(bench ./directory/ BenchmarkImportContacts 3x)"; echo "$out"
+out="$(bench ./csvimport/ BenchmarkImportContacts 3x)"; echo "$out"
 rows="$(echo "$out" | metric 'rows/s')"
 awk -v e="$rows" -v r="$set_raw" 'BEGIN { printf "import: %.0f rows/s (target ≥ 20000), %.3f × raw SET ops/s\n", e, e / r }'
 

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"github.com/longtailhq/longtail/directory"
@@ -19,7 +18,6 @@ import (
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/testclock"
-	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
@@ -56,7 +54,8 @@ func (s *switchSink) Record(ctx context.Context, evs []event.Event) error {
 	if fail {
 		return errors.New("queue unavailable")
 	}
-	return s.proc.Process(ctx, evs)
+	_, err := s.proc.Process(ctx, evs)
+	return err
 }
 
 func (s *switchSink) setFail(v bool) {
@@ -93,9 +92,7 @@ func setupUnsub(t *testing.T, locale string) *unsub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tasks := asynq.NewClientFromRedisClient(rdb)
-	t.Cleanup(func() { _ = tasks.Close() })
-	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine, jobs.NewHandoffQueue(tasks))
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 )
 
 type loginData struct {
@@ -88,9 +88,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	repID, err := h.q.RepForToken(ctx, token)
-	if errors.Is(err, repqueue.ErrNotFound) || errors.Is(err, repqueue.ErrForbidden) {
-		h.log.Info().Str("ip", ip).Bool("revoked", errors.Is(err, repqueue.ErrForbidden)).Msg("sign-in failed")
+	repID, err := h.tokens.RepFor(ctx, token)
+	if errors.Is(err, reptoken.ErrNotFound) || errors.Is(err, reptoken.ErrForbidden) {
+		h.log.Info().Str("ip", ip).Bool("revoked", errors.Is(err, reptoken.ErrForbidden)).Msg("sign-in failed")
 		h.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: badToken})
 		return
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,15 +11,20 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/testclock"
+	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/notify"
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -37,17 +43,26 @@ type fixture struct {
 	dir   *directory.Store
 	eng   *scoring.Engine
 	q     *repqueue.Queue
+	tok   *reptoken.Store
 	clock *testclock.Clock
 	srv   *httptest.Server
-	// outcomes are the entries AfterOutcome saw.
-	mu       sync.Mutex
-	outcomes []*repqueue.Entry
+	// outcomes records the outcomes; ins reads the follow-up tasks it
+	// queued.
+	outcomes *outcome.Recorder
+	ins      *asynq.Inspector
 }
 
-// setup starts the pages; cfg's Clock and AfterOutcome are the fixture's.
+// setup starts the pages; cfg's Clock is the fixture's.
 func setup(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	rdb := redistest.New(t)
+	return setupOn(t, cfg, rdb, rdb)
+}
+
+// setupOn keeps state on rdb and queues the outcomes' follow-ups on tasks,
+// which a test may stop.
+func setupOn(t *testing.T, cfg Config, rdb, tasks *redis.Client) *fixture {
+	t.Helper()
 	clk := testclock.New(monday10)
 	dir, err := directory.New(rdb, directory.Config{Clock: clk.Now})
 	if err != nil {
@@ -61,15 +76,21 @@ func setup(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{ctx: context.Background(), rdb: rdb, dir: dir, eng: eng, q: q, clock: clk}
-	cfg.Clock = clk.Now
-	cfg.AfterOutcome = func(_ context.Context, e *repqueue.Entry) error {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.outcomes = append(f.outcomes, e)
-		return nil
+	tok, err := reptoken.New(rdb, dir, clk.Now)
+	if err != nil {
+		t.Fatal(err)
 	}
-	h, err := New(cfg, q, dir, rdb, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	client := asynq.NewClientFromRedisClient(tasks)
+	t.Cleanup(func() { _ = client.Close() })
+	outcomes, err := outcome.New(outcome.Deps{Queue: q, Events: jobs.NewEventQueue(client, time.Second),
+		Webhooks: jobs.NewWebhookQueue(client, 1), Clock: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{ctx: context.Background(), rdb: rdb, dir: dir, eng: eng, q: q, tok: tok, clock: clk,
+		outcomes: outcomes, ins: asynq.NewInspectorFromRedisClient(tasks)}
+	cfg.Clock = clk.Now
+	h, err := New(cfg, q, outcomes, tok, dir, rdb, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +109,7 @@ func (f *fixture) rep(t *testing.T, id string, attrs map[string]string) string {
 	if _, _, err := f.dir.PutRep(f.ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := f.q.IssueToken(f.ctx, id)
+	tok, err := f.tok.Issue(f.ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +154,56 @@ func (f *fixture) hot(t *testing.T, pid, name, repID string, webinars int) *repq
 	return e
 }
 
-// seen returns the entries AfterOutcome was called with.
-func (f *fixture) seen() []*repqueue.Entry {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*repqueue.Entry(nil), f.outcomes...)
+// followUp is what an outcome passed on: its webhook, with the deal event
+// queued for scoring when there was one.
+type followUp struct {
+	notify.Outcome
+	Deal *event.Event
+}
+
+// seen returns the follow-ups the outcomes queued, read from the task
+// queue: one per outcome webhook.
+func (f *fixture) seen(t *testing.T) []followUp {
+	t.Helper()
+	deals := map[string]*event.Event{}
+	if tasks, err := f.ins.ListPendingTasks(jobs.QueueIngest); err == nil {
+		for _, ti := range tasks {
+			var p jobs.IngestEventsPayload
+			if err := json.Unmarshal(ti.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			for i, ev := range p.Events {
+				if ev.Type == event.DealRegistered {
+					deals[ev.PartnerID] = &p.Events[i]
+				}
+			}
+		}
+	}
+	var out []followUp
+	tasks, err := f.ins.ListPendingTasks(jobs.QueueHandoff)
+	if err != nil {
+		return nil // nothing was ever queued there
+	}
+	for _, ti := range tasks {
+		if ti.Type != jobs.TypeNotifyWebhook {
+			continue
+		}
+		var p jobs.NotifyWebhookPayload
+		var body notify.Payload
+		var fu followUp
+		if err := json.Unmarshal(ti.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(p.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(body.Data, &fu.Outcome); err != nil {
+			t.Fatal(err)
+		}
+		fu.Deal = deals[fu.PartnerID]
+		out = append(out, fu)
+	}
+	return out
 }
 
 func (f *fixture) entry(t *testing.T, pid string) *repqueue.Entry {

@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/repqueue"
 )
 
@@ -352,18 +353,16 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, s *session) {
 		h.actionFailed(w, r, s, "outcome", pid, err, form)
 		return
 	}
-	ctx := r.Context()
-	e, err := h.q.RecordOutcome(ctx, s.repID, pid, o)
+	e, err := h.outcomes.Record(r.Context(), s.repID, pid, o)
+	if errors.Is(err, outcome.ErrFollowUp) {
+		h.followUpFailed(w, s, pid, e, err, form)
+		return
+	}
 	if err != nil {
 		h.actionFailed(w, r, s, "outcome", pid, err, form)
 		return
 	}
 	h.log.Info().Str("rep_id", s.repID).Str("partner_id", pid).Str("outcome", o.Kind).Msg("outcome recorded")
-	if h.cfg.AfterOutcome != nil {
-		if err := h.cfg.AfterOutcome(ctx, e); err != nil {
-			h.log.Error().Err(err).Str("partner_id", pid).Str("outcome", o.Kind).Msg("after outcome")
-		}
-	}
 	name := cmp.Or(e.PartnerName, pid)
 	var msg string
 	switch o.Kind {
@@ -458,6 +457,24 @@ func (h *Handler) actionFailed(w http.ResponseWriter, r *http.Request, s *sessio
 		h.errorPage(w, s, http.StatusInternalServerError, "Something went wrong",
 			"Your change could not be saved because of a problem on our side. Try again in a minute.")
 	}
+}
+
+// followUpFailed answers an outcome that is recorded but whose follow-ups
+// (the deal for scoring, the CRM webhooks) could not be queued: the rep is
+// told so and offered the same outcome again, which changes nothing in the
+// queue and completes the rest (package outcome).
+func (h *Handler) followUpFailed(w http.ResponseWriter, s *session, pid string, e *repqueue.Entry, err error, form outcomeForm) {
+	h.log.Error().Err(err).Str("rep_id", s.repID).Str("partner_id", pid).Str("outcome", form.Kind).Msg("outcome recorded, follow-up failed")
+	d := errorData{
+		base: h.base(s, "Outcome saved, not finished"), Status: http.StatusServiceUnavailable,
+		Heading: "Outcome saved, not finished",
+		Message: fmt.Sprintf("Your outcome for %s is saved, but passing it on (to scoring and to your CRM) did not finish. "+
+			"Submit it again to finish: nothing is recorded twice.", cmp.Or(e.PartnerName, pid)),
+		Retry: &retryForm{Action: "/ui/queue/" + pid + "/outcome", Label: "Submit again", Fields: []formField{
+			{"kind", form.Kind}, {"note", form.Note}, {"callback_at", form.CallbackAt}, {"value", form.Value},
+		}},
+	}
+	h.render(w, http.StatusServiceUnavailable, pageError, d)
 }
 
 // invalidMessage turns "invalid: choose an outcome" into "Choose an

@@ -210,7 +210,7 @@ func (h *Handler) tokenLive(ctx context.Context, s *session) (bool, error) {
 	if len(s.tokenHash) < 12 {
 		return false, nil
 	}
-	tokens, err := h.q.ListTokens(ctx, s.repID)
+	tokens, err := h.tokens.List(ctx, s.repID)
 	if err != nil {
 		return false, fmt.Errorf("ui: check token: %w", err)
 	}

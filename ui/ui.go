@@ -31,6 +31,7 @@ import (
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
@@ -38,12 +39,22 @@ import (
 // Queue is what the pages use of the call queue (*repqueue.Queue
 // implements it).
 type Queue interface {
-	RepForToken(ctx context.Context, token string) (string, error)
-	ListTokens(ctx context.Context, repID string) ([]repqueue.TokenInfo, error)
 	List(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	Scheduled(ctx context.Context, repID string) ([]repqueue.Entry, error)
 	Claim(ctx context.Context, repID, partnerID string) (*repqueue.Entry, error)
-	RecordOutcome(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
+}
+
+// Outcomes records a rep's outcome and what follows it
+// (*outcome.Recorder implements it).
+type Outcomes interface {
+	Record(ctx context.Context, repID, partnerID string, o repqueue.Outcome) (*repqueue.Entry, error)
+}
+
+// Tokens is what the pages use of the reps' API tokens, which are the
+// sign-in credentials (*reptoken.Store implements it).
+type Tokens interface {
+	RepFor(ctx context.Context, token string) (string, error)
+	List(ctx context.Context, repID string) ([]reptoken.Info, error)
 }
 
 // Reps is what the pages read of the directory (*directory.Store
@@ -85,12 +96,6 @@ type Config struct {
 	// otherwise share the proxy's budget): cmd/longtail sets it from
 	// http.trusted_proxies.
 	ClientIP func(*http.Request) string
-
-	// AfterOutcome, when set, is called with the entry as changed by every
-	// outcome a rep records: the place to feed a converted entry's
-	// DealEvent to scoring. Its error is logged and the outcome stands
-	// (the deal event's id makes feeding it again harmless).
-	AfterOutcome func(ctx context.Context, e *repqueue.Entry) error
 }
 
 const (
@@ -139,6 +144,8 @@ var assets embed.FS
 type Handler struct {
 	cfg      Config
 	q        Queue
+	outcomes Outcomes
+	tokens   Tokens
 	reps     Reps
 	sessions *sessions
 	log      zerolog.Logger
@@ -153,9 +160,9 @@ type Handler struct {
 
 // New validates cfg and returns the rep pages' handler. rdb holds the
 // sessions (and may be the Redis the queue uses).
-func New(cfg Config, q Queue, reps Reps, rdb redis.UniversalClient, log zerolog.Logger) (*Handler, error) {
-	if q == nil || reps == nil || rdb == nil {
-		return nil, errors.New("ui: nil queue, reps or redis client")
+func New(cfg Config, q Queue, outcomes Outcomes, tokens Tokens, reps Reps, rdb redis.UniversalClient, log zerolog.Logger) (*Handler, error) {
+	if q == nil || outcomes == nil || tokens == nil || reps == nil || rdb == nil {
+		return nil, errors.New("ui: nil queue, outcomes, tokens, reps or redis client")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -173,6 +180,8 @@ func New(cfg Config, q Queue, reps Reps, rdb redis.UniversalClient, log zerolog.
 	return &Handler{
 		cfg:      cfg,
 		q:        q,
+		outcomes: outcomes,
+		tokens:   tokens,
 		reps:     reps,
 		sessions: &sessions{rdb: rdb, ttl: cfg.SessionTTL, clock: cfg.Clock},
 		log:      log.With().Str("component", "ui").Logger(),
@@ -289,7 +298,18 @@ type errorData struct {
 	Status  int
 	Heading string
 	Message string
+	// Retry, when set, is a form that submits the failed action again.
+	Retry *retryForm
 }
+
+// retryForm posts Fields (and the session's CSRF token) to Action.
+type retryForm struct {
+	Action string
+	Label  string
+	Fields []formField
+}
+
+type formField struct{ Name, Value string }
 
 // errorPage shows a full error page; s may be nil.
 func (h *Handler) errorPage(w http.ResponseWriter, s *session, status int, heading, msg string) {

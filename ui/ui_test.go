@@ -3,19 +3,23 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
 
@@ -24,7 +28,7 @@ func TestSignInRefusesBadTokensWithoutSaying(t *testing.T) {
 	f := setup(t, Config{})
 	good := f.rep(t, "rep1", nil)
 	revoked := f.rep(t, "rep2", nil)
-	if err := f.q.RevokeToken(f.ctx, "rep2", revoked); err != nil {
+	if err := f.tok.Revoke(f.ctx, "rep2", revoked); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -301,8 +305,8 @@ func TestClaimThenOutcomeNotNow(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].PartnerID != "globex" {
 		t.Fatalf("queue after outcome: %+v, %v", list, err)
 	}
-	if seen := f.seen(); len(seen) != 1 || seen[0].Outcome != repqueue.OutcomeNotNow {
-		t.Errorf("AfterOutcome saw %+v", seen)
+	if seen := f.seen(t); len(seen) != 1 || seen[0].Outcome.Outcome != repqueue.OutcomeNotNow || seen[0].PartnerID != "acme" {
+		t.Errorf("the outcome passed on %+v, want the not_now of acme once", seen)
 	}
 }
 
@@ -338,8 +342,8 @@ func TestOutcomes(t *testing.T) {
 				if !strings.Contains(page, "Deal recorded for Acme IT (value 12500.5)") {
 					t.Error("no confirmation")
 				}
-				if seen := f.seen(); len(seen) != 1 || seen[0].DealEvent() == nil || seen[0].DealEvent().Value != 12500.5 {
-					t.Errorf("AfterOutcome did not get the deal: %+v", seen)
+				if seen := f.seen(t); len(seen) != 1 || seen[0].Deal == nil || seen[0].Deal.Value != 12500.5 {
+					t.Errorf("the deal was not passed on to scoring: %+v", seen)
 				}
 			}},
 		{"no answer", url.Values{"kind": {"no_answer"}},
@@ -497,14 +501,14 @@ func TestRevokingTheTokenEndsItsSessions(t *testing.T) {
 	t.Parallel()
 	f := setup(t, Config{})
 	tok := f.rep(t, "rep1", nil)
-	keep, err := f.q.IssueToken(f.ctx, "rep1")
+	keep, err := f.tok.Issue(f.ctx, "rep1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, d := f.client(t), f.client(t)
 	c.signIn(tok)
 	d.signIn(keep)
-	if err := f.q.RevokeToken(f.ctx, "rep1", tok); err != nil {
+	if err := f.tok.Revoke(f.ctx, "rep1", tok); err != nil {
 		t.Fatal(err)
 	}
 	if r := c.get("/ui/queue"); r.status != http.StatusSeeOther || r.location() != "/ui/login?expired=1" {
@@ -771,14 +775,14 @@ func TestConfig(t *testing.T) {
 		{Config{LoginAttempts: -1}, "LoginAttempts"},
 		{Config{LoginWindow: -time.Second}, "LoginWindow"},
 	} {
-		if _, err := New(tc.cfg, f.q, f.dir, f.rdb, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := New(tc.cfg, f.q, f.outcomes, f.tok, f.dir, f.rdb, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error naming %s", tc.cfg, err, tc.want)
 		}
 	}
-	if _, err := New(Config{}, nil, f.dir, f.rdb, zerolog.Nop()); err == nil {
+	if _, err := New(Config{}, nil, f.outcomes, f.tok, f.dir, f.rdb, zerolog.Nop()); err == nil {
 		t.Error("New with a nil queue succeeded")
 	}
-	h, err := New(Config{SecureCookies: true, SessionTTL: time.Hour}, f.q, f.dir, f.rdb, zerolog.Nop())
+	h, err := New(Config{SecureCookies: true, SessionTTL: time.Hour}, f.q, f.outcomes, f.tok, f.dir, f.rdb, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -856,5 +860,58 @@ func assertNoSecretInRedis(t *testing.T, f *fixture, secrets ...string) {
 				t.Errorf("key %s holds a secret", k)
 			}
 		}
+	}
+}
+
+// TestOutcomeFollowUpFailureOffersToSubmitAgain: when the outcome is saved
+// but its follow-ups cannot be queued (the task queue is away), the page
+// says so with a 503 instead of swallowing it, and offers the same outcome
+// again; submitting it once the queue is back completes the follow-ups,
+// once each.
+func TestOutcomeFollowUpFailureOffersToSubmitAgain(t *testing.T) {
+	t.Parallel()
+	tasksSrv := redistest.StartServer(t)
+	tasks := redis.NewClient(tasksSrv.Options())
+	t.Cleanup(func() { _ = tasks.Close() })
+	f := setupOn(t, Config{}, redistest.New(t), tasks)
+	tok := f.rep(t, "rep1", map[string]string{"timezone": "Europe/Paris"})
+	f.hot(t, "acme", "Acme IT", "rep1", 1)
+	c := f.client(t)
+	c.signIn(tok)
+	_, csrf := c.queue()
+	if r := c.post("/ui/queue/acme/claim", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+		t.Fatalf("claim: %d", r.status)
+	}
+
+	tasksSrv.Stop()
+	r := c.post("/ui/queue/acme/outcome", url.Values{"csrf": {csrf}, "kind": {"converted"}, "value": {"12,500.50"}, "note": {`Signed "gold" tier`}})
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "Outcome saved, not finished") || !strings.Contains(r.body, `id="retry"`) {
+		t.Fatalf("outcome with the task queue away: %d\n%s", r.status, r.body)
+	}
+	if e := f.entry(t, "acme"); e.State != repqueue.StateClosed || e.Outcome != repqueue.OutcomeConverted {
+		t.Fatalf("entry %+v, want the outcome saved", e)
+	}
+	retry := url.Values{}
+	form := r.body[strings.Index(r.body, `id="retry"`):]
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="(\w+)" value="([^"]*)">`).FindAllStringSubmatch(form[:strings.Index(form, "</form>")], -1) {
+		retry.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if retry.Get("csrf") != csrf || retry.Get("kind") != "converted" || retry.Get("value") != "12,500.50" || retry.Get("note") != `Signed "gold" tier` {
+		t.Fatalf("the retry form carries %v, want the outcome as submitted", retry)
+	}
+
+	if err := tasksSrv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // the rep's retry, and a double click
+		if r := c.post("/ui/queue/acme/outcome", retry); r.status != http.StatusSeeOther {
+			t.Fatalf("retry %d: %d\n%s", i, r.status, r.body)
+		}
+	}
+	if page, _ := c.queue(); !strings.Contains(page, "Deal recorded for Acme IT (value 12500.5)") {
+		t.Error("no confirmation after the retry")
+	}
+	if seen := f.seen(t); len(seen) != 1 || seen[0].Deal == nil || seen[0].Deal.Value != 12500.5 || seen[0].Outcome.Outcome != repqueue.OutcomeConverted {
+		t.Errorf("passed on %+v, want the converted outcome and its deal once", seen)
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/directory"
-	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/httpapi"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/internal/clientip"
@@ -24,9 +23,13 @@ import (
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/sendonce"
+	"github.com/longtailhq/longtail/topic"
 	"github.com/longtailhq/longtail/tracking"
 	"github.com/longtailhq/longtail/ui"
 	"github.com/longtailhq/longtail/webhook"
@@ -43,11 +46,11 @@ type app struct {
 	dir      *directory.Store
 	engine   *scoring.Engine
 	proc     *ingest.Processor
-	topics   *ingest.Topics
-	queue    *jobs.EventQueue
+	edge     *topic.Edge // every entry point records here: topics assigned, then queued
 	registry *prometheus.Registry
 	reps     *repqueue.Queue
-	renderer *notify.Renderer
+	tokens   *reptoken.Store
+	repMail  *notify.RepNotifier
 	mail     *mailer.Mailer // nil without smtp.url
 	hooks    *notify.WebhookSender
 	gate     *nurture.Gate
@@ -63,16 +66,24 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	topics, err := ingest.NewTopics(cfg.Topics)
+	rules, err := topic.NewRules(cfg.Topics)
 	if err != nil {
 		return nil, err
 	}
 	tasks := asynq.NewClientFromRedisClient(st.rdb)
-	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts}, dir, engine, jobs.NewHandoffQueue(tasks))
+	edge, err := topic.NewEdge(rules, jobs.NewEventQueue(tasks, 5*time.Second))
+	if err != nil {
+		return nil, err
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts}, dir, engine)
 	if err != nil {
 		return nil, err
 	}
 	reps, err := repqueue.New(st.rdb, dir, engine, cfg.Handoff.Config, clock)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := reptoken.New(st.rdb, dir, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +103,19 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	} else {
 		log.Warn().Msg("smtp.url is not set: rep notifications are logged and shown on the queue page, not emailed")
 	}
+	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log}
+	if mail != nil {
+		// Only a real mailer goes in the interface: a nil one means log only.
+		once, err := sendonce.New(st.rdb, sendonce.Config{Clock: clock})
+		if err != nil {
+			return nil, err
+		}
+		repDeps.Mailer, repDeps.Once = mail, once
+	}
+	repMail, err := notify.NewRepNotifier(notify.RepConfig{Mode: cfg.Handoff.Notify, PageURL: pageURL(cfg), Clock: clock}, repDeps)
+	if err != nil {
+		return nil, err
+	}
 	gate, err := nurture.NewGate(dir, engine, reps)
 	if err != nil {
 		return nil, err
@@ -100,8 +124,8 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
-		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
-		reps: reps, renderer: renderer, mail: mail, hooks: hooks, gate: gate,
+		edge: edge, registry: reg,
+		reps: reps, tokens: tokens, repMail: repMail, mail: mail, hooks: hooks, gate: gate,
 	}, nil
 }
 
@@ -113,40 +137,15 @@ func (a *app) Close() {
 }
 
 // pageURL is the rep's queue page as people reach it.
-func (a *app) pageURL() string {
-	base := a.cfg.HTTP.PublicURL
+func pageURL(cfg *config.Config) string {
+	base := cfg.HTTP.PublicURL
 	if base == "" {
-		base = "http://localhost" + a.cfg.HTTP.Listen
-		if !strings.HasPrefix(a.cfg.HTTP.Listen, ":") {
-			base = "http://" + a.cfg.HTTP.Listen
+		base = "http://localhost" + cfg.HTTP.Listen
+		if !strings.HasPrefix(cfg.HTTP.Listen, ":") {
+			base = "http://" + cfg.HTTP.Listen
 		}
 	}
 	return strings.TrimRight(base, "/") + "/ui/queue"
-}
-
-// afterOutcome is what the API does after an outcome, for outcomes
-// recorded on the rep's page: the converted deal reaches scoring and the
-// webhooks hear of it. Both are idempotent, so a repeated outcome is safe.
-func (a *app) afterOutcome(ctx context.Context, e *repqueue.Entry) error {
-	if ev := e.DealEvent(); ev != nil {
-		if err := a.queue.Record(ctx, []event.Event{*ev}); err != nil {
-			return err
-		}
-	}
-	return a.onOutcome(ctx, e)
-}
-
-// onOutcome tells the outbound webhooks about a recorded outcome.
-func (a *app) onOutcome(ctx context.Context, e *repqueue.Entry) error {
-	at := a.clock()
-	if e.ClosedAt != nil {
-		at = *e.ClosedAt
-	}
-	p, err := notify.NewOutcomePayload(notify.Outcome{RepID: e.RepID, PartnerID: e.PartnerID, Outcome: e.Outcome, Note: e.Note, Value: e.Value, At: at})
-	if err != nil {
-		return err
-	}
-	return jobs.EnqueueWebhooks(ctx, a.tasks, a.hooks.Len(), p)
 }
 
 func (a *app) httpHandler() (http.Handler, error) {
@@ -167,7 +166,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 			return nil, err
 		}
 		th, err := tracking.NewHandler(tracking.HandlerConfig{
-			Signer: signer, Sink: a.queue, Clock: a.clock, Log: a.log, FallbackURL: a.cfg.Tracking.FallbackURL,
+			Signer: signer, Sink: a.edge, Clock: a.clock, Log: a.log, FallbackURL: a.cfg.Tracking.FallbackURL,
 			Unsubscriber: optout,
 		})
 		if err != nil {
@@ -179,10 +178,16 @@ func (a *app) httpHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	outcomes, err := outcome.New(outcome.Deps{
+		Queue: a.reps, Events: a.edge, Webhooks: jobs.NewWebhookQueue(a.tasks, a.hooks.Len()), Clock: a.clock,
+	})
+	if err != nil {
+		return nil, err
+	}
 	page, err := ui.New(ui.Config{
 		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.SecureCookies(), Clock: a.clock,
-		ClientIP: clientip.New(proxies).String, AfterOutcome: a.afterOutcome,
-	}, a.reps, a.dir, a.st.rdb, a.log)
+		ClientIP: clientip.New(proxies).String,
+	}, a.reps, outcomes, a.tokens, a.dir, a.st.rdb, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -199,14 +204,14 @@ func (a *app) httpHandler() (http.Handler, error) {
 	}, httpapi.Deps{
 		Log: a.log, Clock: a.clock,
 		Ready:     func(ctx context.Context) error { return redisconn.Ping(ctx, a.st.rdb, 2*time.Second) },
-		Sink:      a.queue,
-		Topics:    a.topics,
+		Sink:      a.edge,
 		Providers: []webhook.Provider(providers),
 		Directory: a.dir,
 		Scores:    a.engine,
 		Queue:     a.reps,
+		Tokens:    a.tokens,
 		Gate:      a.gate,
-		OnOutcome: a.onOutcome,
+		Outcomes:  outcomes,
 		Registry:  a.registry,
 		Ops: asynqmon.New(asynqmon.Options{
 			RootPath: "/ops/queues", RedisConnOpt: sharedConn{a.st.rdb}, ReadOnly: !a.cfg.Ops.AllowActions,
@@ -228,15 +233,11 @@ func (a *app) httpHandler() (http.Handler, error) {
 
 func (a *app) jobDeps() jobs.Deps {
 	return jobs.Deps{
-		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Log: a.log,
+		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Tasks: a.tasks, Log: a.log,
 		Handoff: jobs.HandoffDeps{
-			Queue: a.reps, Reps: a.dir, Tasks: a.tasks, Webhooks: a.hooks.Len(),
-			Notify: a.cfg.Handoff.Notify, PageURL: a.pageURL(), Log: a.log,
+			Queue: a.reps, Messages: a.repMail, Webhooks: a.hooks.Len(), Log: a.log,
 		},
-		Notify: jobs.NotifyDeps{
-			Renderer: a.renderer, Mailer: a.mail, Webhooks: a.hooks, Redis: a.st.rdb, Log: a.log,
-			Digest: jobs.DigestDeps{Reps: a.dir, Queue: a.reps, Notify: a.cfg.Handoff.Notify, PageURL: a.pageURL(), Clock: a.clock},
-		},
+		Notify: jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/longtailhq/longtail/csvimport"
 	"github.com/longtailhq/longtail/directory"
 )
 
@@ -25,7 +26,7 @@ func runImport(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 	if fs.NArg() != 2 {
 		return fmt.Errorf("%w: import needs a kind (partners, contacts or reps) and a CSV file", errUsage)
 	}
-	kind, err := directory.ParseKind(fs.Arg(0))
+	kind, err := csvimport.ParseKind(fs.Arg(0))
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -67,7 +68,7 @@ func runImport(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 			}
 		}
 	}
-	rep, err := dir.Import(ctx, kind, f, directory.ImportOptions{Name: path, Progress: progress})
+	rep, err := csvimport.Import(ctx, dir, kind, f, csvimport.Options{Name: path, Progress: progress})
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(stderr)

@@ -14,6 +14,7 @@ import (
 	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/reptoken"
 	"github.com/longtailhq/longtail/scoring"
 )
 
@@ -63,17 +64,21 @@ func runReps(ctx context.Context, now func() time.Time, args, environ []string, 
 		return fmt.Errorf("%w: reps needs a subcommand: token ID, tokens ID or revoke ID TOKEN_ID", errUsage)
 	}
 	sub := args[0]
-	fs, st, dir, q, err := repTools(ctx, now, "reps "+sub, args[1:], environ, stderr, nil)
+	fs, st, dir, _, err := repTools(ctx, now, "reps "+sub, args[1:], environ, stderr, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	tokens, err := reptoken.New(st.rdb, dir, time.Now)
+	if err != nil {
+		return err
+	}
 	switch {
 	case sub == "token" && fs.NArg() == 1:
 		if _, err := dir.GetRep(ctx, fs.Arg(0)); err != nil {
 			return err
 		}
-		tok, err := q.IssueToken(ctx, fs.Arg(0))
+		tok, err := tokens.Issue(ctx, fs.Arg(0))
 		if err != nil {
 			return err
 		}
@@ -81,7 +86,7 @@ func runReps(ctx context.Context, now func() time.Time, args, environ []string, 
 		fmt.Fprintln(stderr, "This token is shown once; longtail keeps only its hash.")
 		return nil
 	case sub == "tokens" && fs.NArg() == 1:
-		toks, err := q.ListTokens(ctx, fs.Arg(0))
+		toks, err := tokens.List(ctx, fs.Arg(0))
 		if err != nil {
 			return err
 		}
@@ -94,7 +99,7 @@ func runReps(ctx context.Context, now func() time.Time, args, environ []string, 
 		}
 		return nil
 	case sub == "revoke" && fs.NArg() == 2:
-		if err := q.RevokeToken(ctx, fs.Arg(0), fs.Arg(1)); err != nil {
+		if err := tokens.Revoke(ctx, fs.Arg(0), fs.Arg(1)); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "revoked")

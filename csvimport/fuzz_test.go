@@ -1,10 +1,11 @@
-package directory_test
+package csvimport_test
 
 import (
 	"bytes"
 	"context"
 	"testing"
 
+	"github.com/longtailhq/longtail/csvimport"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/internal/redistest"
 )
@@ -27,7 +28,7 @@ func FuzzImportContacts(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rep, err := s.Import(ctx, directory.KindContacts, bytes.NewReader(data), directory.ImportOptions{Name: "fuzz.csv"})
+		rep, err := csvimport.Import(ctx, s, csvimport.KindContacts, bytes.NewReader(data), csvimport.Options{Name: "fuzz.csv"})
 		if err != nil {
 			return // a file-level error (no header, missing column) is a clean refusal
 		}

@@ -1,4 +1,4 @@
-package directory
+package csvimport
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/longtailhq/longtail/directory"
 )
 
 // contactsFile generates a contacts CSV of n data rows over the partners
@@ -57,11 +59,11 @@ func TestImportContactsTenThousand(t *testing.T) {
 		{Line: 5002, Reason: `invalid timezone: unknown time zone "Mars/Olympus"`},
 		{Line: 9000, Reason: `unknown partner "GHOST"`},
 	}
-	rep, err := f.store.Import(f.ctx, KindContacts, bytes.NewReader(file), ImportOptions{Name: "contacts.csv"})
+	rep, err := Import(f.ctx, f.store, KindContacts, bytes.NewReader(file), Options{Name: "contacts.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &ImportReport{Imported: 9997, Rejected: 3, Errors: wantErrs}
+	want := &Report{Imported: 9997, Rejected: 3, Errors: wantErrs}
 	if diff := cmp.Diff(want, rep); diff != "" {
 		t.Fatalf("first import (-want, +got):\n%s", diff)
 	}
@@ -70,16 +72,16 @@ func TestImportContactsTenThousand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantC := Contact{ID: "c000004", PartnerID: "P004", Email: "user.000004@partner004.example", FirstName: "First4",
-		LastName: "Last4", Persona: "owner-manager", Timezone: "Europe/Paris", Locale: "en", Consent: ConsentUnknown,
+	wantC := directory.Contact{ID: "c000004", PartnerID: "P004", Email: "user.000004@partner004.example", FirstName: "First4",
+		LastName: "Last4", Persona: "owner-manager", Timezone: "Europe/Paris", Locale: "en", Consent: directory.ConsentUnknown,
 		Attrs: map[string]string{"crm_id": "crm-4"}, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}
 	if diff := cmp.Diff(wantC, c); diff != "" {
 		t.Errorf("imported contact (-want, +got):\n%s", diff)
 	}
-	if c, err := f.store.GetContact(f.ctx, ContactIDFor("user.000003@partner003.example")); err != nil || c.PartnerID != "P003" {
+	if c, err := f.store.GetContact(f.ctx, directory.ContactIDFor("user.000003@partner003.example")); err != nil || c.PartnerID != "P003" {
 		t.Errorf("derived-id contact: %+v, %v", c, err)
 	}
-	if n := f.rdb.SCard(f.ctx, partnerContactsKey("P007")).Val(); n != 200 {
+	if n := f.rdb.SCard(f.ctx, "lt:{p:P007}:contacts").Val(); n != 200 {
 		t.Errorf("P007 lists %d contacts, want 200", n)
 	}
 	if n := f.rdb.DBSize(f.ctx).Val(); n != 9997*3+50*2+1 {
@@ -88,7 +90,7 @@ func TestImportContactsTenThousand(t *testing.T) {
 
 	before := f.snapshot(t)
 	f.clock.Advance(24 * 3600e9)
-	rep2, err := f.store.Import(f.ctx, KindContacts, bytes.NewReader(file), ImportOptions{Name: "contacts.csv"})
+	rep2, err := Import(f.ctx, f.store, KindContacts, bytes.NewReader(file), Options{Name: "contacts.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func TestImportRowErrorsAndLineNumbers(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	f.putPartner(t, "p1")
-	if _, _, err := f.store.PutContact(f.ctx, Contact{ID: "owner", PartnerID: "p1", Email: "taken@acme.example"}); err != nil {
+	if _, _, err := f.store.PutContact(f.ctx, directory.Contact{ID: "owner", PartnerID: "p1", Email: "taken@acme.example"}); err != nil {
 		t.Fatal(err)
 	}
 	file := strings.Join([]string{
@@ -133,7 +135,7 @@ func TestImportRowErrorsAndLineNumbers(t *testing.T) {
 	}, "\n") + "\n"
 	// Batches of 3 so the checks that span batches (duplicates, known
 	// partners) are exercised too.
-	rep, err := f.store.Import(f.ctx, KindContacts, strings.NewReader(file), ImportOptions{Name: "c.csv", BatchSize: 3})
+	rep, err := Import(f.ctx, f.store, KindContacts, strings.NewReader(file), Options{Name: "c.csv", BatchSize: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +196,7 @@ func TestImportFileErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := setup(t)
-			rep, err := f.store.Import(f.ctx, tc.kind, strings.NewReader(tc.file), ImportOptions{Name: "in.csv"})
+			rep, err := Import(f.ctx, f.store, tc.kind, strings.NewReader(tc.file), Options{Name: "in.csv"})
 			checkFieldErr(t, err, tc.field)
 			if rep != nil {
 				t.Errorf("report %+v returned with a file error", rep)
@@ -208,10 +210,10 @@ func TestImportFileErrors(t *testing.T) {
 		})
 	}
 	f := setup(t)
-	if _, err := f.store.Import(f.ctx, "deals", strings.NewReader("id\n"), ImportOptions{}); !errors.Is(err, ErrInvalid) {
+	if _, err := Import(f.ctx, f.store, "deals", strings.NewReader("id\n"), Options{}); !errors.Is(err, directory.ErrInvalid) {
 		t.Errorf("unknown kind: %v", err)
 	}
-	rep, err := f.store.Import(f.ctx, KindContacts, strings.NewReader("\ufeffEmail\n"), ImportOptions{})
+	rep, err := Import(f.ctx, f.store, KindContacts, strings.NewReader("\ufeffEmail\n"), Options{})
 	if err != nil || rep.Imported != 0 {
 		t.Errorf("header-only file with BOM: %+v, %v", rep, err)
 	}
@@ -228,11 +230,11 @@ func TestImportPartnersAndReps(t *testing.T) {
 		"p4,Initech,msp,,,,Mars/Base,,,",
 		"p5,Hooli,,,,,,,,",
 	}, "\n")
-	rep, err := f.store.Import(f.ctx, KindPartners, strings.NewReader(partners), ImportOptions{})
+	rep, err := Import(f.ctx, f.store, KindPartners, strings.NewReader(partners), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRep := &ImportReport{Imported: 2, Rejected: 3, Errors: []RowError{
+	wantRep := &Report{Imported: 2, Rejected: 3, Errors: []RowError{
 		{Line: 3, Reason: `invalid type: "reseller" is not one of VAR, MSP, SI, ISV, hoster, training, wholesaler, consulting, alliance`},
 		{Line: 4, Reason: "missing name"},
 		{Line: 5, Reason: `invalid timezone: unknown time zone "Mars/Base"`},
@@ -244,14 +246,14 @@ func TestImportPartnersAndReps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantP := Partner{ID: "p1", Name: "Acme", Type: "VAR", Tier: "gold", Region: "EMEA", Country: "FR",
+	wantP := directory.Partner{ID: "p1", Name: "Acme", Type: "VAR", Tier: "gold", Region: "EMEA", Country: "FR",
 		Timezone: "Europe/Paris", OwnerRepID: "r1", Tags: []string{"cloud", "security", "storage"},
 		Attrs: map[string]string{"crm id": "001"}, UpdatedAt: f.clock.Now()}
 	if diff := cmp.Diff(wantP, p); diff != "" {
 		t.Errorf("imported partner (-want, +got):\n%s", diff)
 	}
 	before := f.snapshot(t)
-	rep, err = f.store.Import(f.ctx, KindPartners, strings.NewReader(partners), ImportOptions{})
+	rep, err = Import(f.ctx, f.store, KindPartners, strings.NewReader(partners), Options{})
 	if err != nil || rep.Imported != 2 || rep.Unchanged != 2 {
 		t.Errorf("partners re-import: %+v, %v", rep, err)
 	}
@@ -268,7 +270,7 @@ func TestImportPartnersAndReps(t *testing.T) {
 		"r5,Ed,ed@vendor.example,,,5,0,",
 		"r6,Fay,fay,,,5,0,",
 	}, "\n")
-	rep, err = f.store.Import(f.ctx, KindReps, strings.NewReader(reps), ImportOptions{})
+	rep, err = Import(f.ctx, f.store, KindReps, strings.NewReader(reps), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +289,7 @@ func TestImportPartnersAndReps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Rep{
+	want := []directory.Rep{
 		{ID: "r1", Name: "Ann", Email: "ann@vendor.example", Phone: "+33 1 23", Regions: []string{"EMEA", "APAC"},
 			DailyCapacity: 10, Active: true, Attrs: map[string]string{"team": "north"}, UpdatedAt: f.clock.Now()},
 		{ID: "r2", Name: "Bob", Email: "bob@vendor.example", Active: true, UpdatedAt: f.clock.Now()},
@@ -302,13 +304,13 @@ func TestImportKeepsFieldsTheFileLacks(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	f.putPartner(t, "p1")
-	if _, _, err := f.store.PutContact(f.ctx, Contact{ID: "c1", PartnerID: "p1", Email: "a@acme.example",
-		FirstName: "A", Persona: "sales", Consent: ConsentWithdrawn, Attrs: map[string]string{"src": "crm"}}); err != nil {
+	if _, _, err := f.store.PutContact(f.ctx, directory.Contact{ID: "c1", PartnerID: "p1", Email: "a@acme.example",
+		FirstName: "A", Persona: "sales", Consent: directory.ConsentWithdrawn, Attrs: map[string]string{"src": "crm"}}); err != nil {
 		t.Fatal(err)
 	}
 	// No id, no partner_id, no consent column: the contact is found by
 	// email and keeps its partner, persona and withdrawn consent.
-	rep, err := f.store.Import(f.ctx, KindContacts, strings.NewReader("email,first_name,score_band\nA@acme.example,Alice,high\n"), ImportOptions{})
+	rep, err := Import(f.ctx, f.store, KindContacts, strings.NewReader("email,first_name,score_band\nA@acme.example,Alice,high\n"), Options{})
 	if err != nil || rep.Imported != 1 || rep.Unchanged != 0 {
 		t.Fatalf("import: %+v, %v", rep, err)
 	}
@@ -316,8 +318,8 @@ func TestImportKeepsFieldsTheFileLacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Contact{ID: "c1", PartnerID: "p1", Email: "a@acme.example", FirstName: "Alice", Persona: "sales",
-		Consent: ConsentWithdrawn, Attrs: map[string]string{"src": "crm", "score_band": "high"},
+	want := directory.Contact{ID: "c1", PartnerID: "p1", Email: "a@acme.example", FirstName: "Alice", Persona: "sales",
+		Consent: directory.ConsentWithdrawn, Attrs: map[string]string{"src": "crm", "score_band": "high"},
 		CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("merged contact (-want, +got):\n%s", diff)
@@ -330,12 +332,12 @@ func TestImportMovesAndRenames(t *testing.T) {
 	f.putPartner(t, "p1")
 	f.putPartner(t, "p2")
 	first := "id,partner_id,email\nc1,p1,a@acme.example\nc2,p1,b@acme.example\n"
-	if rep, err := f.store.Import(f.ctx, KindContacts, strings.NewReader(first), ImportOptions{}); err != nil || rep.Imported != 2 {
+	if rep, err := Import(f.ctx, f.store, KindContacts, strings.NewReader(first), Options{}); err != nil || rep.Imported != 2 {
 		t.Fatalf("first import: %+v, %v", rep, err)
 	}
 	// c1 moves to p2; c2 changes address.
 	second := "id,partner_id,email\nc1,p2,a@acme.example\nc2,p1,b2@acme.example\n"
-	rep, err := f.store.Import(f.ctx, KindContacts, strings.NewReader(second), ImportOptions{})
+	rep, err := Import(f.ctx, f.store, KindContacts, strings.NewReader(second), Options{})
 	if err != nil || rep.Imported != 2 || rep.Unchanged != 0 || rep.Rejected != 0 {
 		t.Fatalf("second import: %+v, %v", rep, err)
 	}
@@ -350,7 +352,7 @@ func TestImportMovesAndRenames(t *testing.T) {
 	if c, err := f.store.ContactByEmail(f.ctx, "a@acme.example"); err != nil || c.PartnerID != "p2" {
 		t.Errorf("moved contact: %+v, %v", c, err)
 	}
-	if rep, err := f.store.Import(f.ctx, KindContacts, strings.NewReader(second), ImportOptions{}); err != nil || rep.Unchanged != 2 {
+	if rep, err := Import(f.ctx, f.store, KindContacts, strings.NewReader(second), Options{}); err != nil || rep.Unchanged != 2 {
 		t.Errorf("repeat: %+v, %v", rep, err)
 	}
 }
@@ -360,8 +362,8 @@ func TestImportProgress(t *testing.T) {
 	f := setup(t)
 	f.putPartners(t, 5)
 	var calls []int
-	rep, err := f.store.Import(f.ctx, KindContacts, bytes.NewReader(contactsFile(250, 5, nil)),
-		ImportOptions{BatchSize: 100, Progress: func(n int) { calls = append(calls, n) }})
+	rep, err := Import(f.ctx, f.store, KindContacts, bytes.NewReader(contactsFile(250, 5, nil)),
+		Options{BatchSize: 100, Progress: func(n int) { calls = append(calls, n) }})
 	if err != nil || rep.Imported != 250 {
 		t.Fatalf("import: %+v, %v", rep, err)
 	}
@@ -369,8 +371,8 @@ func TestImportProgress(t *testing.T) {
 		t.Errorf("progress calls (-want, +got):\n%s", diff)
 	}
 	calls = nil
-	if _, err := f.store.Import(f.ctx, KindContacts, bytes.NewReader(contactsFile(200, 5, nil)),
-		ImportOptions{BatchSize: 100, Progress: func(n int) { calls = append(calls, n) }}); err != nil {
+	if _, err := Import(f.ctx, f.store, KindContacts, bytes.NewReader(contactsFile(200, 5, nil)),
+		Options{BatchSize: 100, Progress: func(n int) { calls = append(calls, n) }}); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]int{100, 200}, calls); diff != "" {
@@ -389,7 +391,7 @@ func TestMemoryPerContact(t *testing.T) {
 	f := setup(t)
 	const partners, contacts = 400, 4000
 	f.putPartners(t, partners)
-	if _, err := f.store.Import(f.ctx, KindContacts, bytes.NewReader(contactsFile(contacts, partners, nil)), ImportOptions{}); err != nil {
+	if _, err := Import(f.ctx, f.store, KindContacts, bytes.NewReader(contactsFile(contacts, partners, nil)), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var record, email, cid, set, partner int64
@@ -415,7 +417,7 @@ func TestMemoryPerContact(t *testing.T) {
 	total := (record + email + cid + set) / contacts
 	t.Logf("bytes per contact: record %d, email index %d, id index %d, set entry %d (%s): %d in all; partner record %d",
 		record/contacts, email/contacts, cid/contacts, set/contacts,
-		f.rdb.ObjectEncoding(f.ctx, partnerContactsKey("P001")).Val(), total, partner/partners)
+		f.rdb.ObjectEncoding(f.ctx, "lt:{p:P001}:contacts").Val(), total, partner/partners)
 	if own > 400 {
 		t.Errorf("record and indexes take %d bytes per contact, budget 400", own)
 	}
@@ -435,11 +437,11 @@ func BenchmarkImportContacts(b *testing.B) {
 			if flush {
 				b.StopTimer()
 				f.rdb.FlushDB(f.ctx)
-				f.store.unassignedReady.Store(false)
+				f.fresh(b) // a store that has not seen the unassigned partner yet
 				f.putPartners(b, 100)
 				b.StartTimer()
 			}
-			rep, err := f.store.Import(f.ctx, KindContacts, bytes.NewReader(file), ImportOptions{})
+			rep, err := Import(f.ctx, f.store, KindContacts, bytes.NewReader(file), Options{})
 			if err != nil || rep.Imported != rows {
 				b.Fatalf("import: %+v, %v", rep, err)
 			}
