@@ -264,6 +264,11 @@ handoff:
 	if fmt.Sprint(o1) != fmt.Sprint(o2) || o1["state"] != "closed" {
 		t.Errorf("outcome not idempotent or not closed:\n%v\n%v", o1, o2)
 	}
+	// The answer says what the conversion adds to scoring: a deal.won with
+	// the rubric's points (0 by default), its value for RFM monetary.
+	if rec := fmt.Sprint(o1["recorded_event"]); rec != "map[id:handoff:acme:1:converted points:0 type:deal.won value:5000]" {
+		t.Errorf("recorded_event = %s", rec)
+	}
 	var hist struct {
 		Entry    struct{ State, Outcome string }
 		Timeline []struct {
@@ -287,12 +292,12 @@ handoff:
 	doAs(t, s, admin, "GET", "/v1/contacts/jane", "", &jane)
 	deals := 0
 	for _, it := range jane.Timeline {
-		if it.Type == "deal.registered" {
+		if it.Type == "deal.won" {
 			deals++
 		}
 	}
 	if deals != 1 {
-		t.Errorf("%d deal.registered events in jane's timeline, want 1", deals)
+		t.Errorf("%d deal.won events in jane's timeline, want 1", deals)
 	}
 
 	// SLA: globex stays unclaimed past its claim SLA; the sweep moves it.
