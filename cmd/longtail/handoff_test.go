@@ -299,6 +299,28 @@ handoff:
 	if deals != 1 {
 		t.Errorf("%d deal.won events in jane's timeline, want 1", deals)
 	}
+	// Issue 13: on a directory this small RFM uses the fixed thresholds, and
+	// acme, engaged and converted today, is not "at risk": R5 (today), F2
+	// (four engagements), M3 (5,000).
+	// Through the worker, which runs on the test's clock.
+	if code := doAs(t, s, admin, "POST", "/v1/scoring/rfm", "", nil); code != http.StatusAccepted {
+		t.Fatalf("POST /v1/scoring/rfm = %d", code)
+	}
+	if n := s.settle(t, jobs.QueuePeriodic); n < 1 {
+		t.Fatalf("%d periodic tasks processed, want the RFM run", n)
+	}
+	var acme struct {
+		RFM struct {
+			R, F, M  int
+			Segment  string
+			Monetary float64
+			Basis    struct{ R, F, M string }
+		}
+	}
+	doAs(t, s, admin, "GET", "/v1/partners/acme", "", &acme)
+	if r := acme.RFM; r.R != 5 || r.F != 2 || r.M != 3 || r.Segment != "potential" || r.Monetary != 5000 || r.Basis.R != "threshold" {
+		t.Errorf("acme's RFM after converting today = %+v, want R5 F2 M3 potential on thresholds", r)
+	}
 
 	// SLA: globex stays unclaimed past its claim SLA; the sweep moves it.
 	out := s.cli(t, "handoff", "sweep")
