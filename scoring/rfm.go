@@ -84,6 +84,11 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 	for _, pid := range partnerIDs {
 		if pid != e.cfg.UnassignedPartner {
 			ids = append(ids, pid)
+			continue
+		}
+		// A ranking stored before it was left out would still show.
+		if err := e.rdb.HDel(ctx, partnerScoreKey(pid), "rfm").Err(); err != nil {
+			return nil, fmt.Errorf("scoring: rfm: %w", err)
 		}
 	}
 	for start := 0; start < len(ids); start += rfmChunk {

@@ -146,6 +146,8 @@ func TestComputeRFMSmallPopulation(t *testing.T) {
 	b.apply(t, Target{PartnerID: "gone-quiet", ContactID: "c"}, visits("gone-quiet", 75, 12)...)
 	b.apply(t, Target{PartnerID: "old", ContactID: "c"}, visits("old", 200, 2)...)
 	b.apply(t, Target{PartnerID: "unassigned", ContactID: "u"}, visits("unassigned", 0, 3)...)
+	// As an earlier version stored it: dropped by the next run.
+	b.rdb.HSet(b.ctx, partnerScoreKey("unassigned"), "rfm", `{"r":1,"f":1,"m":1,"segment":"lost","recency_days":-1}`)
 	ids := []string{"won", "today", "gone-quiet", "old", "never"}
 	sum, err := b.eng.ComputeRFM(b.ctx, append(ids, "unassigned"), t0)
 	if err != nil {
