@@ -359,6 +359,9 @@ func (w Webhooks) ReplayWindow() time.Duration {
 // the values that run: threshold 30, half_life 30d, claim_sla 24h, the
 // routing order, not zeros the constructors would replace later.
 func (c *Config) applyDefaults() {
+	// Scoring keeps the unassigned pseudo-partner off RFM and the
+	// leaderboard; it is the directory's key, not a scoring one.
+	c.Scoring.UnassignedPartner = c.Directory.UnassignedPartner
 	c.Scoring = c.Scoring.WithDefaults()
 	c.Handoff.Config = c.Handoff.Config.WithDefaults()
 	if c.Webhooks.MaxAge == nil {

@@ -33,13 +33,17 @@ const (
 	WebinarAttended   Type = "webinar.attended"
 	EventAttended     Type = "event.attended"
 	DealRegistered    Type = "deal.registered"
-	Purchase          Type = "purchase"
+	// DealWon is a deal closed: what a rep's converted outcome records.
+	// Its value feeds RFM monetary like a purchase's; its points are the
+	// rubric's (0 by default), unlike deal.registered's 15.
+	DealWon  Type = "deal.won"
+	Purchase Type = "purchase"
 )
 
 // Types lists every valid type, in documentation order.
 var types = []Type{
 	EmailDelivered, EmailOpen, EmailClick, EmailBounce, EmailSpam, EmailUnsubscribe, EmailReply,
-	WebVisit, ContentDownload, WebinarRegistered, WebinarAttended, EventAttended, DealRegistered, Purchase,
+	WebVisit, ContentDownload, WebinarRegistered, WebinarAttended, EventAttended, DealRegistered, DealWon, Purchase,
 }
 
 // Types returns every valid event type in documentation order.

@@ -101,8 +101,8 @@ func TestOutcomeFollowUpFailureIs503ThenRetried(t *testing.T) {
 		}
 	}
 	deals, hooks := f.followUps(t)
-	if len(deals) != 1 || deals[0].Type != event.DealRegistered || deals[0].Value != 1200 || deals[0].PartnerID != "p1" {
-		t.Errorf("deal events queued: %+v, want one deal.registered of 1200 for p1", deals)
+	if len(deals) != 1 || deals[0].Type != event.DealWon || deals[0].Value != 1200 || deals[0].PartnerID != "p1" {
+		t.Errorf("deal events queued: %+v, want one deal.won of 1200 for p1", deals)
 	}
 	if len(hooks) != 1 {
 		t.Errorf("outcome webhooks queued: %v, want one", hooks)

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
+	"github.com/longtailhq/longtail/scoring"
 )
 
 // RepQueue is what the API needs of the rep call queue.
@@ -240,7 +243,61 @@ func (a *API) outcome(w http.ResponseWriter, r *http.Request) {
 		queueError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	// A converted call's deal event was queued by the recorder; the answer
+	// says what it adds to scoring rather than adding it silently.
+	resp := outcomeResponse{Entry: e}
+	if ev := e.DealEvent(); ev != nil {
+		rec, err := a.recorded(r.Context(), *ev)
+		if err != nil {
+			directoryError(w, r, err)
+			return
+		}
+		resp.RecordedEvent = rec
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// outcomeResponse is the entry after an outcome and, for a converted
+// call, the event it recorded, so what the deal adds to scoring is said
+// rather than silent.
+type outcomeResponse struct {
+	*repqueue.Entry
+	RecordedEvent *recordedEvent `json:"recorded_event,omitempty"`
+}
+
+// recordedEvent is an event an outcome fed to scoring.
+type recordedEvent struct {
+	ID    string     `json:"id"`
+	Type  event.Type `json:"type"`
+	Value float64    `json:"value"`
+	// Points the rubric gives the event before decay
+	// (scoring.points.deal.won, 0 by default, with topic multipliers and
+	// rules applied); the value counts toward RFM monetary either way.
+	Points float64 `json:"points"`
+}
+
+// recorded describes ev with the points the rubric gives it for its
+// contact and partner, as ingest will score it.
+func (a *API) recorded(ctx context.Context, ev event.Event) (*recordedEvent, error) {
+	rec := &recordedEvent{ID: ev.ID, Type: ev.Type, Value: ev.Value}
+	if a.scores == nil {
+		return rec, nil
+	}
+	t := scoring.Target{PartnerID: ev.PartnerID, ContactID: ev.ContactID}
+	if p, err := a.dir.GetPartner(ctx, ev.PartnerID); err == nil {
+		t.PartnerType, t.Tier = p.Type, p.Tier
+	} else if !errors.Is(err, directory.ErrNotFound) {
+		return nil, err
+	}
+	if ev.ContactID != "" {
+		if c, err := a.dir.LookupContact(ctx, ev.ContactID); err == nil {
+			t.Persona = c.Persona
+		} else if !errors.Is(err, directory.ErrNotFound) {
+			return nil, err
+		}
+	}
+	rec.Points, _ = a.scores.Rubric().Points(ev, t)
+	return rec, nil
 }
 
 func (a *API) handoffStats(w http.ResponseWriter, r *http.Request) {

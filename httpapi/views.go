@@ -19,6 +19,9 @@ type Scores interface {
 	Partner(ctx context.Context, partnerID string) (*scoring.PartnerScore, error)
 	Leaderboard(ctx context.Context, limit int) ([]scoring.Entry, error)
 	Explain(ctx context.Context, partnerID string, contactIDs []string) (*scoring.Explanation, error)
+	// Rubric tells what an event recorded by the API (a converted call's
+	// deal.won) will score.
+	Rubric() *scoring.Rubric
 }
 
 // ContactView is GET /v1/contacts/{id-or-email}: the profile with its

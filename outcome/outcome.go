@@ -5,7 +5,7 @@
 //     (not now, wrong contact, no answer for the last time) is re-armed so
 //     it can cross the threshold again (repqueue.Queue.RecordOutcome);
 //  2. a converted call's deal reaches scoring and monetary RFM as a
-//     deal.registered event, through the same durable queue as any event;
+//     deal.won event, through the same durable queue as any event;
 //  3. every handoff.webhooks receiver is told of the outcome.
 //
 // Every step is idempotent: recording the same outcome again changes

@@ -119,23 +119,25 @@ func (e *Entry) HandoffID() string {
 	return "handoff:" + e.PartnerID + ":" + strconv.FormatInt(e.Seq, 10)
 }
 
-// DealEvent is the deal.registered event a converted entry feeds to
-// scoring (monetary RFM and points), or nil for any other entry. Its id is
-// derived from the handoff, so ingesting it again after a retried
-// RecordOutcome counts once.
+// DealEvent is the deal.won event a converted entry feeds to scoring, or
+// nil for any other entry. Its value counts toward RFM monetary; its
+// points are the rubric's (scoring.points.deal.won, 0 by default), not the
+// 15 of a deal.registered, so a converted call does not silently push the
+// partner back toward the threshold. Its id is derived from the handoff,
+// so ingesting it again after a retried RecordOutcome counts once.
 func (e *Entry) DealEvent() *event.Event {
 	if e.State != StateClosed || e.Outcome != OutcomeConverted || e.ClosedAt == nil {
 		return nil
 	}
 	ev := &event.Event{
 		ID:         e.HandoffID() + ":converted",
-		Type:       event.DealRegistered,
+		Type:       event.DealWon,
 		ContactID:  e.ContactID,
 		PartnerID:  e.PartnerID,
 		OccurredAt: *e.ClosedAt,
 		Value:      e.Value,
 		Source:     "repqueue",
-		Title:      "Deal registered after a call from " + e.RepID,
+		Title:      "Deal won after a call from " + e.RepID,
 	}
 	if e.Contact != nil {
 		ev.Email = e.Contact.Email

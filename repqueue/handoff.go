@@ -31,6 +31,9 @@ func (q *Queue) Handoff(ctx context.Context, partnerID string, seq int64, crosse
 	if seq <= 0 {
 		return nil, false, fmt.Errorf("%w: seq must be positive, got %d", ErrInvalid, seq)
 	}
+	if partnerID == q.dir.UnassignedPartnerID() {
+		return nil, false, q.refuseUnassigned(ctx, partnerID, seq)
+	}
 	pipe := q.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, entryKey(partnerID))
 	pend := pipe.Get(ctx, pendKey(partnerID))
@@ -118,6 +121,18 @@ func (q *Queue) Handoff(ctx context.Context, partnerID string, seq int64, crosse
 		return e, true, fmt.Errorf("repqueue: handoff %s: after create: %w", partnerID, err)
 	}
 	return e, true, nil
+}
+
+// refuseUnassigned counts a crossing of the unassigned pseudo-partner
+// (Stats.RefusedUnassigned) and says why it is not handed off. Scoring
+// never rolls its contacts up, so such a crossing means a bug or data
+// written by hand: it is counted for ops to see, not queued for a rep.
+func (q *Queue) refuseUnassigned(ctx context.Context, pid string, seq int64) error {
+	if err := q.rdb.HIncrBy(ctx, allKPIKey, kRefusedUnassigned, 1).Err(); err != nil {
+		return fmt.Errorf("repqueue: handoff %s: count refusal: %w", pid, err)
+	}
+	return fmt.Errorf("%w: partner %q (crossing %d) holds the contacts of unknown company; "+
+		"import them under their partner to hand them off", ErrUnassigned, pid, seq)
 }
 
 // lostHandoff returns the entry that won over this handoff, giving back

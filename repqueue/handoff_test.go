@@ -284,6 +284,53 @@ func TestHandoffInput(t *testing.T) {
 	}
 }
 
+// The unassigned pseudo-partner holds contacts of unknown company: even
+// with a crossing (which ingest never rolls up to it) it is refused,
+// counted, and takes nobody's capacity; each refusal counts.
+func TestUnassignedPartnerIsNeverHandedOff(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	b.rep(t, "any", 1)
+	pid := b.dir.UnassignedPartnerID()
+	res, err := b.eng.Apply(b.ctx, scoring.Target{PartnerID: pid, ContactID: "stranger"}, []event.Event{
+		ev("w1", event.WebinarAttended, b.clock.Now(), "Securing SMB storage", ""),
+		ev("w2", event.EventAttended, b.clock.Now(), "Trade show", ""),
+		ev("w3", event.WebinarAttended, b.clock.Now(), "Backup basics", ""),
+		ev("w4", event.EmailClick, b.clock.Now(), "Backup basics", ""),
+	})
+	if err != nil || res.Crossing == nil {
+		t.Fatalf("no crossing to refuse: %+v, %v", res, err)
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		e, created, err := b.q.Handoff(b.ctx, pid, res.Crossing.Seq, res.Crossing.CrossedAt)
+		mustIs(t, err, ErrUnassigned)
+		mustIs(t, err, ErrInvalid) // so the hand-off task does not retry
+		if e != nil || created {
+			t.Fatalf("attempt %d: entry %+v created %v", attempt, e, created)
+		}
+		st, err := b.q.Stats(b.ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.RefusedUnassigned != attempt || st.Handoffs != 0 || st.Unrouted != 0 {
+			t.Errorf("attempt %d: stats %+v, want %d refused and no hand-off", attempt, st, attempt)
+		}
+	}
+	if e, err := b.q.Get(b.ctx, pid); err == nil || e != nil {
+		t.Errorf("the unassigned partner has an entry: %+v, %v", e, err)
+	}
+	if list, _ := b.q.List(b.ctx, "any"); len(list) != 0 || b.capacityUsed(t, "any") != 0 {
+		t.Errorf("rep queue %+v, capacity used %d: want nothing", list, b.capacityUsed(t, "any"))
+	}
+	if un, _ := b.q.ListUnrouted(b.ctx); len(un) != 0 {
+		t.Errorf("unrouted %+v, want nothing", un)
+	}
+	// The rep's slot is still there for a real partner.
+	if e := b.handoff(t, "p1"); e.RepID != "any" {
+		t.Errorf("p1 went to %q, want any", e.RepID)
+	}
+}
+
 func TestListOrder(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Config{})

@@ -141,8 +141,8 @@ func recycles(e *Entry) bool {
 // RecordOutcome records the outcome of the rep's claimed entry:
 //
 //   - converted: closed; the partner is not re-armed. The returned entry's
-//     DealEvent is the deal.registered event (with Value) the caller
-//     ingests so scoring and monetary RFM count the deal.
+//     DealEvent is the deal.won event (with Value) the caller ingests so
+//     monetary RFM counts the deal (and the rubric gives it its points).
 //   - callback: back to queued, available at CallbackAt (List hides it
 //     until then, Scheduled shows it), due ClaimSLA of business time later.
 //   - not_now: closed, partner re-armed, nurture paused until now +

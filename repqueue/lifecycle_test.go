@@ -176,7 +176,7 @@ func TestOutcomes(t *testing.T) {
 			if d := e.DealEvent(); (d != nil) != tt.want.deal {
 				t.Fatalf("DealEvent %+v", d)
 			} else if d != nil {
-				if d.Type != event.DealRegistered || d.Value != 12000 || d.PartnerID != "p1" || d.ContactID != "c-p1" ||
+				if d.Type != event.DealWon || d.Value != 12000 || d.PartnerID != "p1" || d.ContactID != "c-p1" ||
 					d.ID != "handoff:p1:1:converted" || !d.OccurredAt.Equal(b.clock.Now()) {
 					t.Errorf("deal event %+v", d)
 				}

@@ -41,6 +41,10 @@ var (
 	// It wraps ErrInvalid, so callers that only tell bad requests from
 	// missing entries need not know it; the HTTP API answers it 409.
 	ErrState = fmt.Errorf("%w: wrong state", ErrInvalid)
+	// ErrUnassigned: Handoff refuses the unassigned pseudo-partner, which
+	// is no company a rep could call. It wraps ErrInvalid, so the hand-off
+	// task fails permanently (and logs why) instead of retrying.
+	ErrUnassigned = fmt.Errorf("%w: the unassigned partner is never handed off", ErrInvalid)
 )
 
 // Directory is what the queue reads of the partner directory
@@ -50,6 +54,9 @@ type Directory interface {
 	GetContact(ctx context.Context, id string) (directory.Contact, error)
 	GetRep(ctx context.Context, id string) (directory.Rep, error)
 	ListReps(ctx context.Context) ([]directory.Rep, error)
+	// UnassignedPartnerID is the pseudo-partner of contacts of unknown
+	// company (directory.unassigned_partner), never handed off.
+	UnassignedPartnerID() string
 }
 
 // Scores is what the queue uses of the scoring engine (*scoring.Engine

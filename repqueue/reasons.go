@@ -143,6 +143,7 @@ var phrases = map[string]map[event.Type]phrase{
 		event.WebinarAttended:   {"Attended the webinar", "a webinar"},
 		event.EventAttended:     {"Attended the event", "an event"},
 		event.DealRegistered:    {"Registered a deal:", "a deal"},
+		event.DealWon:           {"Won a deal:", "a deal"},
 		event.Purchase:          {"Bought", "a product"},
 	},
 	"fr": {
@@ -156,6 +157,7 @@ var phrases = map[string]map[event.Type]phrase{
 		event.WebinarAttended:   {"A assisté au webinaire", "un webinaire"},
 		event.EventAttended:     {"A assisté à l'événement", "un événement"},
 		event.DealRegistered:    {"A enregistré une affaire :", "une affaire"},
+		event.DealWon:           {"A conclu une affaire :", "une affaire"},
 		event.Purchase:          {"A acheté", "un produit"},
 	},
 }

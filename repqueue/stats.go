@@ -24,6 +24,9 @@ const (
 	kBreaches    = "breaches"
 	kEscalations = "escalations"
 	kOutcome     = "o:"
+	// kRefusedUnassigned counts crossings of the unassigned partner that
+	// Handoff refused (overall only).
+	kRefusedUnassigned = "refused_unassigned"
 )
 
 // Stats are the queue KPIs of a rep, or of the whole queue.
@@ -46,6 +49,10 @@ type Stats struct {
 	Outcomes map[string]int `json:"outcomes"`
 	// ConversionRate is converted outcomes per handoff (0 with none).
 	ConversionRate float64 `json:"conversion_rate"`
+
+	// RefusedUnassigned: crossings of the unassigned pseudo-partner that
+	// were refused rather than handed off (overall only; expected 0).
+	RefusedUnassigned int `json:"refused_unassigned"`
 }
 
 func kpiKeys(repID string) (hash, ttc string) {
@@ -119,6 +126,8 @@ func (q *Queue) Stats(ctx context.Context, repID string) (*Stats, error) {
 			s.Handoffs = n
 		case k == kUnrouted:
 			s.Unrouted = n
+		case k == kRefusedUnassigned:
+			s.RefusedUnassigned = n
 		case k == kClaimed:
 			s.Claimed = n
 		case k == kBreaches:

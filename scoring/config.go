@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,7 +18,12 @@ const Day = 24 * time.Hour
 
 // Default points per event type (scoring.points). Types not listed score 0.
 // Purchases add monetary value to RFM, never points; unsubscribes and spam
-// complaints take points away.
+// complaints take points away. deal.won (what a rep's converted outcome
+// records) is listed at 0 so the rubric shows it: a won deal is the result
+// of a call, not interest to call about, and points would push a partner
+// that just bought back toward the threshold and a second hand-off. Its
+// value feeds RFM monetary either way; scoring.points.deal.won gives it
+// points where a rubric wants them.
 var defaultPoints = map[event.Type]float64{
 	event.EmailOpen:         1,
 	event.WebVisit:          3,
@@ -28,6 +34,7 @@ var defaultPoints = map[event.Type]float64{
 	event.ContentDownload:   5,
 	event.EmailReply:        8,
 	event.DealRegistered:    15,
+	event.DealWon:           0,
 	event.EmailUnsubscribe:  -10,
 	event.EmailSpam:         -20,
 }
@@ -56,9 +63,10 @@ type Config struct {
 	// Points per event type, merged over the defaults: email.open 1,
 	// web.visit 3, email.click 5, webinar.attended 10, event.attended 10,
 	// webinar.registered 5, content.download 5, email.reply 8,
-	// deal.registered 15, email.unsubscribe -10, email.spam -20; every other
-	// type 0. An explicit 0 removes a default. purchase must stay 0: it adds
-	// monetary value (RFM), not points.
+	// deal.registered 15, deal.won 0, email.unsubscribe -10, email.spam
+	// -20; every other type 0. An explicit 0 removes a default. purchase
+	// must stay 0: it adds monetary value (RFM), not points; deal.won adds
+	// monetary value and whatever points are set here.
 	Points map[event.Type]float64 `yaml:"points"`
 
 	// HalfLife of engagement points: an event's points halve every HalfLife.
@@ -124,6 +132,13 @@ type Config struct {
 
 	// RFM configures recency / frequency / monetary ranking.
 	RFM RFMConfig `yaml:"rfm"`
+
+	// UnassignedPartner is the pseudo-partner that holds contacts of
+	// unknown company: RFM never ranks it and the leaderboard never lists
+	// it. Not a scoring key: the config loader copies
+	// directory.unassigned_partner here. If empty, "unassigned" (the
+	// directory's default).
+	UnassignedPartner string `yaml:"-"`
 }
 
 // Rule multiplies engagement points when all its non-empty conditions match.
@@ -152,13 +167,48 @@ type FitRule struct {
 type RFMConfig struct {
 	// FrequencyWindow counts scored engagements this far back. If zero, 90 days.
 	FrequencyWindow time.Duration `yaml:"frequency_window"`
-	// MonetaryWindow sums purchase and deal.registered values this far back.
-	// If zero, 365 days.
+	// MonetaryWindow sums purchase, deal.registered and deal.won values
+	// this far back. If zero, 365 days.
 	MonetaryWindow time.Duration `yaml:"monetary_window"`
+	// MinPopulation: a metric is ranked by quintiles only when at least
+	// this many partners have a value for it (any engagement for recency,
+	// engagements in the window for frequency, money in the window for
+	// monetary). Below it, Thresholds score the metric instead: quintiles
+	// of a handful of partners say little (with five partners, one tie
+	// puts everyone engaged today in the bottom two fifths). If zero, 20.
+	MinPopulation int `yaml:"min_population"`
+	// Thresholds score the metrics with fewer than MinPopulation partners.
+	Thresholds RFMThresholds `yaml:"thresholds"`
 	// Segments name (R, F, M) rank combinations; the first match wins. If nil,
 	// DefaultSegments.
 	Segments []SegmentRule `yaml:"segments"`
 }
+
+// RFMThresholds are the fixed scales of a metric too sparse for quintiles:
+// four ascending bounds each, for ranks 5, 4, 3, 2 of recency and ranks
+// 2, 3, 4, 5 of frequency and monetary. A partner with no value for a
+// metric ranks 1 on either scale.
+type RFMThresholds struct {
+	// RecencyDays are the most days since the last engagement that rank
+	// 5, 4, 3 and 2; anything older ranks 1. If empty, [7, 30, 60, 90].
+	RecencyDays []int `yaml:"recency_days"`
+	// Frequency are the fewest engagements in the frequency window that
+	// rank 2, 3, 4 and 5; fewer rank 1. If empty, [2, 5, 10, 20]: a
+	// single engagement ranks 1, which with R 5 reads "new".
+	Frequency []int `yaml:"frequency"`
+	// Monetary are the smallest sums in the monetary window that rank 2,
+	// 3, 4 and 5; less ranks 1. If empty, [1, 1000, 10000, 50000].
+	Monetary []float64 `yaml:"monetary"`
+}
+
+// Default RFM population minimum and thresholds (scoring.rfm).
+const DefaultRFMMinPopulation = 20
+
+var (
+	defaultRecencyDays = []int{7, 30, 60, 90}
+	defaultFrequency   = []int{2, 5, 10, 20}
+	defaultMonetary    = []float64{1, 1000, 10000, 50000}
+)
 
 // SegmentRule matches ranks within inclusive bounds; a zero bound is open.
 type SegmentRule struct {
@@ -291,6 +341,21 @@ func (c Config) Validate() error {
 	if c.RFM.MonetaryWindow < 0 || (c.RFM.MonetaryWindow > 0 && c.RFM.MonetaryWindow < Day) {
 		return bad("rfm.monetary_window", "must be at least one day")
 	}
+	if c.RFM.MinPopulation < 0 {
+		return bad("rfm.min_population", "must not be negative")
+	}
+	if err := ascending(c.RFM.Thresholds.RecencyDays, 0); err != nil {
+		return bad("rfm.thresholds.recency_days", "%v", err)
+	}
+	if err := ascending(c.RFM.Thresholds.Frequency, 1); err != nil {
+		return bad("rfm.thresholds.frequency", "%v", err)
+	}
+	if m := c.RFM.Thresholds.Monetary; len(m) > 0 && !(m[0] > 0) {
+		return bad("rfm.thresholds.monetary", "[0] must be positive, got %v", m[0])
+	}
+	if err := ascending(c.RFM.Thresholds.Monetary, 0); err != nil {
+		return bad("rfm.thresholds.monetary", "%v", err)
+	}
 	seen := map[string]bool{}
 	for i, s := range c.RFM.Segments {
 		key := fmt.Sprintf("rfm.segments[%d]", i)
@@ -374,7 +439,50 @@ func (c Config) withDefaults() Config {
 	if out.RFM.Segments == nil {
 		out.RFM.Segments = DefaultSegments()
 	}
+	if out.RFM.MinPopulation == 0 {
+		out.RFM.MinPopulation = DefaultRFMMinPopulation
+	}
+	th := &out.RFM.Thresholds
+	if len(th.RecencyDays) == 0 {
+		th.RecencyDays = slices.Clone(defaultRecencyDays)
+	}
+	if len(th.Frequency) == 0 {
+		th.Frequency = slices.Clone(defaultFrequency)
+	}
+	if len(th.Monetary) == 0 {
+		th.Monetary = slices.Clone(defaultMonetary)
+	}
+	if out.UnassignedPartner == "" {
+		out.UnassignedPartner = defaultUnassignedPartner
+	}
 	return out
+}
+
+// defaultUnassignedPartner is directory.DefaultUnassignedPartnerID, spelled
+// out because scoring does not depend on the directory.
+const defaultUnassignedPartner = "unassigned"
+
+// ascending checks a thresholds list: empty (the default), or four finite
+// values, strictly ascending, the first at least lo.
+func ascending[T int | float64](v []T, lo T) error {
+	if len(v) == 0 {
+		return nil
+	}
+	if len(v) != 4 {
+		return fmt.Errorf("needs 4 bounds (for ranks 2 to 5), got %d", len(v))
+	}
+	for i, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("[%d] must be a finite number", i)
+		}
+		if x < lo {
+			return fmt.Errorf("[%d] is %v, below the minimum %v", i, x, lo)
+		}
+		if i > 0 && x <= v[i-1] {
+			return fmt.Errorf("must be strictly ascending: %v after %v", x, v[i-1])
+		}
+	}
+	return nil
 }
 
 // ErrConfig is wrapped by NewEngine when the configuration is invalid.

@@ -44,9 +44,12 @@
 //
 // # Scheduled work
 //
-// ComputeRFM ranks partners by recency, frequency and monetary quintiles
-// and names their segments; Sweep re-arms partners that decayed without new
-// events. Both take partner ids; ScoredPartners lists the scored ones.
+// ComputeRFM ranks partners by recency, frequency and monetary (quintiles
+// of the partners with a value, or fixed thresholds when fewer than
+// RFM.MinPopulation have one) and names their segments; Sweep re-arms
+// partners that decayed without new events. Both take partner ids;
+// ScoredPartners lists the scored ones. Neither RFM nor the leaderboard
+// ever includes Config.UnassignedPartner.
 //
 // # Without Redis
 //

@@ -87,6 +87,7 @@ var typeCodes = map[event.Type]string{
 	event.WebinarAttended:   "wa",
 	event.EventAttended:     "ea",
 	event.DealRegistered:    "dr",
+	event.DealWon:           "dw",
 	event.Purchase:          "pu",
 }
 

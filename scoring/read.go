@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,11 +47,16 @@ type RFM struct {
 	F       int    `json:"f"`
 	M       int    `json:"m"`
 	Segment string `json:"segment"`
-	// RecencyDays since the last scored engagement; -1 when there was none.
-	RecencyDays int       `json:"recency_days"`
-	Frequency   int       `json:"frequency"`
-	Monetary    float64   `json:"monetary"`
-	ComputedAt  time.Time `json:"computed_at"`
+	// RecencyDays since the last scored engagement, purchase or deal; -1
+	// when there was none.
+	RecencyDays int     `json:"recency_days"`
+	Frequency   int     `json:"frequency"`
+	Monetary    float64 `json:"monetary"`
+	// Basis says how each rank was set: "quintile" (against the other
+	// partners), "threshold" (scoring.rfm.thresholds: too few partners to
+	// rank against) or "none" (no value: 1).
+	Basis      RFMBasis  `json:"basis"`
+	ComputedAt time.Time `json:"computed_at"`
 }
 
 // PartnerScore is a partner's scoring state decayed to now.
@@ -184,31 +190,38 @@ type Entry struct {
 
 // Leaderboard returns the limit partners with the highest decayed scores,
 // highest first. With one half-life for all, the order of the stored
-// normalised scores is the order of the decayed scores at any time.
+// normalised scores is the order of the decayed scores at any time. The
+// unassigned pseudo-partner (Config.UnassignedPartner) is never listed:
+// its contacts are scored without a roll-up, and should a roll-up have
+// reached it anyway it is no company to call.
 func (e *Engine) Leaderboard(ctx context.Context, limit int) ([]Entry, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("%w: limit must be positive, got %d", ErrInvalidTarget, limit)
 	}
-	zs, err := e.rdb.ZRevRangeWithScores(ctx, leaderboardKey, 0, int64(limit-1)).Result()
+	// One more than asked, in case the unassigned partner is among them.
+	zs, err := e.rdb.ZRevRangeWithScores(ctx, leaderboardKey, 0, int64(limit)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("scoring: leaderboard: %w", err)
 	}
 	d := e.decay(e.clock())
-	out := make([]Entry, len(zs))
-	for i, z := range zs {
-		out[i] = Entry{PartnerID: z.Member.(string), Score: z.Score * d}
+	out := make([]Entry, 0, min(len(zs), limit))
+	for _, z := range zs {
+		if pid := z.Member.(string); pid != e.cfg.UnassignedPartner && len(out) < limit {
+			out = append(out, Entry{PartnerID: pid, Score: z.Score * d})
+		}
 	}
 	return out, nil
 }
 
 // ScoredPartners returns the ids of every partner that has been scored (the
-// leaderboard's members), for ComputeRFM and Sweep.
+// leaderboard's members, so never the unassigned partner), for ComputeRFM
+// and Sweep.
 func (e *Engine) ScoredPartners(ctx context.Context) ([]string, error) {
 	ids, err := e.rdb.ZRange(ctx, leaderboardKey, 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("scoring: scored partners: %w", err)
 	}
-	return ids, nil
+	return slices.DeleteFunc(ids, func(id string) bool { return id == e.cfg.UnassignedPartner }), nil
 }
 
 // Explanation breaks a partner's score down by contact, event type and

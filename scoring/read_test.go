@@ -47,6 +47,43 @@ func TestLeaderboardOrder(t *testing.T) {
 	}
 }
 
+// The unassigned pseudo-partner is never on the leaderboard, even when a
+// roll-up reached it (ingest scores its contacts with NoRollup) and it
+// has the top score; the limit still counts real partners.
+func TestLeaderboardNeverListsUnassigned(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, configured, id string }{
+		{"default", "", "unassigned"},
+		{"configured", "nobody", "nobody"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, Config{UnassignedPartner: tt.configured})
+			b.apply(t, Target{PartnerID: tt.id, ContactID: "u"}, ev("u1", event.WebinarAttended, t0),
+				ev("u2", event.EventAttended, t0))
+			b.apply(t, Target{PartnerID: "p1", ContactID: "c"}, ev("a", event.WebinarAttended, t0))
+			b.apply(t, Target{PartnerID: "p2", ContactID: "c"}, ev("b", event.EmailClick, t0))
+			lb, err := b.eng.Leaderboard(b.ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]Entry{{"p1", 10}, {"p2", 5}}, lb); diff != "" {
+				t.Errorf("leaderboard (-want, +got):\n%s", diff)
+			}
+			if lb, _ := b.eng.Leaderboard(b.ctx, 1); len(lb) != 1 || lb[0].PartnerID != "p1" {
+				t.Errorf("leaderboard of 1 = %+v, want p1", lb)
+			}
+			ids, err := b.eng.ScoredPartners(b.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"p2", "p1"}, ids); diff != "" {
+				t.Errorf("scored partners (-want, +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestLeaderboardVersionGuard(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Config{})

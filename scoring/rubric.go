@@ -207,8 +207,11 @@ func Suppression(ev event.Event) string {
 
 // monetary is the value an event adds to RFM monetary.
 func monetary(ev event.Event) float64 {
-	if (ev.Type == event.Purchase || ev.Type == event.DealRegistered) && ev.Value > 0 {
-		return ev.Value
+	switch ev.Type {
+	case event.Purchase, event.DealRegistered, event.DealWon:
+		if ev.Value > 0 {
+			return ev.Value
+		}
 	}
 	return 0
 }

@@ -173,7 +173,7 @@ func (f *fixture) seen(t *testing.T) []followUp {
 				t.Fatal(err)
 			}
 			for i, ev := range p.Events {
-				if ev.Type == event.DealRegistered {
+				if ev.Type == event.DealWon {
 					deals[ev.PartnerID] = &p.Events[i]
 				}
 			}

@@ -91,7 +91,7 @@ type outcomeForm struct {
 
 // outcomeLabels are the words a rep reads for each outcome kind.
 var outcomeLabels = map[string]string{
-	repqueue.OutcomeConverted:    "Converted: deal registered",
+	repqueue.OutcomeConverted:    "Converted: deal won",
 	repqueue.OutcomeCallback:     "Call back at a set time",
 	repqueue.OutcomeNotNow:       "Not now",
 	repqueue.OutcomeNotAFit:      "Not a fit",

@@ -264,6 +264,11 @@ handoff:
 	if fmt.Sprint(o1) != fmt.Sprint(o2) || o1["state"] != "closed" {
 		t.Errorf("outcome not idempotent or not closed:\n%v\n%v", o1, o2)
 	}
+	// The answer says what the conversion adds to scoring: a deal.won with
+	// the rubric's points (0 by default), its value for RFM monetary.
+	if rec := fmt.Sprint(o1["recorded_event"]); rec != "map[id:handoff:acme:1:converted points:0 type:deal.won value:5000]" {
+		t.Errorf("recorded_event = %s", rec)
+	}
 	var hist struct {
 		Entry    struct{ State, Outcome string }
 		Timeline []struct {
@@ -287,12 +292,34 @@ handoff:
 	doAs(t, s, admin, "GET", "/v1/contacts/jane", "", &jane)
 	deals := 0
 	for _, it := range jane.Timeline {
-		if it.Type == "deal.registered" {
+		if it.Type == "deal.won" {
 			deals++
 		}
 	}
 	if deals != 1 {
-		t.Errorf("%d deal.registered events in jane's timeline, want 1", deals)
+		t.Errorf("%d deal.won events in jane's timeline, want 1", deals)
+	}
+	// Issue 13: on a directory this small RFM uses the fixed thresholds, and
+	// acme, engaged and converted today, is not "at risk": R5 (today), F2
+	// (four engagements), M3 (5,000).
+	// Through the worker, which runs on the test's clock.
+	if code := doAs(t, s, admin, "POST", "/v1/scoring/rfm", "", nil); code != http.StatusAccepted {
+		t.Fatalf("POST /v1/scoring/rfm = %d", code)
+	}
+	if n := s.settle(t, jobs.QueuePeriodic); n < 1 {
+		t.Fatalf("%d periodic tasks processed, want the RFM run", n)
+	}
+	var acme struct {
+		RFM struct {
+			R, F, M  int
+			Segment  string
+			Monetary float64
+			Basis    struct{ R, F, M string }
+		}
+	}
+	doAs(t, s, admin, "GET", "/v1/partners/acme", "", &acme)
+	if r := acme.RFM; r.R != 5 || r.F != 2 || r.M != 3 || r.Segment != "potential" || r.Monetary != 5000 || r.Basis.R != "threshold" {
+		t.Errorf("acme's RFM after converting today = %+v, want R5 F2 M3 potential on thresholds", r)
 	}
 
 	// SLA: globex stays unclaimed past its claim SLA; the sweep moves it.

@@ -165,6 +165,7 @@ func printStats(w io.Writer, s *repqueue.Stats) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "handoffs\t%d\n", s.Handoffs)
 	fmt.Fprintf(tw, "unrouted\t%d\n", s.Unrouted)
+	fmt.Fprintf(tw, "refused (unassigned)\t%d\n", s.RefusedUnassigned)
 	fmt.Fprintf(tw, "claimed\t%d\n", s.Claimed)
 	fmt.Fprintf(tw, "median time to claim\t%s\n", humanDuration(s.MedianTimeToClaim))
 	fmt.Fprintf(tw, "p90 time to claim\t%s\n", humanDuration(s.P90TimeToClaim))
