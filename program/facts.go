@@ -177,3 +177,23 @@ func (q Quarter) String() string { return fmt.Sprintf("%d-Q%d", q.Year, q.Q) }
 
 // MarshalText writes the quarter as String does.
 func (q Quarter) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
+
+// ParseQuarter reads "2026-Q3".
+func ParseQuarter(s string) (Quarter, error) {
+	var q Quarter
+	var rest string
+	if n, _ := fmt.Sscanf(s, "%4d-Q%1d%s", &q.Year, &q.Q, &rest); n != 2 || q.Q < 1 || q.Q > 4 || q.String() != s {
+		return Quarter{}, fmt.Errorf("program: %q is not a quarter such as 2026-Q3", s)
+	}
+	return q, nil
+}
+
+// UnmarshalText reads the quarter as ParseQuarter does.
+func (q *Quarter) UnmarshalText(b []byte) error {
+	p, err := ParseQuarter(string(b))
+	if err != nil {
+		return err
+	}
+	*q = p
+	return nil
+}

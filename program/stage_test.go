@@ -1,6 +1,7 @@
 package program_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -127,5 +128,26 @@ func TestQuarter(t *testing.T) {
 		if q.String() != tc.want || q.Add(tc.add).String() != tc.then {
 			t.Errorf("QuarterOf(%s) = %s, +%d = %s; want %s, %s", tc.at, q, tc.add, q.Add(tc.add), tc.want, tc.then)
 		}
+	}
+}
+
+func TestParseQuarter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"2026-Q3", true}, {"1999-Q1", true}, {"2026-Q5", false}, {"2026-Q0", false}, {"2026Q3", false},
+		{"2026-q3", false}, {"2026-Q3x", false}, {" 2026-Q3", false}, {"", false},
+	} {
+		q, err := program.ParseQuarter(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && q.String() != tc.in) {
+			t.Errorf("ParseQuarter(%q) = %s, %v; want ok %v", tc.in, q, err, tc.ok)
+		}
+	}
+	// A KPI report survives a JSON round trip through its quarters.
+	var c program.Cohort
+	if err := json.Unmarshal([]byte(`{"quarter":"2025-Q4"}`), &c); err != nil || c.Quarter != program.QuarterOf(day("2025-11-30")) {
+		t.Errorf("cohort quarter from JSON: %s, %v", c.Quarter, err)
 	}
 }
