@@ -43,8 +43,10 @@ type Risk struct {
 	PartnerID string    `json:"partner_id"`
 	Rule      string    `json:"rule"`
 	Stage     StageName `json:"stage"`
-	// Since is when the risk began: joined_at + productive_within for
-	// no_deal, the start of the last full quarter for falling.
+	// Since is when the risk became known: joined_at + productive_within
+	// for no_deal; for falling, the end of the second quarter that fell
+	// (the start of now's quarter). A re-engagement flow older than that
+	// was for something else.
 	Since time.Time `json:"since"`
 	// Quarters are the three quarters' results of a falling partner,
 	// oldest first.
@@ -57,11 +59,11 @@ type Risk struct {
 // wins over falling (a partner with no result cannot fall).
 //
 // The action: exited when the partner is suppressed with reason
-// program_exit; else reengage when it had no re-engagement flow since
-// the risk began; wait while that flow is younger than exit_after; exit
-// after: one last flow, not one a quarter. A partner that answers it
-// with a deal leaves the no_deal rule by itself; one whose results still
-// fell is let go.
+// program_exit; else reengage when it had no re-engagement flow since it
+// was found at risk (Since); wait while that flow is younger than
+// exit_after; exit after: one last flow, not one a quarter. A partner
+// that answers it with a deal leaves the no_deal rule by itself; one
+// whose results still fell is let go.
 func AtRisk(f Facts, cfg Config, now time.Time) (Risk, bool) {
 	cfg = cfg.WithDefaults()
 	if f.hasLeft(now) {
@@ -78,7 +80,7 @@ func AtRisk(f Facts, cfg Config, now time.Time) (Risk, bool) {
 		if !fell(q[0], q[1]) || !fell(q[1], q[2]) {
 			return Risk{}, false
 		}
-		r.Rule, r.Since, r.Quarters = RiskFalling, last.Start(), q
+		r.Rule, r.Since, r.Quarters = RiskFalling, last.Add(1).Start(), q
 	default:
 		return Risk{}, false
 	}
