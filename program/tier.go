@@ -30,7 +30,10 @@ type Suggestion struct {
 	Score         float64 `json:"score"`
 	EngagedMonths int     `json:"engaged_months"`
 	CountedMonths int     `json:"counted_months"`
-	ScoreShortOf  string  `json:"score_short_of,omitempty"`
+	// ScoreShortOf names the tier above Suggested when the partner's
+	// results meet it and only its score does not ("" otherwise): the
+	// one thing a rep's call can change.
+	ScoreShortOf string `json:"score_short_of,omitempty"`
 	// Reason per locale (en, fr): "3 registered deals and €42k in 12
 	// months, engaged every month: registered → silver".
 	Reason map[string]string `json:"reason"`

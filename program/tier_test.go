@@ -1,6 +1,7 @@
 package program_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,12 @@ func TestSuggestTier(t *testing.T) {
 			}
 			if diff := cmp.Diff(map[string]string{"en": tc.en, "fr": tc.fr}, got.Reason); diff != "" {
 				t.Errorf("reason (-want, +got):\n%s", diff)
+			}
+			// The tier held back by the score alone is the one the
+			// reason names.
+			if held := strings.Contains(tc.en, "needs a score"); held != (got.ScoreShortOf != "") ||
+				held && !strings.Contains(tc.en, "("+got.ScoreShortOf+" needs a score") {
+				t.Errorf("score_short_of %q for %q", got.ScoreShortOf, tc.en)
 			}
 		})
 	}
