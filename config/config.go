@@ -13,6 +13,7 @@ import (
 
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/program"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 	"github.com/longtailhq/longtail/topic"
@@ -47,6 +48,10 @@ type Config struct {
 	// Handoff is routing, SLAs and notifications of the rep call queue
 	// (repqueue.Config documents the routing keys and defaults).
 	Handoff Handoff `yaml:"handoff"`
+	// Program is the partner-program view: lifecycle windows, the tier
+	// ladder, the exit delay (program.Config documents each key and
+	// default).
+	Program program.Config `yaml:"program"`
 	// UI configures the rep's pages.
 	UI UI `yaml:"ui"`
 	// Ops configures the task-queue console at /ops/queues.
@@ -353,7 +358,7 @@ func (w Webhooks) ReplayWindow() time.Duration {
 }
 
 // applyDefaults fills in the defaults that the sections' own packages
-// document (scoring, handoff) and the ones kept as nil pointers to tell
+// document (scoring, handoff, program) and the ones kept as nil pointers to tell
 // "unset" from "0" (webhooks.max_age). Load calls it once, after
 // validation, so that every command reads, and the start-up log shows,
 // the values that run: threshold 30, half_life 30d, claim_sla 24h, the
@@ -364,6 +369,7 @@ func (c *Config) applyDefaults() {
 	c.Scoring.UnassignedPartner = c.Directory.UnassignedPartner
 	c.Scoring = c.Scoring.WithDefaults()
 	c.Handoff.Config = c.Handoff.Config.WithDefaults()
+	c.Program = c.Program.WithDefaults()
 	if c.Webhooks.MaxAge == nil {
 		d := DefaultReplayWindow
 		c.Webhooks.MaxAge = &d
@@ -462,6 +468,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("config: %w", err))
 	}
 	if err := c.Nurture.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, errors.New("config: "+line))
+		}
+	}
+	if err := c.Program.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			errs = append(errs, errors.New("config: "+line))
 		}
