@@ -45,7 +45,8 @@ type judgeScratch struct {
 	fields    index // partner fields: the deltas in partner.Deltas
 
 	deliveredAt []float64
-	capUsed     []uint32
+	capUsed     []uint32 // the day's count, stored and added
+	capAdded    []uint32 // what the batch added to it
 	capExp      []uint32
 	explain     [][store.ExplainLen]float64
 	buf         []byte
@@ -173,13 +174,14 @@ func (r *Rubric) judge(v *verdict, t Target, evs []event.Event, s string, now ti
 					}
 					day := floorDiv(ms, 86400000)
 					j = sc.caps.add(keys.cap)
-					sc.capUsed = append(sc.capUsed, used)
+					sc.capUsed, sc.capAdded = append(sc.capUsed, used), append(sc.capAdded, 0)
 					sc.capExp = append(sc.capExp, uint32(max(nowM, (day+1)*1440)+1440))
 				}
 				if int64(sc.capUsed[j]) >= int64(limit) {
 					filtered = FilteredDailyCap
 				} else {
 					sc.capUsed[j]++
+					sc.capAdded[j]++
 				}
 			}
 			if filtered == "" && keys.marker != "" {
@@ -236,8 +238,10 @@ func (r *Rubric) judge(v *verdict, t Target, evs []event.Event, s string, now ti
 		}
 	}
 	for j, key := range sc.caps.keys {
-		v.records = store.AppendMarker(v.records, key, sc.capExp[j])
-		v.records = appendUint32(v.records, sc.capUsed[j])
+		if sc.capAdded[j] > 0 {
+			v.records = store.AppendMarker(v.records, key, sc.capExp[j])
+			v.records = appendUint32(v.records, sc.capUsed[j])
+		}
 	}
 	for j, key := range sc.explains.keys {
 		v.records = store.AppendExplain(v.records, key, &sc.explain[j])
@@ -280,7 +284,8 @@ func (sc *judgeScratch) reset() {
 	for _, x := range []*index{&sc.ids, &sc.counted, &sc.delivered, &sc.caps, &sc.explains, &sc.fields} {
 		x.reset()
 	}
-	sc.deliveredAt, sc.capUsed, sc.capExp, sc.explain = sc.deliveredAt[:0], sc.capUsed[:0], sc.capExp[:0], sc.explain[:0]
+	sc.deliveredAt, sc.capUsed, sc.capAdded, sc.capExp = sc.deliveredAt[:0], sc.capUsed[:0], sc.capAdded[:0], sc.capExp[:0]
+	sc.explain = sc.explain[:0]
 }
 
 // makeKeys computes the record keys of every event in one string: the

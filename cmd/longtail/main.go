@@ -17,6 +17,7 @@ Usage:
   longtail serve   [--config FILE] [--listen ADDR] [--role all|api|worker|scheduler]
   longtail import  partners|contacts|reps FILE.csv [--config FILE]
   longtail score   explain PARTNER_ID [--json]
+  longtail score   dump CONTACT_ID [--json]
   longtail score   rfm [--inline]
   longtail simulate --events FILE [--threshold N[,N...]] [--json]
   longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID
