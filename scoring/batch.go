@@ -46,7 +46,7 @@ func (e *Engine) ApplyBatch(ctx context.Context, batches []Batch) ([]*Result, er
 		if err := checkTarget(b.Target); err != nil {
 			return nil, fmt.Errorf("batches[%d]: %w", i, err)
 		}
-		if err := e.checkEvents(b.Events, fmt.Sprintf("batches[%d].", i)); err != nil {
+		if err := e.checkEvents(b.Events, i); err != nil {
 			return nil, err
 		}
 		switch {
@@ -150,6 +150,12 @@ func (e *Engine) commitAll(ctx context.Context, batches []Batch, now time.Time) 
 		events []EventResult
 		n      float64 // the contact's N after the batch
 	}
+	// Each batch's keys, made once: the contact's key is read, then all
+	// are the commit's.
+	keys := make([]applyKey, len(batches))
+	for k, b := range batches {
+		keys[k].all, keys[k].ends = applyKeys(b.Target.PartnerID, b.Target.ContactID)
+	}
 	for attempt := 1; len(pending) > 0; attempt++ {
 		if attempt > maxAttempts {
 			e.stats.exhausted.Add(int64(len(pending)))
@@ -162,20 +168,21 @@ func (e *Engine) commitAll(ctx context.Context, batches []Batch, now time.Time) 
 		// Each contact read once, its batches judged in turn.
 		state := map[contactKey]string{}
 		left := map[contactKey]int{} // batches of the contact still to judge
-		var read []Target
+		var read []int               // a batch of each contact
 		for _, k := range pending {
 			t := batches[k].Target
 			ck := contactKey{t.PartnerID, t.ContactID}
 			if left[ck] == 0 {
-				read = append(read, t)
+				read = append(read, k)
 			}
 			left[ck]++
 		}
-		stored, err := e.readContacts(ctx, read)
+		stored, err := e.readContacts(ctx, batches, keys, read)
 		if err != nil {
 			return nil, err
 		}
-		for i, t := range read {
+		for i, k := range read {
+			t := batches[k].Target
 			state[contactKey{t.PartnerID, t.ContactID}] = stored[i]
 		}
 		calls := make([]scriptrun.Call, len(pending))
@@ -188,7 +195,8 @@ func (e *Engine) commitAll(ctx context.Context, batches []Batch, now time.Time) 
 			if err := e.rubric.judge(v, t, b.Events, s, now); err != nil {
 				return nil, fmt.Errorf("scoring: contact %s: %w", t.ContactID, err)
 			}
-			c := e.commit(v, t, s, nowM)
+			c := e.commit(v, s, nowM)
+			c.Keys, c.Ends = keys[k].all, keys[k].ends
 			calls[j] = scriptrun.Call{Script: store.ApplyScript, Cmd: c.Cmd()}
 			judged[j] = call{events: v.events, n: v.header.N}
 			if left[ck]--; left[ck] > 0 {
@@ -228,36 +236,41 @@ func (e *Engine) commitAll(ctx context.Context, batches []Batch, now time.Time) 
 	return out, nil
 }
 
-// commit is how verdict v of a batch for t, judged against s (the contact
-// as read) at nowM, is committed.
-func (e *Engine) commit(v *verdict, t Target, s string, nowM int64) *store.Commit {
+// commit is how verdict v of a batch, judged against s (the contact as
+// read) at nowM, is committed; the caller sets its keys.
+func (e *Engine) commit(v *verdict, s string, nowM int64) *store.Commit {
 	binary.LittleEndian.PutUint64(v.header.Token[:], rand.Uint64()) // new on every write
-	c := &store.Commit{
+	return &store.Commit{
 		Read: s, Write: store.Next(s, v.header, v.records, nowM, nowM+pruneInterval(e.cfg)),
 		Timeline: v.timeline, TimelineLen: e.cfg.TimelineLength, Partner: v.partner,
 	}
-	c.Keys, c.Ends = applyKeys(t.PartnerID, t.ContactID)
-	return c
 }
 
-// readContacts reads the stored strings of the targets' contacts ("" for
-// one not stored) in one round trip, for judge. A plain GET costs Redis
-// far less than a script reading the same string: Lua hashes every byte of
-// a string it takes in, and Redis sends the reply as it is.
-func (e *Engine) readContacts(ctx context.Context, targets []Target) ([]string, error) {
+// applyKey is a batch's store.ApplyScript KEYS (applyKeys).
+type applyKey struct {
+	all  string
+	ends [store.ApplyKeys]int
+}
+
+// readContacts reads the stored strings of the contacts of batches[k] for
+// k in read ("" for one not stored) in one round trip, for judge. A plain
+// GET costs Redis far less than a script reading the same string: Lua
+// hashes every byte of a string it takes in, and Redis sends the reply as
+// it is.
+func (e *Engine) readContacts(ctx context.Context, batches []Batch, keys []applyKey, read []int) ([]string, error) {
 	pipe := e.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(targets))
-	for i, t := range targets {
-		cmds[i] = pipe.Get(ctx, contactScoreKey(t.PartnerID, t.ContactID))
+	cmds := make([]*redis.StringCmd, len(read))
+	for i, k := range read {
+		cmds[i] = pipe.Get(ctx, keys[k].all[:keys[k].ends[0]]) // the contact's key
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("scoring: read contacts: %w", err)
 	}
-	out := make([]string, len(targets))
+	out := make([]string, len(read))
 	for i, cmd := range cmds {
 		s, err := cmd.Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("scoring: read contact %s: %w", targets[i].ContactID, err)
+			return nil, fmt.Errorf("scoring: read contact %s: %w", batches[read[i]].Target.ContactID, err)
 		}
 		out[i] = s
 	}

@@ -138,11 +138,15 @@ func checkTarget(t Target) error {
 }
 
 // checkEvents checks that every event can be scored: an id, a type the
-// rubric knows, a time, and what is stored of it within bounds. where
-// prefixes the errors ("batches[3]." or "").
-func (e *Engine) checkEvents(evs []event.Event, where string) error {
+// rubric knows, a time, and what is stored of it within bounds. The
+// errors name batches[batch] unless batch is negative.
+func (e *Engine) checkEvents(evs []event.Event, batch int) error {
 	for i := range evs {
 		if err := e.rubric.checkEvent(&evs[i]); err != nil {
+			where := ""
+			if batch >= 0 {
+				where = fmt.Sprintf("batches[%d].", batch)
+			}
 			return fmt.Errorf("%w: %sevents[%d] (%q): %w", ErrInvalidTarget, where, i, evs[i].ID, err)
 		}
 	}
@@ -184,7 +188,7 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	if err := checkTarget(t); err != nil {
 		return nil, err
 	}
-	if err := e.checkEvents(evs, ""); err != nil {
+	if err := e.checkEvents(evs, -1); err != nil {
 		return nil, err
 	}
 	if len(evs) == 0 {

@@ -41,8 +41,8 @@ type judgeScratch struct {
 	counted   index // opens and clicks counted, by marker key
 	delivered index // deliveries, by record key: delivery times in deliveredAt
 	caps      index // daily-cap keys: the count in capUsed
-	explains  index // explain keys: the deltas in explain
-	fields    index // partner fields: the deltas in partner.Deltas
+	explains  names // explain keys: the deltas in explain
+	fields    names // partner fields: the deltas in partner.Deltas
 
 	deliveredAt []float64
 	capUsed     []uint32 // the day's count, stored and added
@@ -118,6 +118,13 @@ func (r *Rubric) judge(v *verdict, t Target, evs []event.Event, s string, now ti
 	sc.makeKeys(r, evs, now)
 	var dn, last float64
 	var sup uint8
+	lastDay, dayS := int64(math.MinInt64), "" // most events of a batch share a day
+	dayOf := func(ms int64) string {
+		if d := floorDiv(ms, 86400000); d != lastDay {
+			lastDay, dayS = d, strconv.FormatInt(d, 10)
+		}
+		return dayS
+	}
 	for i := range evs {
 		ev, keys, res := &evs[i], &sc.evKeys[i], &v.events[i]
 		rule := r.types[ev.Type]
@@ -204,7 +211,6 @@ func (r *Rubric) judge(v *verdict, t Target, evs []event.Event, s string, now ti
 		if err != nil {
 			return fmt.Errorf("events[%d]: %w", i, err)
 		}
-		day := ""
 		switch {
 		case filtered != "":
 			sc.explainOf(rule.code, ev.Topic)[explainSlot(filtered)]++
@@ -222,16 +228,12 @@ func (r *Rubric) judge(v *verdict, t Target, evs []event.Event, s string, now ti
 					last = float64(ms)
 				}
 				if rollup {
-					day = strconv.FormatInt(floorDiv(ms, 86400000), 10)
-					sc.addField(pc, "f", day, 1)
+					sc.addField(pc, "f", dayOf(ms), 1)
 				}
 			}
 		}
 		if money := monetary(*ev); money > 0 && rollup {
-			if day == "" {
-				day = strconv.FormatInt(floorDiv(ms, 86400000), 10)
-			}
-			sc.addField(pc, "m", day, money)
+			sc.addField(pc, "m", dayOf(ms), money)
 		}
 		if c := store.SuppressionCode(Suppression(*ev)); c > 0 && sup == 0 {
 			sup = c
@@ -243,8 +245,8 @@ func (r *Rubric) judge(v *verdict, t Target, evs []event.Event, s string, now ti
 			v.records = appendUint32(v.records, sc.capUsed[j])
 		}
 	}
-	for j, key := range sc.explains.keys {
-		v.records = store.AppendExplain(v.records, key, &sc.explain[j])
+	for j := range sc.explain {
+		v.records = store.AppendExplain(v.records, sc.explains.at(j), &sc.explain[j])
 	}
 	v.header.N += dn
 	v.header.Fit = r.ContactFit(t)
@@ -267,7 +269,7 @@ func (r *Rubric) judge(v *verdict, t Target, evs []event.Event, s string, now ti
 		if last > 0 {
 			pc.Last = last + epoch
 		}
-		pc.Fields = slices.Clone(sc.fields.keys) // the scratch's are reused
+		pc.Fields = sc.fields.strings()
 		if s == "" {
 			pc.Entry = string(store.AppendEntry(nil, t.ContactID))
 		}
@@ -281,9 +283,11 @@ func explainSlot(reason string) int { return 3 + slices.Index(filterReasons, rea
 
 func (sc *judgeScratch) reset() {
 	sc.keys, sc.evKeys, sc.buf = sc.keys[:0], sc.evKeys[:0], sc.buf[:0]
-	for _, x := range []*index{&sc.ids, &sc.counted, &sc.delivered, &sc.caps, &sc.explains, &sc.fields} {
+	for _, x := range []*index{&sc.ids, &sc.counted, &sc.delivered, &sc.caps} {
 		x.reset()
 	}
+	sc.explains.reset()
+	sc.fields.reset()
 	sc.deliveredAt, sc.capUsed, sc.capAdded, sc.capExp = sc.deliveredAt[:0], sc.capUsed[:0], sc.capAdded[:0], sc.capExp[:0]
 	sc.explain = sc.explain[:0]
 }
@@ -327,9 +331,9 @@ func (sc *judgeScratch) makeKeys(r *Rubric, evs []event.Event, now time.Time) {
 // explainOf is the explain deltas of (code, topic), added the first time.
 func (sc *judgeScratch) explainOf(code, topic string) *[store.ExplainLen]float64 {
 	sc.buf = store.AppendExplainKey(sc.buf[:0], code, topic)
-	j := sc.explains.findBytes(sc.buf)
+	j := sc.explains.find(sc.buf)
 	if j < 0 {
-		j = sc.explains.add(string(sc.buf))
+		j = sc.explains.add(sc.buf)
 		sc.explain = append(sc.explain, [store.ExplainLen]float64{})
 	}
 	return &sc.explain[j]
@@ -338,9 +342,9 @@ func (sc *judgeScratch) explainOf(code, topic string) *[store.ExplainLen]float64
 // addField adds d to partner field a+b, added the first time.
 func (sc *judgeScratch) addField(pc *store.PartnerCommit, a, b string, d float64) {
 	sc.buf = append(append(sc.buf[:0], a...), b...)
-	j := sc.fields.findBytes(sc.buf)
+	j := sc.fields.find(sc.buf)
 	if j < 0 {
-		j = sc.fields.add(string(sc.buf))
+		j = sc.fields.add(sc.buf)
 		pc.Deltas = append(pc.Deltas, 0)
 	}
 	pc.Deltas[j] += d
@@ -373,22 +377,6 @@ func (x *index) find(k string) int {
 	return -1
 }
 
-// findBytes is find(string(k)), without making the string.
-func (x *index) findBytes(k []byte) int {
-	if x.m != nil {
-		if j, ok := x.m[string(k)]; ok {
-			return j
-		}
-		return -1
-	}
-	for j, s := range x.keys {
-		if s == string(k) {
-			return j
-		}
-	}
-	return -1
-}
-
 // add adds k, which must not be there, and returns its number.
 func (x *index) add(k string) int {
 	x.keys = append(x.keys, k)
@@ -410,6 +398,71 @@ func clip(at, now time.Time) time.Time {
 		return now
 	}
 	return at
+}
+
+// names numbers distinct names in the order added, kept in one buffer
+// (no string per name: explain keys only go into records, and partner
+// fields become strings once per batch).
+type names struct {
+	buf  []byte
+	ends []int
+	m    map[string]int // past 32 names
+}
+
+func (n *names) reset() { n.buf, n.ends, n.m = n.buf[:0], n.ends[:0], nil }
+
+// at is name j.
+func (n *names) at(j int) []byte {
+	start := 0
+	if j > 0 {
+		start = n.ends[j-1]
+	}
+	return n.buf[start:n.ends[j]]
+}
+
+func (n *names) find(k []byte) int {
+	if n.m != nil {
+		if j, ok := n.m[string(k)]; ok {
+			return j
+		}
+		return -1
+	}
+	for j := range n.ends {
+		if string(n.at(j)) == string(k) {
+			return j
+		}
+	}
+	return -1
+}
+
+// add adds k, which must not be there, and returns its number.
+func (n *names) add(k []byte) int {
+	n.buf = append(n.buf, k...)
+	n.ends = append(n.ends, len(n.buf))
+	j := len(n.ends) - 1
+	if n.m == nil && len(n.ends) > 32 {
+		n.m = make(map[string]int, 2*len(n.ends))
+		for i := range n.ends {
+			n.m[string(n.at(i))] = i
+		}
+	} else if n.m != nil {
+		n.m[string(k)] = j
+	}
+	return j
+}
+
+// strings are the names as strings, all in one allocation.
+func (n *names) strings() []string {
+	if len(n.ends) == 0 {
+		return nil
+	}
+	all := string(n.buf)
+	out := make([]string, len(n.ends))
+	start := 0
+	for j, end := range n.ends {
+		out[j], start = all[start:end], end
+	}
+	return out
 }
 
 func appendUint32(b []byte, n uint32) []byte {

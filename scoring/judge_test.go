@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -182,6 +183,93 @@ func TestContendedBatchGivesUp(t *testing.T) {
 	}
 }
 
+// TestWorkersRacingOnOneContact: workers (engines of their own, as worker
+// processes) score batches of the same contact at once, each batch with
+// events of its own and one that every worker sends: every event counts
+// once, whichever worker commits it, and the scores add up. A call that
+// gives up (ErrContended) committed nothing of its batch and is retried, as
+// the task would be.
+func TestWorkersRacingOnOneContact(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{})
+	tg := Target{PartnerID: "p", ContactID: "c"}
+	const workers, batches = 4, 20
+	var counted [batches]atomic.Int64 // per shared event, the workers that scored it
+	var own, retried atomic.Int64
+	var wg sync.WaitGroup
+	engines := make([]*Engine, workers)
+	for w := range workers {
+		eng, err := NewEngine(b.rdb, Config{}, b.clock.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines[w] = eng
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range batches {
+				evs := []event.Event{
+					ev(fmt.Sprintf("w%d.%d.a", w, i), event.EmailReply, t0),
+					ev(fmt.Sprintf("shared.%d", i), event.EmailReply, t0),
+					ev(fmt.Sprintf("w%d.%d.b", w, i), event.EmailReply, t0),
+				}
+				var res []*Result
+				var err error
+				for {
+					if res, err = eng.ApplyBatch(b.ctx, []Batch{{tg, evs}}); !errors.Is(err, ErrContended) {
+						break
+					}
+					retried.Add(1)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for j, r := range res[0].Events {
+					switch {
+					case j == 1 && !r.Duplicate:
+						counted[i].Add(1)
+					case j != 1 && !r.Duplicate:
+						own.Add(1)
+					case j != 1:
+						t.Errorf("worker %d batch %d: its own event %s came back a duplicate", w, i, r.ID)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range counted {
+		if n := counted[i].Load(); n != 1 {
+			t.Errorf("shared event %d scored by %d workers, want 1", i, n)
+		}
+	}
+	if n := own.Load(); n != 2*workers*batches {
+		t.Errorf("%d of the workers' own events scored, want %d", n, 2*workers*batches)
+	}
+	want := float64(8 * (2*workers*batches + batches))
+	c, err := b.eng.Contact(b.ctx, "p", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.eng.Partner(b.ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(c.Score, want, 1e-12) || !near(p.Score, want, 1e-12) {
+		t.Errorf("contact %v, partner %v, want %v", c.Score, p.Score, want)
+	}
+	var stats Stats
+	for _, eng := range engines {
+		st := eng.Stats()
+		stats.Retries, stats.Exhausted = stats.Retries+st.Retries, stats.Exhausted+st.Exhausted
+	}
+	if stats.Exhausted != retried.Load() {
+		t.Errorf("%d calls given up, stats say %d", retried.Load(), stats.Exhausted)
+	}
+	t.Logf("%+v", stats)
+}
+
 // commitFrom is the commit the engine makes of evs for tg judged against
 // read, the contact as read, at now.
 func commitFrom(t *testing.T, b *bundle, tg Target, evs []event.Event, read string, now time.Time) *store.Commit {
@@ -190,7 +278,9 @@ func commitFrom(t *testing.T, b *bundle, tg Target, evs []event.Event, read stri
 	if err := b.eng.rubric.judge(&v, tg, evs, read, now); err != nil {
 		t.Fatal(err)
 	}
-	return b.eng.commit(&v, tg, read, floorDiv(sinceEpoch(now), 60000))
+	c := b.eng.commit(&v, read, floorDiv(sinceEpoch(now), 60000))
+	c.Keys, c.Ends = applyKeys(tg.PartnerID, tg.ContactID)
+	return c
 }
 
 // runCommit runs c and returns what the script said.
@@ -423,29 +513,40 @@ func withoutToken(s string) string {
 	return s[:store.HeaderLen-store.TokenLen] + s[store.HeaderLen:]
 }
 
-func TestIndex(t *testing.T) {
+func TestIndexAndNames(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{5, 100} { // linear scan, then map
 		var x index
+		var ns names
 		for i := range n {
 			if got := x.add("k" + itoa(int64(i))); got != i {
-				t.Fatalf("n=%d: add #%d = %d", n, i, got)
+				t.Fatalf("n=%d: index add #%d = %d", n, i, got)
+			}
+			if got := ns.add([]byte("k" + itoa(int64(i)))); got != i {
+				t.Fatalf("n=%d: names add #%d = %d", n, i, got)
 			}
 		}
 		for i := range n {
 			if got := x.find("k" + itoa(int64(i))); got != i {
-				t.Errorf("n=%d: find #%d = %d", n, i, got)
+				t.Errorf("n=%d: index find #%d = %d", n, i, got)
 			}
-			if got := x.findBytes([]byte("k" + itoa(int64(i)))); got != i {
-				t.Errorf("n=%d: findBytes #%d = %d", n, i, got)
+			if got := ns.find([]byte("k" + itoa(int64(i)))); got != i {
+				t.Errorf("n=%d: names find #%d = %d", n, i, got)
+			}
+			if got := string(ns.at(i)); got != "k"+itoa(int64(i)) {
+				t.Errorf("n=%d: names at #%d = %q", n, i, got)
 			}
 		}
-		if x.find("absent") != -1 || x.findBytes([]byte("absent")) != -1 {
+		if x.find("absent") != -1 || ns.find([]byte("absent")) != -1 {
 			t.Errorf("n=%d: found what was never added", n)
 		}
+		if s := ns.strings(); len(s) != n || s[n-1] != "k"+itoa(int64(n-1)) {
+			t.Errorf("n=%d: strings %q", n, s)
+		}
 		x.reset()
-		if x.find("k1") != -1 || len(x.keys) != 0 {
-			t.Errorf("n=%d: reset kept keys", n)
+		ns.reset()
+		if x.find("k1") != -1 || len(x.keys) != 0 || ns.find([]byte("k1")) != -1 || ns.strings() != nil {
+			t.Errorf("n=%d: reset kept names", n)
 		}
 	}
 }

@@ -1,6 +1,10 @@
 package scoring
 
-import "github.com/longtailhq/longtail/scoring/internal/store"
+import (
+	"strings"
+
+	"github.com/longtailhq/longtail/scoring/internal/store"
+)
 
 // Every Redis key of the scoring engine is built here; their byte formats
 // are documented in package store (scoring/internal/store).
@@ -43,18 +47,19 @@ func partnerTag(pid string) string { return "lt:{p:" + pid + "}:s:" }
 // them out of one string instead of allocating each.
 func applyKeys(pid, cid string) (string, [store.ApplyKeys]int) {
 	var ends [store.ApplyKeys]int
-	b := make([]byte, 0, 4*(12+len(pid))+2*len(cid)+8)
+	var b strings.Builder
+	b.Grow(4*(12+len(pid)) + 2*len(cid))
 	for k, suffix := range [store.ApplyKeys]string{"c:", "t:", "p", "pc"} {
-		b = append(b, "lt:{p:"...)
-		b = append(b, pid...)
-		b = append(b, "}:s:"...)
-		b = append(b, suffix...)
+		b.WriteString("lt:{p:")
+		b.WriteString(pid)
+		b.WriteString("}:s:")
+		b.WriteString(suffix)
 		if k < 2 {
-			b = append(b, cid...)
+			b.WriteString(cid)
 		}
-		ends[k] = len(b)
+		ends[k] = b.Len()
 	}
-	return string(b), ends
+	return b.String(), ends
 }
 
 func contactScoreKey(pid, cid string) string    { return partnerTag(pid) + "c:" + cid }

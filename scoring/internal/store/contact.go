@@ -130,7 +130,7 @@ func AppendMarker(b []byte, key string, exp uint32) []byte {
 
 // AppendExplain appends an explain record: its key, then 3 values when no
 // filter counter is set, else ExplainLen.
-func AppendExplain(b []byte, key string, v *[ExplainLen]float64) []byte {
+func AppendExplain[K string | []byte](b []byte, key K, v *[ExplainLen]float64) []byte {
 	b = append(b, key...)
 	m := 3
 	for _, c := range v[3:] {
@@ -315,18 +315,27 @@ type Write struct {
 func Next(s string, h Header, records []byte, nowM, nextM int64) Write {
 	if s == "" {
 		h.PruneAt, h.Limit = float64(nextM), MinLimit
-		b := h.Append(make([]byte, 0, HeaderLen+len(records)))
-		return Write{Replace: true, Value: string(append(b, records...))}
+		return Write{Replace: true, Value: joinHeader(&h, records)}
 	}
 	if float64(nowM) >= h.PruneAt || float64(len(s)+len(records)) > h.Limit {
 		if compacted, err := Compact(s[HeaderLen:]+string(records), nowM); err == nil {
 			h.PruneAt, h.Compactions = float64(nextM), h.Compactions+1
 			h.Limit = math.Max(MinLimit, float64(2*len(compacted)))
-			b := h.Append(make([]byte, 0, HeaderLen+len(compacted)))
-			return Write{Replace: true, Value: string(append(b, compacted...))}
+			return Write{Replace: true, Value: joinHeader(&h, []byte(compacted))}
 		}
 	}
-	return Write{Value: string(h.Append(make([]byte, 0, HeaderLen))), Records: string(records)}
+	both := joinHeader(&h, records) // one allocation for both
+	return Write{Value: both[:HeaderLen], Records: both[HeaderLen:]}
+}
+
+// joinHeader is h's bytes then records, in one string.
+func joinHeader(h *Header, records []byte) string {
+	var sb strings.Builder
+	sb.Grow(HeaderLen + len(records))
+	var b [HeaderLen]byte
+	sb.Write(h.Append(b[:0]))
+	sb.Write(records)
+	return sb.String()
 }
 
 // Apply is the contact string w leaves when s was stored.

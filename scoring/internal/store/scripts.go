@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -27,7 +28,8 @@ import (
 // KEYS[4] -> lt:{p:<pid>}:s:pc       partner's contacts list
 // --
 // ARGV[1] -> 10 float64: mode (1: no contact was stored when read, 2:
-// replace the contact string, 4: roll up to the partner; summed), np (the
+// replace the contact string (always, for a new one), 4: roll up to the
+// partner; summed), np (the
 // partner fields), timeline length, then PartnerCommit's DN, CrossAt,
 // RearmAt, Now, Last, Threshold, Fit; then np float64, the fields'
 // deltas; then the write token read (8 bytes) or, for a new contact, its
@@ -48,11 +50,11 @@ local mode, np, tllen, dn, cross_at, rearm_at, now, last, thr, fit = struct.unpa
 local T = 81 + 8 * np -- the token read, or the new contact's entry
 local new = mode % 2 == 1
 if new then
-  if redis.call('EXISTS', sc) == 1 then return 0 end
+  -- A new contact is written whole, unless one was written since the read.
+  if not redis.call('SET', sc, ARGV[2], 'NX') then return 0 end
 elseif redis.call('GETRANGE', sc, '48', '55') ~= string.sub(F, T, T + 7) then
   return 0
-end
-if mode % 4 >= 2 then
+elseif mode % 4 >= 2 then
   redis.call('SET', sc, ARGV[2])
 else
   redis.call('SETRANGE', sc, '0', ARGV[2])
@@ -153,22 +155,25 @@ func (c *Commit) Cmd() []any {
 	} else {
 		p = &PartnerCommit{}
 	}
-	b := make([]byte, 0, 8*(applyHead+np)+TokenLen+len(c.Timeline)+2+len(p.Entry))
+	// One allocation for ARGV[1] and the timeline element.
+	var sb strings.Builder
+	sb.Grow(8*(applyHead+np) + TokenLen + len(p.Entry) + len(c.Timeline))
+	var num [8]byte
 	for _, f := range [applyHead]float64{mode, float64(np), float64(c.TimelineLen),
 		p.DN, p.CrossAt, p.RearmAt, p.Now, p.Last, p.Threshold, p.Fit} {
-		b = AppendFloat(b, f)
+		sb.Write(AppendFloat(num[:0], f))
 	}
 	for _, d := range p.Deltas[:np] {
-		b = AppendFloat(b, d)
+		sb.Write(AppendFloat(num[:0], d))
 	}
 	if c.Read != "" {
-		b = append(b, c.Read[HeaderLen-TokenLen:HeaderLen]...)
+		sb.WriteString(c.Read[HeaderLen-TokenLen : HeaderLen])
 	} else {
-		b = append(b, p.Entry...)
+		sb.WriteString(p.Entry)
 	}
-	f := len(b)
-	b = append(b, c.Timeline...)
-	all := string(b)
+	f := sb.Len()
+	sb.Write(c.Timeline)
+	all := sb.String()
 	// Every argument by pointer: go-redis writes a *string as it does a
 	// string, and none is boxed on its own.
 	strs := make([]string, ApplyKeys+4)
