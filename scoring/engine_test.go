@@ -12,6 +12,7 @@ import (
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/testclock"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -275,6 +276,12 @@ func TestTypeCodes(t *testing.T) {
 	}
 	if len(typeRules) != len(event.Types()) {
 		t.Errorf("%d type rules for %d event types", len(typeRules), len(event.Types()))
+	}
+	// Every suppression reason has a stored code.
+	for _, reason := range []string{SuppressedHardBounce, SuppressedSpam, SuppressedUnsubscribe} {
+		if code := store.SuppressionCode(reason); code == 0 || store.SuppressionOf(float64(code)) != reason {
+			t.Errorf("suppression %q has code %d", reason, code)
+		}
 	}
 }
 

@@ -29,11 +29,10 @@ import (
 // --
 // ARGV[1] -> 10 float64: mode (1: no contact was stored when read, 2:
 // replace the contact string (always, for a new one), 4: roll up to the
-// partner; summed), np (the
-// partner fields), timeline length, then PartnerCommit's DN, CrossAt,
-// RearmAt, Now, Last, Threshold, Fit; then np float64, the fields'
-// deltas; then the write token read (8 bytes) or, for a new contact, its
-// entry for the contacts list
+// partner; summed), np (the partner fields), timeline length, then
+// PartnerCommit's DN, CrossAt, RearmAt, Now, Last, Threshold, Fit; then
+// np float64, the fields' deltas; then the write token read (8 bytes) or,
+// for a new contact, its entry for the contacts list
 // ARGV[2] -> the header to write at offset 0, or the whole contact string
 // when replacing
 // ARGV[3] -> the records to append ("" when replacing)
