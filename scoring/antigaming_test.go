@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 )
 
 func msgEv(id string, typ event.Type, msg string, at time.Time) event.Event {
@@ -227,7 +229,7 @@ func TestDedupRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys []string // of the seen markers, expired or not
-	err = walkRecords(blob[contactHeaderLen:], func(kind byte, key, _ string) {
+	err = store.Walk(blob[store.HeaderLen:], func(kind byte, key, _ string) {
 		if kind != 'x' {
 			keys = append(keys, key)
 		}
@@ -235,7 +237,7 @@ func TestDedupRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := digestSum("i", "y"); len(keys) != 1 || keys[0] != "i"+string(id[:8]) { // the id of "y"
+	if id := store.Digest("i", "y"); len(keys) != 1 || keys[0] != "i"+string(id[:]) { // the id of "y"
 		t.Fatalf("seen markers %q after 40 days, want expired ones pruned", keys)
 	}
 }
@@ -264,4 +266,26 @@ func TestDeliveryKeptWhileClicksCanArrive(t *testing.T) {
 	if slices.Contains(kinds, 'd') || !slices.Contains(kinds, 'o') {
 		t.Errorf("live markers after 73 h: kinds %q, want the open and no delivery", kinds)
 	}
+}
+
+// liveMarkers is what a stored contact's seen markers say at nowM: per
+// key, the payload of its newest unexpired record.
+func liveMarkers(t *testing.T, s string, nowM int64) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	if s == "" {
+		return out
+	}
+	err := store.Walk(s[store.HeaderLen:], func(kind byte, key, rec string) {
+		if kind == store.KindExplain {
+			return
+		}
+		if store.Expiry(rec, len(key)) > nowM {
+			out[key] = rec[len(key)+4:]
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/testclock"
-	"github.com/redis/go-redis/v9"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 )
 
 // contactEvents is a realistic handful for one contact: a delivered
@@ -99,10 +101,10 @@ func measureMemory(t testing.TB, contacts, partners int) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := applyScript.Load(ctx, rdb).Err(); err != nil {
+	if err := store.ApplyScript.Load(ctx, rdb).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := leaderboardScript.Load(ctx, rdb).Err(); err != nil {
+	if err := store.LeaderboardScript.Load(ctx, rdb).Err(); err != nil {
 		t.Fatal(err)
 	}
 	before := usedMemory(t, rdb)

@@ -16,38 +16,6 @@ import (
 // are spelled in days here for readability.
 const Day = 24 * time.Hour
 
-// Default points per event type (scoring.points). Types not listed score 0.
-// Purchases add monetary value to RFM, never points; unsubscribes and spam
-// complaints take points away. deal.won (what a rep's converted outcome
-// records) is listed at 0 so the rubric shows it: a won deal is the result
-// of a call, not interest to call about, and points would push a partner
-// that just bought back toward the threshold and a second hand-off. Its
-// value feeds RFM monetary either way; scoring.points.deal.won gives it
-// points where a rubric wants them.
-var defaultPoints = map[event.Type]float64{
-	event.EmailOpen:         1,
-	event.WebVisit:          3,
-	event.EmailClick:        5,
-	event.WebinarAttended:   10,
-	event.EventAttended:     10,
-	event.WebinarRegistered: 5,
-	event.ContentDownload:   5,
-	event.EmailReply:        8,
-	event.DealRegistered:    15,
-	event.DealWon:           0,
-	event.EmailUnsubscribe:  -10,
-	event.EmailSpam:         -20,
-}
-
-// Default per-contact daily caps (scoring.daily_caps): events of these types
-// beyond the cap on one UTC day are recorded but score 0.
-var defaultDailyCaps = map[event.Type]int{
-	event.EmailOpen:       10,
-	event.EmailClick:      10,
-	event.WebVisit:        10,
-	event.ContentDownload: 5,
-}
-
 // DefaultScannerUserAgents are case-insensitive substrings of the user agents
 // of link scanners (secure email gateways, URL rewriters) and HTTP libraries
 // that follow links in mail without a person behind them.
@@ -385,19 +353,24 @@ func (c Config) Validate() error {
 func (c Config) WithDefaults() Config { return c.withDefaults() }
 
 // withDefaults returns a copy with every zero value replaced by its default
-// and the maps merged over the default maps.
-func (c Config) withDefaults() Config {
+// and the maps merged over the defaults of the event types (typeRules).
+func (c Config) withDefaults() Config { return c.withDefaultsOf(typeRules) }
+
+// withDefaultsOf is withDefaults with the points and caps of rules.
+func (c Config) withDefaultsOf(rules map[event.Type]typeRule) Config {
 	out := c
-	out.Points = make(map[event.Type]float64, len(defaultPoints)+len(c.Points))
-	for k, v := range defaultPoints {
-		out.Points[k] = v
+	out.Points = make(map[event.Type]float64, len(rules)+len(c.Points))
+	out.DailyCaps = make(map[event.Type]int, len(rules)+len(c.DailyCaps))
+	for t, r := range rules {
+		if r.points != 0 {
+			out.Points[t] = r.points
+		}
+		if r.dailyCap != 0 {
+			out.DailyCaps[t] = r.dailyCap
+		}
 	}
 	for k, v := range c.Points {
 		out.Points[k] = v
-	}
-	out.DailyCaps = make(map[event.Type]int, len(defaultDailyCaps)+len(c.DailyCaps))
-	for k, v := range defaultDailyCaps {
-		out.DailyCaps[k] = v
 	}
 	for k, v := range c.DailyCaps {
 		if v == 0 {

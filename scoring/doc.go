@@ -15,32 +15,53 @@
 // scores, so the leaderboard is a plain sorted set and the hottest contact
 // the one with the largest stored N.
 //
-// # Writing
+// # Writing: Go judges, the script commits
 //
 // The ingest job resolves each event to a contact, groups a batch by
 // contact and calls Engine.ApplyBatch for many contacts at once (or
-// Engine.Apply per contact). One Lua script per contact does dedup (event
-// ids kept DedupRetention), filters, caps, decay, interests, timeline,
-// roll-up, RFM facts and the threshold test atomically; all keys of a
-// partner share the hash tag {p:<partner id>} (keys.go), so it runs on
-// Redis Cluster. Applying the same events again changes nothing. Go reads
-// each contact first (a plain GET) and judges its batch against it
-// (fresh.go); the script only checks that the contact is still the one Go
-// read (its version), and judges event by event when Go's judgement does
-// not hold or the contact was written in between. Both paths store the
-// same bits (TestFastPathMatchesSlowPath), and engines sharing contacts
-// judge as one does (TestEnginesSharingContacts).
+// Engine.Apply per contact). The engine reads each contact (a plain GET of
+// its string), judges its batch against it with judge (judge.go), the one
+// function that applies the rules (dedup of event ids kept
+// DedupRetention, machine and scanner filters, one open and click per
+// message, daily caps, decay, interests, explain aggregates, RFM facts,
+// the threshold levels), and commits the verdict with one Lua script per
+// contact (store.ApplyScript) that applies no rule: "is the contact still
+// the string read? then append these records, push this timeline element
+// and add these deltas to the partner; otherwise write nothing and say
+// stale". A stale batch is read and judged again, up to maxAttempts times
+// (Stats counts them), then fails with ErrContended for the task to be
+// retried. All keys of a partner share the hash tag {p:<partner id>}
+// (keys.go), so the commit runs on Redis Cluster. Applying the same events
+// again changes nothing. The byte formats, their encoders and decoders and
+// the scripts live in scoring/internal/store, whose package doc is the one
+// description of what is stored.
+//
+// The Model (model.go) calls the same judge and keeps contacts and
+// partners in the same form in memory, committing as the script does
+// (store.Partner.Commit): the Model and the engine agree by construction
+// (TestModelMatchesEngine compares what they keep bit for bit), and a new
+// rule, or a new event type (typeRules), is written once, in Go.
 //
 // # Handoff exactly once
 //
-// When an armed partner's decayed score reaches its threshold, the script
-// disarms it and records a pending Crossing with a sequence number. Every
-// Apply for that partner returns the pending crossing until AckCrossing, so
-// a worker that crashes before enqueuing the handoff gets it again on
-// retry. The caller enqueues the handoff with Crossing.HandoffID as its task
-// id, then acks: whatever the number of workers racing, one crossing makes
-// one task. Rearm (a rep recycled the partner) or the score decaying below
-// RearmFraction × threshold (seen by Apply or Sweep) allows the next one.
+// A partner's threshold crossing is shared by all its contacts, whose
+// batches commit concurrently; requiring the partner to be unchanged since
+// the read would make every contact of a busy partner retry. So the rule
+// stays in Go and only its arithmetic runs in the commit: judge computes
+// the levels to compare the partner's normalised N with (the threshold
+// as a normalised score, threshold × 2^(now/half-life), when the batch
+// adds to the score; the re-arm level RearmFraction × that), and the
+// script adds the batch's ΔN to the partner's N and, atomically, disarms
+// an armed partner whose N reaches the crossing level and records a
+// pending Crossing with the next sequence number (or re-arms a disarmed
+// one whose N before or after is below the re-arm level). Every Apply for
+// that partner returns the pending crossing until AckCrossing, so a worker
+// that crashes before enqueuing the handoff gets it again on retry. The
+// caller enqueues the handoff with Crossing.HandoffID as its task id, then
+// acks: whatever the number of workers racing, one crossing makes one
+// task. Rearm (a rep recycled the partner) or the score decaying below
+// RearmFraction × threshold (seen by a batch or by Sweep) allows the next
+// one.
 //
 // # Scheduled work
 //
@@ -54,6 +75,7 @@
 // # Without Redis
 //
 // Rubric computes points and the state-free filters; Model replays events
-// with the engine's exact rules in memory (for `longtail simulate`), and is
-// the reference the engine is tested against.
+// with the engine's judge in memory (for `longtail simulate`) and sums
+// decayed points event by event: the brute-force reference the engine's
+// normalised sums are tested against.
 package scoring

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/longtailhq/longtail/event"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/ident"
+	"github.com/longtailhq/longtail/internal/scriptrun"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 )
 
 // ErrEpochExhausted is returned once (now−Epoch)/HalfLife exceeds the range
@@ -21,6 +25,16 @@ var ErrEpochExhausted = errors.New("scoring: reference epoch exhausted for this 
 // ErrInvalidTarget is wrapped when a Target or event cannot be scored.
 var ErrInvalidTarget = errors.New("scoring: invalid input")
 
+// ErrContended is returned when a batch's contact kept changing between
+// the read and the commit, maxAttempts times in a row. The batches that
+// were committed stay committed: retrying the call is safe.
+var ErrContended = errors.New("scoring: contact written by others at every attempt")
+
+// maxAttempts bounds how many times a batch is judged in one call: once,
+// and again each time its contact was written between the read and the
+// commit (another worker scoring the same contact).
+const maxAttempts = 5
+
 // Engine scores events in Redis. It is safe for concurrent use; any number
 // of engines (processes) may share one Redis.
 type Engine struct {
@@ -28,29 +42,47 @@ type Engine struct {
 	rubric   *Rubric
 	cfg      Config
 	clock    func() time.Time
-	encoders sync.Pool // of *encoder
-	// slowOnly sends no judgement for the fast path: the tests' reference.
-	slowOnly bool
+	verdicts sync.Pool // of *verdict, judge's buffers
+	stats    struct{ retries, exhausted atomic.Int64 }
 }
 
 // NewEngine validates cfg, fills in its defaults and returns an engine.
 // clock is the time source for decay and retention; nil means time.Now.
 func NewEngine(rdb redis.UniversalClient, cfg Config, clock func() time.Time) (*Engine, error) {
-	if rdb == nil {
-		return nil, errors.New("scoring: nil redis client")
-	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return newEngine(rdb, newRubric(cfg.withDefaults(), typeRules), clock)
+}
+
+// newEngine is an engine scoring by r.
+func newEngine(rdb redis.UniversalClient, r *Rubric, clock func() time.Time) (*Engine, error) {
+	if rdb == nil {
+		return nil, errors.New("scoring: nil redis client")
 	}
 	if clock == nil {
 		clock = time.Now
 	}
-	full := cfg.withDefaults()
-	return &Engine{rdb: rdb, rubric: newRubric(full), cfg: full, clock: clock}, nil
+	return &Engine{rdb: rdb, rubric: r, cfg: r.cfg, clock: clock}, nil
 }
 
 // Rubric returns the engine's rubric (state-free points and filters).
 func (e *Engine) Rubric() *Rubric { return e.rubric }
+
+// Stats counts what an engine did since it was made.
+type Stats struct {
+	// Retries counts batches judged again because their contact was
+	// written between the read and the commit.
+	Retries int64
+	// Exhausted counts batches given up after maxAttempts judgements
+	// (ErrContended).
+	Exhausted int64
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	return Stats{Retries: e.stats.retries.Load(), Exhausted: e.stats.exhausted.Load()}
+}
 
 // EventResult is what Apply did with one event.
 type EventResult struct {
@@ -77,10 +109,6 @@ type Result struct {
 	// Crossing is the partner's pending threshold crossing, returned by
 	// every Apply for the partner until AckCrossing.
 	Crossing *Crossing
-
-	// slow is set when the script judged the events one by one (see
-	// applyScript's fast path), for the tests of both paths.
-	slow bool
 }
 
 // Crossing is a partner's upward threshold crossing. Exactly one is
@@ -101,12 +129,33 @@ func (c *Crossing) HandoffID() string {
 	return "handoff:" + c.PartnerID + ":" + strconv.FormatInt(c.Seq, 10)
 }
 
-func checkID(field, id string) error {
-	if id == "" {
-		return fmt.Errorf("%w: %s: required", ErrInvalidTarget, field)
+// checkTarget checks a Target's ids.
+func checkTarget(t Target) error {
+	if err := checkID("partner_id", t.PartnerID); err != nil {
+		return err
 	}
-	if len(id) > 256 || strings.ContainsAny(id, "{}") {
-		return fmt.Errorf("%w: %s: %q must be at most 256 bytes without braces", ErrInvalidTarget, field, id)
+	return checkID("contact_id", t.ContactID)
+}
+
+// checkEvents checks that every event can be scored: an id, a type the
+// rubric knows, a time, and what is stored of it within bounds. The
+// errors name batches[batch] unless batch is negative.
+func (e *Engine) checkEvents(evs []event.Event, batch int) error {
+	for i := range evs {
+		if err := e.rubric.checkEvent(&evs[i]); err != nil {
+			where := ""
+			if batch >= 0 {
+				where = fmt.Sprintf("batches[%d].", batch)
+			}
+			return fmt.Errorf("%w: %sevents[%d] (%q): %w", ErrInvalidTarget, where, i, evs[i].ID, err)
+		}
+	}
+	return nil
+}
+
+func checkID(field, id string) error {
+	if err := ident.Check(field, id); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidTarget, err)
 	}
 	return nil
 }
@@ -123,19 +172,20 @@ func (e *Engine) decay(now time.Time) float64 {
 	return math.Exp2(-float64(now.Sub(Epoch).Milliseconds()) / float64(e.cfg.HalfLife.Milliseconds()))
 }
 
-// Apply scores a batch of events of one contact in one atomic script:
-// dedup (within the batch too), filters, caps, decay, interests, timeline,
-// roll-up to the partner, RFM facts and the threshold test; then it updates
+// Apply scores a batch of events of one contact: it reads the contact,
+// judges the batch against it (dedup within the batch too, filters, caps,
+// decay, interests, timeline, roll-up to the partner, RFM facts, the
+// threshold) and commits the verdict in one atomic script; then it updates
 // the leaderboard. Applying the same events again changes nothing.
 //
 // Events must have an ID, a valid Type and an OccurredAt; events dated after
 // now count as of now. An empty batch does nothing and returns an empty
 // Result.
 func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Result, error) {
-	if err := checkID("partner_id", t.PartnerID); err != nil {
+	if err := checkTarget(t); err != nil {
 		return nil, err
 	}
-	if err := checkID("contact_id", t.ContactID); err != nil {
+	if err := e.checkEvents(evs, -1); err != nil {
 		return nil, err
 	}
 	if len(evs) == 0 {
@@ -145,49 +195,12 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	for i := range evs {
-		if ev := &evs[i]; ev.ID == "" || !ev.Type.Valid() || ev.OccurredAt.IsZero() {
-			return nil, fmt.Errorf("%w: events[%d] (%q): needs an id, a valid type and occurred_at", ErrInvalidTarget, i, ev.ID)
-		}
-	}
-	// Large batches go in chunks (Lua's unpack limits the arguments one
-	// call can spread); each chunk is atomic and dedup holds across them.
-	res := &Result{Events: make([]EventResult, 0, len(evs))}
-	var pnorm string
-	for start, end := 0, 0; start < len(evs); start = end {
-		end = chunkEnd(evs, start)
-		chunk := evs[start:end]
-		// Judged against the contact as read, and again whole if it was
-		// written in between.
-		stored, err := e.readContacts(ctx, []Target{t})
-		if err != nil {
-			return nil, err
-		}
-		call, err := e.applyArgs(t, chunk, now, false, stored[0])
-		if err != nil {
-			return nil, err
-		}
-		outs, err := e.applyAll(ctx, []Batch{{Target: t, Events: chunk}}, []*applyCall{call}, stored, now)
-		if err != nil {
-			return nil, err
-		}
-		part, pn := outs[0].res, outs[0].pnorm
-		if sc, ok := e.compactCall(t, outs[0].stored, now); ok {
-			if err := sc.Script.Run(ctx, e.rdb, sc.Keys, sc.Args...).Err(); err != nil {
-				return nil, fmt.Errorf("scoring: compact contact %s: %w", t.ContactID, err)
-			}
-		}
-		fresh := res.Crossing != nil && res.Crossing.New
-		res.Events = append(res.Events, part.Events...)
-		res.ContactScore, res.PartnerScore, res.Version, res.Crossing = part.ContactScore, part.PartnerScore, part.Version, part.Crossing
-		res.slow = res.slow || part.slow
-		if fresh && res.Crossing != nil {
-			res.Crossing.New = true
-		}
-		pnorm = pn
+	res, pnorm, err := e.applyChunks(ctx, t, evs, now)
+	if err != nil {
+		return nil, err
 	}
 	if !t.NoRollup {
-		if err := leaderboardScript.Run(ctx, e.rdb, []string{leaderboardKey, leaderboardVersionsKey},
+		if err := store.LeaderboardScript.Run(ctx, e.rdb, []string{leaderboardKey, leaderboardVersionsKey},
 			t.PartnerID, res.Version, pnorm).Err(); err != nil {
 			return res, fmt.Errorf("scoring: leaderboard for partner %s: %w", t.PartnerID, err)
 		}
@@ -195,17 +208,43 @@ func (e *Engine) Apply(ctx context.Context, t Target, evs []event.Event) (*Resul
 	return res, nil
 }
 
+// applyChunks commits a batch in chunks of one script call each (Lua's
+// unpack limits the arguments one call can spread); each chunk is atomic
+// and dedup holds across them. It returns the partner's normalised score
+// formatted for the leaderboard.
+func (e *Engine) applyChunks(ctx context.Context, t Target, evs []event.Event, now time.Time) (*Result, string, error) {
+	res := &Result{Events: make([]EventResult, 0, len(evs))}
+	var pnorm string
+	for start, end := 0, 0; start < len(evs); start = end {
+		end = chunkEnd(evs, start)
+		outs, err := e.commitAll(ctx, []Batch{{Target: t, Events: evs[start:end]}}, now)
+		if err != nil {
+			return nil, "", err
+		}
+		part := outs[0].res
+		fresh := res.Crossing != nil && res.Crossing.New
+		res.Events = append(res.Events, part.Events...)
+		res.ContactScore, res.PartnerScore, res.Version, res.Crossing = part.ContactScore, part.PartnerScore, part.Version, part.Crossing
+		if fresh && res.Crossing != nil {
+			res.Crossing.New = true
+		}
+		pnorm = outs[0].pnorm
+	}
+	return res, pnorm, nil
+}
+
 // maxChunk bounds the events of one script call.
 const maxChunk = 256
 
 // chunkEnd is the end of the script call's chunk of evs that starts at
-// start: at most maxChunk events, whose records (ARGV[3]) the script
-// addresses with uint16 offsets. An event adds at most 62 bytes of seen
-// markers and an explain key of 5 bytes plus its topic.
+// start: at most maxChunk events, and at most 64 KB of records, so that
+// one atomic call stays small. An event appends at most 34 bytes of seen
+// markers (an id and a delivery), 15 of daily count, and an explain
+// record of 70 bytes plus its topic.
 func chunkEnd(evs []event.Event, start int) int {
 	size, end := 0, start
 	for end < len(evs) && end-start < maxChunk {
-		size += 67 + len(evs[end].Topic)
+		size += 34 + 15 + 70 + len(evs[end].Topic)
 		if size > math.MaxUint16 && end > start {
 			break
 		}
@@ -215,7 +254,7 @@ func chunkEnd(evs []event.Event, start int) int {
 }
 
 // pruneInterval spaces the time-driven compactions of a contact (in
-// minutes; see applyScript): a week, or the dedup retention if longer, so
+// minutes; see store.Next): a week, or the dedup retention if longer, so
 // expired markers outlive their expiry by at most that. A contact that sees
 // many events is compacted sooner, as its records pile up (compactMinLen).
 func pruneInterval(cfg Config) int64 { return max(minutes(cfg.DedupRetention), minutes(7*Day)) }
@@ -240,7 +279,7 @@ func (e *Engine) AckCrossing(ctx context.Context, partnerID string, seq int64) (
 	if err := checkID("partner_id", partnerID); err != nil {
 		return false, err
 	}
-	n, err := ackScript.Run(ctx, e.rdb, []string{partnerScoreKey(partnerID)}, seq).Int()
+	n, err := store.AckScript.Run(ctx, e.rdb, []string{partnerScoreKey(partnerID)}, seq).Int()
 	if err != nil {
 		return false, fmt.Errorf("scoring: ack crossing %s/%d: %w", partnerID, seq, err)
 	}
@@ -262,27 +301,57 @@ func (e *Engine) Rearm(ctx context.Context, partnerID string) (bool, error) {
 }
 
 // Sweep re-arms the given partners whose decayed score has fallen below
-// RearmFraction × their threshold since they crossed, for partners that see
-// no new events (Apply does the same check itself). It returns how many
-// were re-armed. The scheduler runs it periodically.
+// RearmFraction × the threshold they were last scored against, for
+// partners that see no new events (a batch does the same check itself).
+// It returns how many were re-armed. The scheduler runs it periodically.
+//
+// It reads each partner's state, judges in Go, and re-arms through
+// store.RearmScript only if the state is still the one read; one written
+// in between is left to the batch that wrote it, which judged re-arming
+// itself, and to the next sweep.
 func (e *Engine) Sweep(ctx context.Context, partnerIDs []string) (int, error) {
 	now, err := e.now()
 	if err != nil {
 		return 0, err
 	}
+	for _, pid := range partnerIDs {
+		if err := checkID("partner_id", pid); err != nil {
+			return 0, err
+		}
+	}
+	scale := math.Exp2(float64(sinceEpoch(now)) / float64(e.cfg.HalfLife.Milliseconds()))
 	total := 0
 	for start := 0; start < len(partnerIDs); start += 500 {
 		chunk := partnerIDs[start:min(start+500, len(partnerIDs))]
 		pipe := e.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(chunk))
+		reads := make([]*redis.SliceCmd, len(chunk))
 		for i, pid := range chunk {
-			if err := checkID("partner_id", pid); err != nil {
-				return total, err
-			}
-			cmds[i] = sweepScript.Eval(ctx, pipe, []string{partnerScoreKey(pid)},
-				sinceEpoch(now), e.cfg.HalfLife.Milliseconds(), fmtFloat(e.cfg.RearmFraction))
+			reads[i] = pipe.HMGet(ctx, partnerScoreKey(pid), "h", "dis")
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
+			return total, fmt.Errorf("scoring: sweep: %w", err)
+		}
+		var calls []scriptrun.Call
+		for i, pid := range chunk {
+			vals := reads[i].Val()
+			h, _ := vals[0].(string)
+			dis, _ := vals[1].(string)
+			if dis != "1" || h == "" {
+				continue
+			}
+			head := store.ParsePartnerHead(h)
+			if head.N < e.cfg.RearmFraction*head.Threshold*scale {
+				calls = append(calls, scriptrun.Call{Script: store.RearmScript, Keys: []string{partnerScoreKey(pid)}, Args: []any{h}})
+			}
+		}
+		if len(calls) == 0 {
+			continue
+		}
+		cmds, err := scriptrun.Pipelined(ctx, e.rdb, calls)
+		if err == nil {
+			err = scriptrun.FirstError(cmds)
+		}
+		if err != nil {
 			return total, fmt.Errorf("scoring: sweep: %w", err)
 		}
 		for _, c := range cmds {

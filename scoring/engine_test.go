@@ -12,6 +12,7 @@ import (
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/testclock"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -261,16 +262,25 @@ func TestTypeCodes(t *testing.T) {
 	t.Parallel()
 	seen := map[string]event.Type{}
 	for _, typ := range event.Types() {
-		code, ok := typeCodes[typ]
-		if !ok || len(code) != 2 {
+		rule, ok := typeRules[typ]
+		if code := rule.code; !ok || len(code) != 2 {
 			t.Errorf("type %s has code %q, want two bytes", typ, code)
 		}
-		if other, dup := seen[code]; dup {
-			t.Errorf("code %q used by %s and %s", code, other, typ)
+		if other, dup := seen[rule.code]; dup {
+			t.Errorf("code %q used by %s and %s", rule.code, other, typ)
 		}
-		seen[code] = typ
-		if back, ok := typeOfCode(code); !ok || back != typ {
-			t.Errorf("typeOfCode(%q) = %s, want %s", code, back, typ)
+		seen[rule.code] = typ
+		if back, ok := typeOfCode(typeRules, rule.code); !ok || back != typ {
+			t.Errorf("typeOfCode(%q) = %s, want %s", rule.code, back, typ)
+		}
+	}
+	if len(typeRules) != len(event.Types()) {
+		t.Errorf("%d type rules for %d event types", len(typeRules), len(event.Types()))
+	}
+	// Every suppression reason has a stored code.
+	for _, reason := range []string{SuppressedHardBounce, SuppressedSpam, SuppressedUnsubscribe} {
+		if code := store.SuppressionCode(reason); code == 0 || store.SuppressionOf(float64(code)) != reason {
+			t.Errorf("suppression %q has code %d", reason, code)
 		}
 	}
 }

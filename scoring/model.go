@@ -1,24 +1,27 @@
 package scoring
 
 import (
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 )
 
-// Model is an in-memory scorer with the engine's exact rules (dedup,
-// filters, caps, decay, roll-up, threshold and re-arm), for replaying
-// events without Redis: `longtail simulate` tunes the threshold with it.
-// It keeps every credited event and sums decayed points directly, so it
-// also serves as the brute-force reference the engine is tested against.
-// A Model is not safe for concurrent use.
+// Model is an in-memory scorer for replaying events without Redis:
+// `longtail simulate` tunes the threshold with it. It judges every batch
+// with the engine's judge and keeps what the engine keeps in Redis in the
+// same form (a contact's string, a partner's state committed as the
+// engine's script commits it), so the two agree by construction. It also
+// keeps every credited event and reads scores by summing their decayed
+// points directly: the brute-force reference the engine's normalised sums
+// are tested against. A Model is not safe for concurrent use.
 type Model struct {
 	rubric   *Rubric
 	cfg      Config
 	contacts map[[2]string]*modelContact
 	partners map[string]*modelPartner
+	v        verdict
 }
 
 type credit struct {
@@ -28,32 +31,29 @@ type credit struct {
 }
 
 type modelContact struct {
-	seen    map[string]int64 // key → expiry, unix s
-	deliver map[string]int64 // message → delivered ms
-	caps    map[string]int
+	stored  string // the contact string (store package)
 	credits []credit
-	sup     string
 }
 
 type modelPartner struct {
-	contacts map[string]bool
-	credits  []credit
-	disarmed bool
-	seq      int64
-	pending  int64
-	crossed  time.Time
+	store.Partner
+	credits []credit
 }
 
 // NewModel returns an empty model scoring by cfg.
 func NewModel(cfg Config) (*Model, error) {
-	r, err := NewRubric(cfg)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return newModel(newRubric(cfg.withDefaults(), typeRules)), nil
+}
+
+// newModel is an empty model scoring by r.
+func newModel(r *Rubric) *Model {
 	return &Model{
 		rubric: r, cfg: r.cfg,
 		contacts: map[[2]string]*modelContact{}, partners: map[string]*modelPartner{},
-	}, nil
+	}
 }
 
 // Rubric returns the model's rubric.
@@ -63,7 +63,7 @@ func (m *Model) contact(pid, cid string) *modelContact {
 	k := [2]string{pid, cid}
 	c := m.contacts[k]
 	if c == nil {
-		c = &modelContact{seen: map[string]int64{}, deliver: map[string]int64{}, caps: map[string]int{}}
+		c = &modelContact{}
 		m.contacts[k] = c
 	}
 	return c
@@ -72,7 +72,7 @@ func (m *Model) contact(pid, cid string) *modelContact {
 func (m *Model) partner(pid string) *modelPartner {
 	p := m.partners[pid]
 	if p == nil {
-		p = &modelPartner{contacts: map[string]bool{}}
+		p = &modelPartner{}
 		m.partners[pid] = p
 	}
 	return p
@@ -82,112 +82,44 @@ func (m *Model) partner(pid string) *modelPartner {
 // id, unknown type, no time) are skipped and reported as duplicates.
 func (m *Model) Apply(t Target, evs []event.Event, now time.Time) *Result {
 	now = time.UnixMilli(now.UnixMilli()).UTC() // the engine's resolution
-	c := m.contact(t.PartnerID, t.ContactID)
-	// Seen entries expire as in the script: in whole minutes since Epoch,
-	// kept at least their retention.
-	nowM := floorDiv(sinceEpoch(now), 60000)
-	live := func(key string) bool { exp, ok := c.seen[key]; return ok && exp > nowM }
-	dedupTTL := minutes(m.cfg.DedupRetention) + 1
-	msgTTL := minutes(m.cfg.MessageRetention) + 1
-	deliveryTTL := deliveryMinutes(m.cfg) + 1
 	res := &Result{Events: make([]EventResult, len(evs))}
-	var batch []credit
-	for i, ev := range evs {
-		res.Events[i].ID = ev.ID
-		if ev.ID == "" || !ev.Type.Valid() || ev.OccurredAt.IsZero() || live("i"+ev.ID) {
-			res.Events[i].Duplicate, res.Events[i].Filtered = true, FilteredDuplicate
+	valid := make([]event.Event, 0, len(evs))
+	var at []int // valid[j] is evs[at[j]]
+	for i := range evs {
+		if m.rubric.checkEvent(&evs[i]) != nil {
+			res.Events[i] = EventResult{ID: evs[i].ID, Duplicate: true, Filtered: FilteredDuplicate}
 			continue
 		}
-		c.seen["i"+ev.ID] = nowM + dedupTTL
-		at := ev.OccurredAt
-		if at.After(now) {
-			at = now
-		}
-		atMs := at.UnixMilli()
-		pts, filt := m.rubric.Points(ev, t)
-		opcl := ev.Type == event.EmailOpen || ev.Type == event.EmailClick
-		marker := ""
-		if opcl {
-			marker = string(ev.Type[6]) + ev.MessageID
-		}
-		if filt == "" {
-			switch {
-			case ev.Type == event.EmailDelivered && ev.MessageID != "":
-				c.seen["d"+ev.MessageID] = nowM + deliveryTTL
-				c.deliver[ev.MessageID] = atMs
-			case ev.Type == event.EmailClick:
-				// Delivery time from the click's own payload, else from an
-				// earlier email.delivered of the message.
-				d, ok := int64(0), false
-				if ev.DeliveredAt != nil && !ev.DeliveredAt.IsZero() {
-					d, ok = ev.DeliveredAt.UnixMilli(), true
-				} else if ev.MessageID != "" && live("d"+ev.MessageID) {
-					d, ok = c.deliver[ev.MessageID], true
-				}
-				if ok && atMs >= d && atMs-d < m.cfg.ScannerClickWindow.Milliseconds() {
-					filt = FilteredScannerClick
-				}
-			}
-			if filt == "" && opcl && ev.MessageID != "" && live(marker) {
-				filt = FilteredPerMessage
-			}
-		}
-		if cp := m.rubric.DailyCap(ev.Type); filt == "" && cp > 0 {
-			day := floorDiv(sinceEpoch(at), 86400000)
-			key := "k" + string(ev.Type) + "|" + itoa(day)
-			used := 0
-			if live(key) {
-				used = c.caps[key]
-			}
-			if used >= cp {
-				filt = FilteredDailyCap
-			} else {
-				c.seen[key] = max(nowM, (day+1)*1440) + 1440
-				c.caps[key] = used + 1
-			}
-		}
-		if filt == "" {
-			if opcl && ev.MessageID != "" {
-				c.seen[marker] = nowM + msgTTL
-			}
-			if pts != 0 {
-				batch = append(batch, credit{at: time.UnixMilli(atMs), points: pts, topic: ev.Topic})
-			}
-		} else {
-			pts = 0
-		}
-		if s := Suppression(ev); s != "" && c.sup == "" {
-			c.sup = s
-		}
-		res.Events[i].Points, res.Events[i].Filtered = pts, filt
+		valid, at = append(valid, evs[i]), append(at, i)
 	}
-	c.credits = append(c.credits, batch...)
+	c := m.contact(t.PartnerID, t.ContactID)
+	if len(valid) > 0 {
+		v := &m.v
+		if err := m.rubric.judge(v, t, valid, c.stored, now); err != nil {
+			panic("scoring: the model's own contact does not parse: " + err.Error())
+		}
+		for j, i := range at {
+			res.Events[i] = v.events[j]
+		}
+		// The token only tells writers apart; the model is the only one.
+		nowM := floorDiv(sinceEpoch(now), 60000)
+		c.stored = store.Next(c.stored, v.header, v.records, nowM, nowM+pruneInterval(m.cfg)).Apply(c.stored)
+		c.credits = append(c.credits, v.credits...)
+		if v.partner != nil {
+			p := m.partner(t.PartnerID)
+			p.credits = append(p.credits, v.credits...)
+			crossed := p.Commit(v.partner)
+			if p.Head.Pending > 0 {
+				res.Crossing = &Crossing{
+					PartnerID: t.PartnerID, Seq: int64(p.Head.Pending), CrossedAt: time.UnixMilli(int64(p.Head.CrossedAt)).UTC(),
+					Threshold: m.rubric.Threshold(t.Tier), New: crossed,
+				}
+			}
+		}
+	}
 	res.ContactScore = decayedSum(c.credits, now, m.cfg.HalfLife)
-	if t.NoRollup {
-		return res
-	}
-	p := m.partner(t.PartnerID)
-	p.contacts[t.ContactID] = true
-	before := decayedSum(p.credits, now, m.cfg.HalfLife)
-	p.credits = append(p.credits, batch...)
-	after := decayedSum(p.credits, now, m.cfg.HalfLife)
-	res.PartnerScore = after
-	threshold := m.rubric.Threshold(t.Tier)
-	if p.disarmed && math.Min(before, after) < m.cfg.RearmFraction*threshold {
-		p.disarmed = false
-	}
-	var gain float64
-	for _, cr := range batch {
-		gain += cr.points * Weight(cr.at, m.cfg.HalfLife)
-	}
-	if !p.disarmed && gain > 0 && after >= threshold {
-		p.disarmed = true
-		p.seq++
-		p.pending = p.seq
-		p.crossed = now
-		res.Crossing = &Crossing{PartnerID: t.PartnerID, Seq: p.seq, CrossedAt: now, Threshold: threshold, New: true}
-	} else if p.pending > 0 {
-		res.Crossing = &Crossing{PartnerID: t.PartnerID, Seq: p.pending, CrossedAt: p.crossed, Threshold: threshold}
+	if !t.NoRollup {
+		res.PartnerScore = m.PartnerScore(t.PartnerID, now)
 	}
 	return res
 }
@@ -195,20 +127,20 @@ func (m *Model) Apply(t Target, evs []event.Event, now time.Time) *Result {
 // AckCrossing clears the partner's pending crossing seq.
 func (m *Model) AckCrossing(partnerID string, seq int64) bool {
 	p := m.partners[partnerID]
-	if p == nil || p.pending != seq || seq == 0 {
+	if p == nil || p.Head.Pending != float64(seq) || seq == 0 {
 		return false
 	}
-	p.pending = 0
+	p.Head.Pending = 0
 	return true
 }
 
 // Rearm lets the partner cross again.
 func (m *Model) Rearm(partnerID string) bool {
 	p := m.partners[partnerID]
-	if p == nil || !p.disarmed {
+	if p == nil || !p.Disarmed {
 		return false
 	}
-	p.disarmed = false
+	p.Disarmed = false
 	return true
 }
 
@@ -236,8 +168,8 @@ func (m *Model) ContactInterests(partnerID, contactID string, now time.Time) map
 
 // Suppressed is the contact's suppression reason.
 func (m *Model) Suppressed(partnerID, contactID string) string {
-	if c := m.contacts[[2]string{partnerID, contactID}]; c != nil {
-		return c.sup
+	if c := m.contacts[[2]string{partnerID, contactID}]; c != nil && c.stored != "" {
+		return store.SuppressionOf(store.Float(c.stored, 3))
 	}
 	return ""
 }

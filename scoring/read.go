@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/longtailhq/longtail/event"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 )
 
 // TimelineItem is one recorded event of a contact. The timeline keeps the
@@ -97,8 +99,8 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 		return nil, fmt.Errorf("scoring: read contact %s: %w", contactID, err)
 	}
 	out := &ContactScore{
-		Score:      binNum(fields["h"], contactScore) * d,
-		Fit:        binNum(fields["h"], contactFit),
+		Score:      binNum(fields["h"], slotN) * d,
+		Fit:        binNum(fields["h"], slotFit),
 		Interests:  contactInterests(fields, d),
 		Suppressed: suppression(fields["h"]),
 		Timeline:   make([]TimelineItem, 0, len(tl.Val())),
@@ -109,7 +111,7 @@ func (e *Engine) Contact(ctx context.Context, partnerID, contactID string) (*Con
 	for i := len(elems) - 1; i >= 0 && len(out.Timeline) < e.cfg.TimelineLength; i-- {
 		items := strings.Split(elems[i], "\n")
 		for j := len(items) - 1; j >= 0 && len(out.Timeline) < e.cfg.TimelineLength; j-- {
-			it, err := parseTimelineItem([]byte(items[j]))
+			it, err := e.rubric.timelineItem([]byte(items[j]))
 			if err != nil {
 				return nil, fmt.Errorf("scoring: contact %s timeline item: %w", contactID, err)
 			}
@@ -133,7 +135,7 @@ func (e *Engine) Suppressed(ctx context.Context, partnerID, contactID string) (s
 	if err := checkID("contact_id", contactID); err != nil {
 		return "", err
 	}
-	h, err := e.rdb.GetRange(ctx, contactScoreKey(partnerID, contactID), 0, contactHeaderLen-1).Result()
+	h, err := e.rdb.GetRange(ctx, contactScoreKey(partnerID, contactID), 0, store.HeaderLen-1).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("scoring: read contact %s: %w", contactID, err)
 	}
@@ -152,7 +154,7 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("scoring: read partner %s: %w", partnerID, err)
 	}
-	ids, err := parseContactEntries(members.Val())
+	ids, err := store.ParseEntries(members.Val())
 	if err != nil {
 		return nil, fmt.Errorf("scoring: read partner %s: %w", partnerID, err)
 	}
@@ -162,14 +164,15 @@ func (e *Engine) Partner(ctx context.Context, partnerID string) (*PartnerScore, 
 	}
 	d := e.decay(e.clock())
 	fields := h.Val()
+	head := store.ParsePartnerHead(fields["h"])
 	out := &PartnerScore{
-		Score:     binNum(fields["h"], partnerScore) * d,
+		Score:     head.N * d,
 		Interests: interests(fields, d),
 		Armed:     fields["dis"] != "1",
-		Fit:       binNum(fields["h"], partnerFit),
+		Fit:       head.Fit,
 	}
 	out.HottestContactID = hot
-	if ms := int64(binNum(fields["h"], partnerCrossedAt)); ms > 0 {
+	if ms := int64(head.CrossedAt); ms > 0 {
 		at := time.UnixMilli(ms).UTC()
 		out.ThresholdCrossedAt = &at
 	}
@@ -281,7 +284,7 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
 		}
-		if contactIDs, err = parseContactEntries(list); err != nil {
+		if contactIDs, err = store.ParseEntries(list); err != nil {
 			return nil, fmt.Errorf("scoring: explain %s: %w", partnerID, err)
 		}
 	}
@@ -299,7 +302,7 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 	}
 	cfg := e.cfg
 	out := &Explanation{
-		PartnerID: partnerID, At: now, Score: binNum(ps.Val(), partnerScore) * d,
+		PartnerID: partnerID, At: now, Score: store.ParsePartnerHead(ps.Val()).N * d,
 		Contacts: make([]ContactExplanation, 0, len(contactIDs)),
 		Rubric: RubricSummary{
 			Points: cfg.Points, HalfLife: cfg.HalfLife, Threshold: cfg.Threshold,
@@ -312,12 +315,12 @@ func (e *Engine) Explain(ctx context.Context, partnerID string, contactIDs []str
 		if err != nil {
 			return nil, fmt.Errorf("scoring: explain contact %s: %w", cid, err)
 		}
-		ce := ContactExplanation{ContactID: cid, Score: binNum(fields["h"], contactScore) * d, Suppressed: suppression(fields["h"])}
+		ce := ContactExplanation{ContactID: cid, Score: binNum(fields["h"], slotN) * d, Suppressed: suppression(fields["h"])}
 		for f, v := range fields {
 			if !strings.HasPrefix(f, "x") {
 				continue
 			}
-			it, err := parseExplain(f, v, d)
+			it, err := e.rubric.parseExplain(f, v, d)
 			if err != nil {
 				return nil, fmt.Errorf("scoring: explain contact %s: %w", cid, err)
 			}
@@ -358,13 +361,13 @@ func (e *Engine) hottest(ctx context.Context, partnerID string, ids []string) (s
 		pipe := e.rdb.Pipeline()
 		cmds := make([]*redis.StringCmd, len(chunk))
 		for i, cid := range chunk {
-			cmds[i] = pipe.GetRange(ctx, contactScoreKey(partnerID, cid), 0, contactHeaderLen-1)
+			cmds[i] = pipe.GetRange(ctx, contactScoreKey(partnerID, cid), 0, store.HeaderLen-1)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return "", fmt.Errorf("scoring: read partner %s contacts: %w", partnerID, err)
 		}
 		for i, cid := range chunk {
-			n := binNum(cmds[i].Val(), contactScore)
+			n := binNum(cmds[i].Val(), slotN)
 			if n > bestN || (n == bestN && n > 0 && cid < best) {
 				best, bestN = cid, n
 			}
@@ -373,43 +376,39 @@ func (e *Engine) hottest(ctx context.Context, partnerID string, ids []string) (s
 	return best, nil
 }
 
-// contactFields reads a stored contact (see applyScript) as fields: "h",
-// its header, and per explain key "x<type code><topic>" the sum of its
-// explain records, packed as they are. An unknown contact ("") has none.
+// contactFields reads a stored contact (see package store) as fields:
+// "h", its header, and per explain key "x<type code><topic>" the sum of
+// its explain records, packed as they are. An unknown contact ("") has
+// none.
 func contactFields(s string) (map[string]string, error) {
 	out := map[string]string{}
 	if s == "" {
 		return out, nil
 	}
-	if len(s) < contactHeaderLen {
+	if len(s) < store.HeaderLen {
 		return nil, fmt.Errorf("stored contact of %d bytes", len(s))
 	}
-	out["h"] = s[:contactHeaderLen]
-	var xs explainSums
-	err := walkRecords(s[contactHeaderLen:], func(kind byte, key, rec string) {
-		if kind == 'x' {
-			// Field "x<code><topic>"; key is "x", the topic length, code, topic.
-			xs.add("x"+key[3:], rec, len(key))
-		}
-	})
+	out["h"] = s[:store.HeaderLen]
+	xs, err := store.Explains(s[store.HeaderLen:])
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range xs.order {
-		out[f] = packFloats(xs.sums[f][:]...)
+	for _, key := range xs.Order {
+		code, topic := store.ExplainKey(key)
+		out["x"+code+topic] = store.PackFloats(xs.Sums[key][:]...)
 	}
 	return out, nil
 }
 
 // parseExplain reads a field "x<type code><topic>" holding the packed
 // float64 "count points N" and then, when any is set, one counter per
-// filterReasons entry (see applyScript).
-func parseExplain(field, value string, decay float64) (ExplainItem, error) {
+// filterReasons entry (see package store).
+func (r *Rubric) parseExplain(field, value string, decay float64) (ExplainItem, error) {
 	if len(field) < 3 {
 		return ExplainItem{}, fmt.Errorf("malformed explain field %q", field)
 	}
-	typ, ok := typeOfCode(field[1:3])
-	vals, err := explainValues(value)
+	typ, ok := typeOfCode(r.types, field[1:3])
+	vals, err := store.ExplainValues(value)
 	if !ok || err != nil {
 		return ExplainItem{}, fmt.Errorf("malformed explain field %q = %x", field, value)
 	}
@@ -425,23 +424,6 @@ func parseExplain(field, value string, decay float64) (ExplainItem, error) {
 	return it, nil
 }
 
-// explainLen is the number of values of a full explain aggregate: count,
-// points, N and one counter per filterReasons entry.
-const explainLen = 8
-
-// explainValues unpacks an explain aggregate: 3 or explainLen little-endian
-// float64, the missing counters zero.
-func explainValues(value string) ([explainLen]float64, error) {
-	var vals [explainLen]float64
-	if n := len(value); n%8 != 0 || n < 24 || n > 8*len(vals) {
-		return vals, fmt.Errorf("%d bytes", n)
-	}
-	for i := range len(value) / 8 {
-		vals[i] = unpackFloat(value, i)
-	}
-	return vals, nil
-}
-
 // contactInterests sums a contact's explain aggregates per topic: the
 // decayed points of each topic, with no field of their own.
 func contactInterests(fields map[string]string, decay float64) map[string]float64 {
@@ -450,7 +432,7 @@ func contactInterests(fields map[string]string, decay float64) map[string]float6
 		if len(f) <= 3 || f[0] != 'x' {
 			continue
 		}
-		if vals, err := explainValues(v); err == nil {
+		if vals, err := store.ExplainValues(v); err == nil {
 			out[f[3:]] += vals[2] * decay
 		}
 	}
@@ -467,43 +449,37 @@ func interests(fields map[string]string, decay float64) map[string]float64 {
 	return out
 }
 
-// Indexes of the packed float64 in the contact string's header
-// (applyScript).
-const (
-	contactPruneAt = iota
-	contactScore
-	contactFit
-	contactSuppression // index in suppressions
-	contactLimit       // the length past which compaction is due
-	contactGeneration  // compactions so far
-	contactVersion     // writes so far (batches and compactions)
-)
-
-// suppression reads the suppression reason of a contact's "h".
+// suppression reads the suppression reason of a contact's header.
 func suppression(h string) string {
-	if i := int(binNum(h, contactSuppression)); i > 0 && i < len(suppressions) {
-		return suppressions[i]
+	if h == "" {
+		return ""
 	}
-	return ""
+	return store.SuppressionOf(store.Float(h, 3))
 }
 
-// Indexes of the packed float64 in the partner hash's "h" (applyScript).
+// Slots of the contact header (store.Header) read on their own.
 const (
-	partnerScore = iota
-	partnerVersion
-	partnerSeq
-	partnerPending
-	partnerCrossedAt
-	partnerLast
-	partnerThreshold // the threshold it was last scored against
-	partnerFit
+	slotN           = 1
+	slotFit         = 2
+	slotCompactions = 5
 )
 
 // binNum reads the i-th packed little-endian float64 of a stored value; a
 // missing field or value is 0.
-func binNum(s string, i int) float64 {
-	if len(s) < 8*(i+1) {
-		return 0
+func binNum(s string, i int) float64 { return store.Float(s, i) }
+
+// timelineItem decodes a stored timeline item.
+func (r *Rubric) timelineItem(b []byte) (TimelineItem, error) {
+	s, err := store.ParseItem(b)
+	if err != nil {
+		return TimelineItem{}, err
 	}
-	return unpackFloat(s, i)
+	typ, ok := typeOfCode(r.types, s.Type)
+	if !ok {
+		return TimelineItem{}, fmt.Errorf("unknown type code %q", s.Type)
+	}
+	return TimelineItem{
+		ID: s.ID, Type: typ, OccurredAt: s.OccurredAt, Topic: s.Topic, Points: s.Points,
+		Filtered: s.Filtered, Title: s.Title, URL: s.URL, Source: s.Source, MessageID: s.MessageID,
+	}, nil
 }

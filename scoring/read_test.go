@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/scoring/internal/store"
 )
 
 func TestLeaderboardOrder(t *testing.T) {
@@ -93,7 +95,7 @@ func TestLeaderboardVersionGuard(t *testing.T) {
 		score string
 		wrote int
 	}{{2, "20", 1}, {1, "10", 0}, {2, "15", 0}, {3, "30", 1}} {
-		n, err := leaderboardScript.Run(b.ctx, b.rdb, keys, "p", w.ver, w.score).Int()
+		n, err := store.LeaderboardScript.Run(b.ctx, b.rdb, keys, "p", w.ver, w.score).Int()
 		if err != nil || n != w.wrote {
 			t.Fatalf("write v%d: %d, %v, want %d", w.ver, n, err, w.wrote)
 		}
@@ -108,7 +110,7 @@ func TestLeaderboardVersionGuard(t *testing.T) {
 		t.Fatalf("versions %d then %d, want increasing", r1.Version, r2.Version)
 	}
 	// A stale write of the first result does not overwrite the second.
-	n, _ := leaderboardScript.Run(b.ctx, b.rdb, keys, "q", r1.Version, "1").Int()
+	n, _ := store.LeaderboardScript.Run(b.ctx, b.rdb, keys, "q", r1.Version, "1").Int()
 	if s, _ := b.rdb.ZScore(b.ctx, leaderboardKey, "q").Result(); n != 0 || near(s, 1, 1e-9) {
 		t.Fatalf("stale write applied: wrote %d, score %v", n, s)
 	}

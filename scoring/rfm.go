@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/longtailhq/longtail/scoring/internal/store"
 )
 
 // RFMSummary reports a ComputeRFM run.
@@ -108,7 +110,7 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 		for i, pid := range chunk {
 			f := rfmFacts{id: pid, recency: -1}
 			fields := partners[i].Val()
-			if ms := int64(binNum(fields["h"], partnerLast)); ms > 0 {
+			if ms := int64(store.ParsePartnerHead(fields["h"]).Last); ms > 0 {
 				f.engaged = true
 				f.recency = int(max(now.Sub(time.UnixMilli(ms)), 0) / Day)
 			}

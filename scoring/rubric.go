@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -70,15 +72,17 @@ type Target struct {
 	NoRollup bool
 }
 
-// Rubric is the state-free part of scoring: points per event from the
-// configured rubric, multipliers and rules, and the filters an event can be
-// judged by on its own (machine opens, scanner user agents). The engine's
-// Lua script adds what depends on state (duplicates, one open and click per
-// message, daily caps, clicks right after delivery, decay). A simulator can
+// Rubric is the scoring rules: points per event from the configured
+// rubric, multipliers and rules, and the filters an event can be judged by
+// on its own (machine opens, scanner user agents), here; what depends on
+// the contact's state (duplicates, one open and click per message, daily
+// caps, clicks right after delivery, decay, the threshold) in judge
+// (judge.go), which the engine and the Model both call. A simulator can
 // use a Rubric without Redis.
 type Rubric struct {
 	cfg      Config
 	scanners []string
+	types    map[event.Type]typeRule
 }
 
 // NewRubric validates cfg and returns its rubric.
@@ -86,15 +90,23 @@ func NewRubric(cfg Config) (*Rubric, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return newRubric(cfg.withDefaults()), nil
+	return newRubric(cfg.withDefaults(), typeRules), nil
 }
 
-func newRubric(cfg Config) *Rubric {
-	r := &Rubric{cfg: cfg}
+// newRubric is the rubric of cfg, defaults filled in, for the event types
+// of types.
+func newRubric(cfg Config, types map[event.Type]typeRule) *Rubric {
+	r := &Rubric{cfg: cfg, types: types}
 	for _, s := range cfg.ScannerUserAgents {
 		r.scanners = append(r.scanners, strings.ToLower(s))
 	}
 	return r
+}
+
+// known reports whether t is an event type the rubric scores.
+func (r *Rubric) known(t event.Type) bool {
+	_, ok := r.types[t]
+	return ok
 }
 
 // Config returns the effective configuration, defaults filled in.
@@ -105,15 +117,12 @@ func (r *Rubric) Config() Config { return r.cfg }
 // machine open (provider bot flag, privacy proxy) or a scanner click (bot
 // flag or a known scanner user agent).
 func (r *Rubric) Points(ev event.Event, t Target) (points float64, filtered string) {
-	switch ev.Type {
-	case event.EmailOpen:
-		if ev.Machine {
-			return 0, FilteredMachineOpen
-		}
-	case event.EmailClick:
-		if ev.Machine || r.scannerUA(ev.UserAgent) {
-			return 0, FilteredScannerClick
-		}
+	rule := r.types[ev.Type]
+	if ev.Machine && rule.machine != "" {
+		return 0, rule.machine
+	}
+	if rule.scanners && r.scannerUA(ev.UserAgent) {
+		return 0, FilteredScannerClick
 	}
 	p := r.cfg.Points[ev.Type]
 	if p == 0 {
@@ -214,4 +223,23 @@ func monetary(ev event.Event) float64 {
 		}
 	}
 	return 0
+}
+
+// checkEvent says why ev cannot be scored, or nil: it needs an id, a type
+// the rubric knows and a time, and what is stored of it must fit (a topic
+// of at most event.MaxTextLen bytes, a time JSON can encode).
+func (r *Rubric) checkEvent(ev *event.Event) error {
+	switch {
+	case ev.ID == "":
+		return errors.New("needs an id")
+	case !r.known(ev.Type):
+		return fmt.Errorf("unknown type %q", ev.Type)
+	case ev.OccurredAt.IsZero():
+		return errors.New("needs occurred_at")
+	case ev.OccurredAt.Year() < 0 || ev.OccurredAt.Year() > 9999:
+		return fmt.Errorf("occurred_at %v out of range", ev.OccurredAt)
+	case len(ev.Topic) > event.MaxTextLen:
+		return fmt.Errorf("topic longer than %d bytes", event.MaxTextLen)
+	}
+	return nil
 }

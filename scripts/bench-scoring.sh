@@ -12,8 +12,8 @@
 # task workers: every batch creates keys), BenchmarkApplyBatchReturning (the same for contacts already scored: the
 # steady state) and BenchmarkApply (one contact per call, no pipelining).
 # It prints every round and the median ratio per benchmark, with the time
-# Redis spent per EVALSHA (INFO commandstats: the apply script, plus the
-# leaderboard and compaction calls). Target: ratio ≥ 0.3.
+# Redis spent per EVALSHA (INFO commandstats: the commit script, plus the
+# leaderboard calls). Target: ratio ≥ 0.3.
 #
 # With two cores or more, redis-server runs on core 0 and every client
 # (redis-benchmark and the Go benchmark alike) on core 1 (taskset), so

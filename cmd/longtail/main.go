@@ -19,6 +19,7 @@ Usage:
   longtail serve   [--config FILE] [--listen ADDR] [--role all|api|worker|scheduler]
   longtail import  partners|contacts|reps FILE.csv [--config FILE] [--quiet]
   longtail score   explain PARTNER_ID [--json] [--config FILE]
+  longtail score   dump CONTACT_ID [--json] [--config FILE]
   longtail score   rfm [--inline] [--config FILE]
   longtail simulate --events FILE [--threshold N[,N...]] [--json] [--config FILE]
   longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID [--config FILE]

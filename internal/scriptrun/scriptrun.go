@@ -44,7 +44,8 @@ func Pipelined(ctx context.Context, rdb redis.UniversalClient, calls []Call) ([]
 		_, _ = pipe.Exec(ctx) // errors are read per command
 		var missing []int
 		for _, i := range run {
-			if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			// HasErrorPrefix allocates even for nil: most calls succeed.
+			if err := cmds[i].Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 				missing = append(missing, i)
 			}
 		}

@@ -1,4 +1,4 @@
-package scoring
+package store
 
 // structShim gives the scripts a `struct` with the pack/unpack formats they
 // use ('<', 'd', 'B', 'H', 'I4'), in plain Lua, where the server has none.
