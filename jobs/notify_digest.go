@@ -26,6 +26,13 @@ func NewNotifyDigestTask() *asynq.Task {
 		asynq.Queue(QueuePeriodic), asynq.Unique(time.Hour), asynq.MaxRetry(5))
 }
 
+// NewScheduledNotifyDigestTask is the scheduler's form: no Unique, since
+// the tick's TaskID already makes it unique (see Periodic.Task).
+func NewScheduledNotifyDigestTask() *asynq.Task {
+	return asynq.NewTask(TypeNotifyDigest, marshal(TypeNotifyDigest, NotifyDigestPayload{}),
+		asynq.Queue(QueuePeriodic), asynq.MaxRetry(5))
+}
+
 // DigestDeps are what the digest needs beyond the notifier.
 type DigestDeps struct {
 	Reps interface {

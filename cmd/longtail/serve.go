@@ -121,15 +121,22 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		fmt.Fprintln(stdout, "longtail worker started")
 	}
 
-	var scheduler *asynq.Scheduler
+	// stopScheduler ends the periodic loop and waits for it.
+	var stopScheduler func()
 	if role.scheduler {
-		scheduler = asynq.NewSchedulerFromRedisClient(st.rdb, &asynq.SchedulerOpts{Logger: jobs.Logger(log), LogLevel: asynq.WarnLevel})
-		if err := jobs.RegisterPeriodic(scheduler, app.periodic()); err != nil {
+		sched, err := jobs.NewScheduler(jobs.PeriodicConfig{
+			Client: app.tasks, Clock: app.clock, Log: log.With().Str("component", "scheduler").Logger(),
+		}, app.periodic())
+		if err != nil {
 			return err
 		}
-		if err := scheduler.Start(); err != nil {
-			return fmt.Errorf("start scheduler: %w", err)
-		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = sched.Run(sctx)
+		}()
+		stopScheduler = func() { cancel(); <-done }
 		log.Info().Msg("scheduler started")
 		fmt.Fprintln(stdout, "longtail scheduler started")
 	}
@@ -140,12 +147,12 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	case err = <-errc:
 		log.Error().Err(err).Msg("server failed; shutting down")
 	}
-	shutdown(cfg.HTTP.ShutdownTimeout, log, httpSrv, worker, scheduler)
+	shutdown(cfg.HTTP.ShutdownTimeout, log, httpSrv, worker, stopScheduler)
 	return err
 }
 
 // shutdown stops taking requests first, then lets in-flight tasks finish.
-func shutdown(timeout time.Duration, log zerolog.Logger, h *http.Server, w *asynq.Server, s *asynq.Scheduler) {
+func shutdown(timeout time.Duration, log zerolog.Logger, h *http.Server, w *asynq.Server, stopScheduler func()) {
 	if h != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		if err := h.Shutdown(ctx); err != nil {
@@ -153,8 +160,8 @@ func shutdown(timeout time.Duration, log zerolog.Logger, h *http.Server, w *asyn
 		}
 		cancel()
 	}
-	if s != nil {
-		s.Shutdown()
+	if stopScheduler != nil {
+		stopScheduler()
 	}
 	if w != nil {
 		w.Shutdown()
