@@ -96,7 +96,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			Concurrency:       cfg.Worker.Concurrency,
 			Queues:            jobs.Queues(),
 			TaskCheckInterval: cfg.Worker.TaskCheckInterval,
-			RetryDelayFunc:    jobs.RetryDelay,
+			RetryDelayFunc:    jobs.RetryLostLeaseSoon(jobs.RetryDelay),
 			Logger:            jobs.Logger(log),
 			LogLevel:          asynq.WarnLevel,
 			ShutdownTimeout:   cfg.HTTP.ShutdownTimeout,
