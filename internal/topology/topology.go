@@ -103,9 +103,26 @@ func freePort(t testing.TB) int {
 	return 0
 }
 
-// start runs bin with args (the config) in a fresh directory and waits
-// until the process answers PING.
-func start(t testing.TB, bin string, port int, args ...string) *Proc {
+// start runs bin with args (the config) on a free port, in a fresh
+// directory, and waits until the process answers PING. Another process
+// can take the port between the probe and the bind: then it tries another.
+func start(t testing.TB, bin string, args ...string) *Proc {
+	t.Helper()
+	var err error
+	for range 3 {
+		var p *Proc
+		if p, err = startOn(t, bin, freePort(t), args...); err == nil {
+			return p
+		}
+		if !strings.Contains(err.Error(), "Address already in use") {
+			break
+		}
+	}
+	t.Fatalf("topology: %s: %v", filepath.Base(bin), err)
+	return nil
+}
+
+func startOn(t testing.TB, bin string, port int, args ...string) (*Proc, error) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "lttopo")
 	if err != nil {
@@ -139,9 +156,9 @@ func start(t testing.TB, bin string, port int, args ...string) *Proc {
 		return c.Ping(ctx).Err()
 	})
 	if err != nil {
-		t.Fatalf("topology: %s on %s: %v", filepath.Base(bin), p.Addr, err)
+		return nil, fmt.Errorf("on %s: %w", p.Addr, err)
 	}
-	return p
+	return p, nil
 }
 
 func tail(s string, n int) string {
@@ -209,8 +226,8 @@ func StartSentinel(t testing.TB) *Sentinel {
 		t.Fatal("topology: redis-sentinel not found (apt-get install redis-sentinel; CI is set)")
 	}
 	s := &Sentinel{MasterName: "longtail"}
-	s.Master = start(t, server, freePort(t), serverArgs...)
-	s.Replica = start(t, server, freePort(t), append(append([]string{}, serverArgs...), "--replicaof", "127.0.0.1", portOf(s.Master.Addr))...)
+	s.Master = start(t, server, serverArgs...)
+	s.Replica = start(t, server, append(append([]string{}, serverArgs...), "--replicaof", "127.0.0.1", portOf(s.Master.Addr))...)
 	mc := s.Master.Client()
 	defer mc.Close()
 	if err := waitFor(20*time.Second, func() error {
@@ -226,7 +243,6 @@ func StartSentinel(t testing.TB) *Sentinel {
 		t.Fatalf("topology: %v", err)
 	}
 	for range 3 {
-		port := freePort(t)
 		dir, err := os.MkdirTemp("", "ltsentconf")
 		if err != nil {
 			t.Fatal(err)
@@ -241,7 +257,7 @@ func StartSentinel(t testing.TB) *Sentinel {
 		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s.Sentinels = append(s.Sentinels, start(t, sentinel, port, append([]string{conf}, sentinelArgs...)...))
+		s.Sentinels = append(s.Sentinels, start(t, sentinel, append([]string{conf}, sentinelArgs...)...))
 	}
 	for _, sp := range s.Sentinels {
 		c := sp.Client()
@@ -359,10 +375,9 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	c := &Cluster{}
 	var addrs []string
 	for range n {
-		port := freePort(t)
 		args := append(append([]string{}, serverArgs...), "--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000")
-		p := start(t, server, port, args...)
+		p := start(t, server, args...)
 		c.Nodes = append(c.Nodes, p)
 		addrs = append(addrs, p.Addr)
 	}
