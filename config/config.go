@@ -135,6 +135,11 @@ type HTTP struct {
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 	// MaxBodyBytes bounds every request body; default 10 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// HealthListen is where a process without the API (--role worker or
+	// scheduler) answers GET /healthz and /readyz, for an orchestrator's
+	// probes. Default empty: nowhere. An api process answers them on
+	// Listen.
+	HealthListen string `yaml:"health_listen"`
 	// TrustedProxies are the CIDRs (or single addresses) of the reverse
 	// proxies in front of longtail. A request from one of them is taken to
 	// come from the address it names in X-Forwarded-For; from anywhere

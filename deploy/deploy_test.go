@@ -49,6 +49,7 @@ func loadConfig(t *testing.T, where, path string, environ []string) *config.Conf
 	return cfg
 }
 
+// listenPort is the port of http.listen.
 func listenPort(t *testing.T, cfg *config.Config) int {
 	t.Helper()
 	_, p, err := net.SplitHostPort(cfg.HTTP.Listen)
@@ -288,7 +289,8 @@ type k8sContainer struct {
 		} `yaml:"configMapRef"`
 	} `yaml:"envFrom"`
 	Env []struct {
-		Name string `yaml:"name"`
+		Name  string `yaml:"name"`
+		Value string `yaml:"value"`
 	} `yaml:"env"`
 	VolumeMounts []struct {
 		Name      string `yaml:"name"`
@@ -422,8 +424,10 @@ func TestKubernetes(t *testing.T) {
 				t.Errorf("%s: envFrom a ConfigMap: configuration goes in the file", where)
 			}
 		}
+		var environ []string
 		for _, e := range c.Env {
 			checkEnvName(t, where+" env", e.Name)
+			environ = append(environ, e.Name+"="+e.Value)
 		}
 		// The --config file comes from a ConfigMap that has it, and loads.
 		cfgPath := argAfter(c.Args, "--config")
@@ -465,29 +469,33 @@ func TestKubernetes(t *testing.T) {
 			if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cfg = loadConfig(t, where+" ConfigMap "+vol.Name, p, nil)
+			cfg = loadConfig(t, where+" ConfigMap "+vol.Name, p, environ)
 		}
 		if cfg == nil {
 			t.Errorf("%s: --config %q is mounted from no ConfigMap", where, cfgPath)
 			continue
 		}
+		// The api serves on http.listen; the other roles answer probes on
+		// http.health_listen.
+		served, key := cfg.HTTP.Listen, "http.listen"
+		if role != "api" {
+			served, key = cfg.HTTP.HealthListen, "http.health_listen"
+		}
 		ports := map[string]int{}
 		for _, p := range c.Ports {
 			ports[p.Name] = p.ContainerPort
-			if p.ContainerPort != listenPort(t, cfg) {
-				t.Errorf("%s: containerPort %d, but http.listen is %s", where, p.ContainerPort, cfg.HTTP.Listen)
+			if _, port, _ := net.SplitHostPort(served); port != strconv.Itoa(p.ContainerPort) {
+				t.Errorf("%s: containerPort %d, but %s is %q", where, p.ContainerPort, key, served)
 			}
 		}
-		if role == "api" {
-			for _, pr := range []struct {
-				name, path string
-				probe      *k8sProbe
-			}{{"liveness", "/healthz", c.LivenessProbe}, {"readiness", "/readyz", c.ReadinessProbe}} {
-				if pr.probe == nil || pr.probe.HTTPGet == nil || pr.probe.HTTPGet.Path != pr.path {
-					t.Errorf("%s: no %s probe on %s", where, pr.name, pr.path)
-				} else if _, ok := ports[pr.probe.HTTPGet.Port]; !ok {
-					t.Errorf("%s: %s probe on unknown port %q", where, pr.name, pr.probe.HTTPGet.Port)
-				}
+		for _, pr := range []struct {
+			name, path string
+			probe      *k8sProbe
+		}{{"liveness", "/healthz", c.LivenessProbe}, {"readiness", "/readyz", c.ReadinessProbe}} {
+			if pr.probe == nil || pr.probe.HTTPGet == nil || pr.probe.HTTPGet.Path != pr.path {
+				t.Errorf("%s: no %s probe on %s", where, pr.name, pr.path)
+			} else if _, ok := ports[pr.probe.HTTPGet.Port]; !ok {
+				t.Errorf("%s: %s probe on unknown port %q", where, pr.name, pr.probe.HTTPGet.Port)
 			}
 		}
 	}

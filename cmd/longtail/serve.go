@@ -90,6 +90,15 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		}()
 	}
 
+	// Probes for roles without the API (which answers them itself).
+	if !role.api && cfg.HTTP.HealthListen != "" {
+		health, err := startHealth(ctx, cfg.HTTP.HealthListen, st.rdb, log, errc)
+		if err != nil {
+			return err
+		}
+		defer health.Close()
+	}
+
 	var worker *asynq.Server
 	if role.worker {
 		worker = asynq.NewServerFromRedisClient(st.rdb, asynq.Config{

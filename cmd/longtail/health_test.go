@@ -1,0 +1,62 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/longtailhq/longtail/internal/redistest"
+)
+
+// Worker and scheduler processes answer the orchestrator's probes on
+// http.health_listen, and nothing else there.
+func TestHealthListenForRolesWithoutTheAPI(t *testing.T) {
+	t.Parallel()
+	for _, role := range []string{"worker", "scheduler"} {
+		t.Run(role, func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.StartServer(t)
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := l.Addr().String()
+			_ = l.Close()
+			s := startRole(t, role, "LONGTAIL_REDIS_URL="+srv.URL(), "LONGTAIL_HTTP_HEALTH_LISTEN="+addr)
+			get := func(path string) (int, string) {
+				resp, err := s.HTTP.Get("http://" + addr + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			tests := []struct {
+				path string
+				code int
+				body string
+			}{
+				{"/healthz", http.StatusOK, `"ok"`},
+				{"/readyz", http.StatusOK, `"ready"`},
+				{"/v1/events", http.StatusNotFound, `"not_found"`},
+				{"/metrics", http.StatusNotFound, `"not_found"`},
+			}
+			for _, tt := range tests {
+				if code, body := get(tt.path); code != tt.code || !strings.Contains(body, tt.body) {
+					t.Errorf("GET %s = %d %s, want %d with %s", tt.path, code, body, tt.code, tt.body)
+				}
+			}
+			// Redis gone: still alive, no longer ready.
+			srv.Stop()
+			if code, _ := get("/healthz"); code != http.StatusOK {
+				t.Errorf("healthz without Redis = %d, want 200", code)
+			}
+			if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"unavailable"`) {
+				t.Errorf("readyz without Redis = %d %s, want 503 unavailable", code, body)
+			}
+		})
+	}
+}
