@@ -12,7 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/longtailhq/longtail/ingest"
-	"github.com/longtailhq/longtail/internal/cronspec"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
@@ -53,15 +52,6 @@ type Config struct {
 	// other section (handoff.digest_schedule and handoff.sweep_schedule
 	// sit with the hand-off keys).
 	Schedules Schedules `yaml:"schedules"`
-}
-
-// Schedules are cron specs: 5 fields, @daily-style descriptors or
-// "@every 1m", optionally prefixed "CRON_TZ=Europe/Paris "; UTC without
-// one. A bad spec stops start-up naming its key.
-type Schedules struct {
-	// RFM is when the RFM ranking runs; default "CRON_TZ=UTC 15 2 * * *"
-	// (nightly at 02:15 UTC).
-	RFM string `yaml:"rfm"`
 }
 
 // Ops configures the task-queue console (asynqmon) at /ops/queues.
@@ -467,15 +457,7 @@ func (c *Config) Validate() error {
 	if c.UI.SessionTTL <= 0 {
 		bad("ui.session_ttl", "must be positive")
 	}
-	for _, sc := range []struct{ key, spec string }{
-		{"handoff.digest_schedule", c.Handoff.DigestSchedule},
-		{"handoff.sweep_schedule", c.Handoff.SweepSchedule},
-		{"schedules.rfm", c.Schedules.RFM},
-	} {
-		if _, err := cronspec.Parse(sc.spec); err != nil {
-			bad(sc.key, "%v", err)
-		}
-	}
+	errs = append(errs, c.scheduleErrors()...)
 	return errors.Join(errs...)
 }
 

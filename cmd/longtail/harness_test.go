@@ -77,7 +77,7 @@ func startRole(t testing.TB, role string, environ ...string) *service {
 			s.URL = m[1]
 			break
 		}
-		if (role == "worker" || role == "scheduler") && strings.Contains(stdout.String(), role+" started") {
+		if role == "worker" && strings.Contains(stdout.String(), "worker started") {
 			break
 		}
 		select {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -19,7 +20,7 @@ import (
 // the API (worker, scheduler), so an orchestrator can probe it as it
 // probes an api process: /healthz says the process answers, /readyz that
 // Redis does too. It answers nothing else.
-func startHealth(ctx context.Context, addr string, rdb redis.UniversalClient, log zerolog.Logger, errc chan<- error) (*http.Server, error) {
+func startHealth(ctx context.Context, addr string, rdb redis.UniversalClient, log zerolog.Logger, stdout io.Writer, errc chan<- error) (*http.Server, error) {
 	reply := func(w http.ResponseWriter, status int, v any) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -53,6 +54,7 @@ func startHealth(ctx context.Context, addr string, rdb redis.UniversalClient, lo
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	log.Info().Str("addr", ln.Addr().String()).Msg("health probes listening")
+	fmt.Fprintf(stdout, "longtail health probes listening on http://%s\n", ln.Addr())
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("health: %w", err)

@@ -28,6 +28,9 @@ func TestTwoSchedulersQueueEachTickOnce(t *testing.T) {
 		"LONGTAIL_REDIS_URL=" + redistest.OptionsURL(opt), "LONGTAIL_LOG_LEVEL=debug",
 		"LONGTAIL_SCHEDULES_RFM=@every 1s", "LONGTAIL_HANDOFF_SWEEP_SCHEDULE=@every 1s",
 		"LONGTAIL_HANDOFF_DIGEST_SCHEDULE=@every 1s",
+		// The health listener's "listening on" line tells the harness the
+		// process is up.
+		"LONGTAIL_HTTP_HEALTH_LISTEN=127.0.0.1:0",
 	}
 	startRole(t, "worker", env...)
 	scheds := []*service{startRole(t, "scheduler", env...), startRole(t, "scheduler", env...)}

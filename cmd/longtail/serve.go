@@ -92,7 +92,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 
 	// Probes for roles without the API (which answers them itself).
 	if !role.api && cfg.HTTP.HealthListen != "" {
-		health, err := startHealth(ctx, cfg.HTTP.HealthListen, st.rdb, log, errc)
+		health, err := startHealth(ctx, cfg.HTTP.HealthListen, st.rdb, log, stdout, errc)
 		if err != nil {
 			return err
 		}
