@@ -335,7 +335,9 @@ func TestFireGivesUpAtMaxLateness(t *testing.T) {
 
 func TestNewSchedulerNamesTheKey(t *testing.T) {
 	t.Parallel()
-	client := asynq.NewClientFromRedisClient(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}))
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled: construction only
+	t.Cleanup(func() { _ = rdb.Close() })
+	client := asynq.NewClientFromRedisClient(rdb)
 	job := func(name, key, spec string) Periodic {
 		return Periodic{Name: name, Key: key, Spec: spec, Task: probeTask()}
 	}

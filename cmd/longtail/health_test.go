@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/longtailhq/longtail/internal/redistest"
 )
@@ -51,6 +52,16 @@ func TestHealthListenForRolesWithoutTheAPI(t *testing.T) {
 			if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"unavailable"`) {
 				t.Errorf("readyz without Redis = %d %s, want 503 unavailable", code, body)
 			}
+			// Redis back: ready again, without a restart.
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 10*time.Second, func() error {
+				if code, body := get("/readyz"); code != http.StatusOK {
+					return errorf("readyz after Redis came back = %d %s", code, body)
+				}
+				return nil
+			})
 		})
 	}
 }
