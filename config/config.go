@@ -58,6 +58,10 @@ type Config struct {
 	Ops Ops `yaml:"ops"`
 	// Metrics configures GET /metrics.
 	Metrics Metrics `yaml:"metrics"`
+	// Schedules are the cron specs of periodic jobs that belong to no
+	// other section (handoff.digest_schedule and handoff.sweep_schedule
+	// sit with the hand-off keys).
+	Schedules Schedules `yaml:"schedules"`
 }
 
 // Ops configures the task-queue console (asynqmon) at /ops/queues.
@@ -131,6 +135,11 @@ type HTTP struct {
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 	// MaxBodyBytes bounds every request body; default 10 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// HealthListen is where a process without the API (--role worker or
+	// scheduler) answers GET /healthz and /readyz, for an orchestrator's
+	// probes. Default empty: nowhere. An api process answers them on
+	// Listen.
+	HealthListen string `yaml:"health_listen"`
 	// TrustedProxies are the CIDRs (or single addresses) of the reverse
 	// proxies in front of longtail. A request from one of them is taken to
 	// come from the address it names in X-Forwarded-For; from anywhere
@@ -298,7 +307,8 @@ func Default() Config {
 			DigestSchedule: "CRON_TZ=UTC 0 7 * * 1-5",
 			SweepSchedule:  "@every 1m",
 		},
-		UI: UI{SessionTTL: 12 * time.Hour},
+		UI:        UI{SessionTTL: 12 * time.Hour},
+		Schedules: Schedules{RFM: "CRON_TZ=UTC 15 2 * * *"},
 	}
 }
 
@@ -496,6 +506,7 @@ func (c *Config) Validate() error {
 	if c.UI.SessionTTL <= 0 {
 		bad("ui.session_ttl", "must be positive")
 	}
+	errs = append(errs, c.scheduleErrors()...)
 	return errors.Join(errs...)
 }
 

@@ -35,6 +35,10 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"invalid scoring value", "scoring:\n  threshold: -5\n", []string{"longtail.yaml:2:14", "scoring.threshold"}},
 		{"unknown event type in rubric", "scoring:\n  points:\n    email.opn: 2\n", []string{"longtail.yaml:", "email.opn"}},
 		{"two errors at once", "http:\n  nope: 1\nworker:\n  nada: 2\n", []string{"http.nope", "worker.nada"}},
+		{"malformed CRON_TZ", "schedules:\n  rfm: CRON_TZ=Europe/Paris\n", []string{"longtail.yaml:2:8", "schedules.rfm", "nothing after the time zone"}},
+		{"empty CRON_TZ", "schedules:\n  rfm: \"CRON_TZ= 15 2 * * *\"\n", []string{"longtail.yaml:2:8", "schedules.rfm", "names no time zone"}},
+		{"bad cron spec", "handoff:\n  sweep_schedule: every minute\n", []string{"longtail.yaml:2:19", "handoff.sweep_schedule", "every minute"}},
+		{"spec that never fires", "handoff:\n  digest_schedule: 0 7 31 2 *\n", []string{"handoff.digest_schedule", "never fires"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,6 +118,7 @@ func TestEnvironmentErrors(t *testing.T) {
 		{"LONGTAIL_WORKER_CONCURRENCY=many", "LONGTAIL_WORKER_CONCURRENCY"},
 		{"LONGTAIL_HTTP_LISTN=:1", "names no configuration key"},
 		{"LONGTAIL_WEBHOOKS_MAX_AGE=forever", "LONGTAIL_WEBHOOKS_MAX_AGE"},
+		{"LONGTAIL_SCHEDULES_RFM=CRON_TZ=UTC", "schedules.rfm"},
 	}
 	for _, tc := range tests {
 		_, err := config.Load("", false, []string{tc.env})

@@ -29,6 +29,13 @@ func NewHandoffSweepTask() *asynq.Task {
 		asynq.Queue(QueueHandoff), asynq.Unique(50*time.Second), asynq.MaxRetry(2), asynq.Timeout(5*time.Minute))
 }
 
+// NewScheduledHandoffSweepTask is the scheduler's form: no Unique, since
+// the tick's TaskID already makes it unique (see Periodic.Task).
+func NewScheduledHandoffSweepTask() *asynq.Task {
+	return asynq.NewTask(TypeHandoffSweep, marshal(TypeHandoffSweep, HandoffSweepPayload{}),
+		asynq.Queue(QueueHandoff), asynq.MaxRetry(2), asynq.Timeout(5*time.Minute))
+}
+
 func handleHandoffSweep(s Sweeper, log zerolog.Logger) asynq.Handler {
 	return Handle(func(ctx context.Context, _ HandoffSweepPayload) error {
 		res, err := s.SweepSLA(ctx)

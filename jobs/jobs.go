@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -78,4 +79,22 @@ func marshal(typ string, v any) []byte {
 		panic(fmt.Sprintf("jobs: marshal %s payload: %v", typ, err))
 	}
 	return b
+}
+
+// lostLeaseDelay is how soon a task whose worker lost it is run again.
+const lostLeaseDelay = time.Second
+
+// RetryLostLeaseSoon wraps a retry delay function: a task whose lease
+// expired did not fail — its worker died, or lost Redis in a failover,
+// before recording the result — so it runs again after a second instead
+// of after the back-off meant for failures (asynq's default waits 15 s or
+// more, on top of the 30 s lease and the recoverer's one-minute sweep).
+// Every handler is idempotent, so running it again is safe.
+func RetryLostLeaseSoon(next asynq.RetryDelayFunc) asynq.RetryDelayFunc {
+	return func(n int, err error, t *asynq.Task) time.Duration {
+		if errors.Is(err, asynq.ErrLeaseExpired) {
+			return lostLeaseDelay
+		}
+		return next(n, err, t)
+	}
 }

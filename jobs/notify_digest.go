@@ -14,6 +14,13 @@ const TypeNotifyDigest = "notify:digest"
 // NotifyDigestPayload is the wire form of a digest run.
 type NotifyDigestPayload struct{}
 
+// NewScheduledNotifyDigestTask is the scheduler's form: no Unique, since
+// the tick's TaskID already makes it unique (see Periodic.Task).
+func NewScheduledNotifyDigestTask() *asynq.Task {
+	return asynq.NewTask(TypeNotifyDigest, marshal(TypeNotifyDigest, NotifyDigestPayload{}),
+		asynq.Queue(QueuePeriodic), asynq.MaxRetry(5))
+}
+
 // NewNotifyDigestTask builds a digest run; unique for an hour so a
 // schedule and a manual run do not both go out.
 func NewNotifyDigestTask() *asynq.Task {

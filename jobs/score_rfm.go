@@ -28,6 +28,13 @@ func NewScoreRFMTask(now time.Time) *asynq.Task {
 		asynq.Queue(QueuePeriodic), asynq.Unique(time.Minute), asynq.MaxRetry(3), asynq.Timeout(30*time.Minute))
 }
 
+// NewScheduledScoreRFMTask is the scheduler's form: no Unique, since the
+// tick's TaskID already makes it unique (see Periodic.Task).
+func NewScheduledScoreRFMTask() *asynq.Task {
+	return asynq.NewTask(TypeScoreRFM, marshal(TypeScoreRFM, ScoreRFMPayload{}),
+		asynq.Queue(QueuePeriodic), asynq.MaxRetry(3), asynq.Timeout(30*time.Minute))
+}
+
 // EnqueueRFM queues an RFM run; one already queued counts as success.
 func EnqueueRFM(ctx context.Context, c *asynq.Client, now time.Time) error {
 	return enqueue(ctx, c, NewScoreRFMTask(now))

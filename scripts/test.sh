@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite against real parts. Installs what the tests need
-# (redis-server, and chromium for the page tests) with apt-get when
+# (redis-server, redis-sentinel and redis-tools for the Sentinel and Cluster
+# tests, and chromium for the page tests) with apt-get when
 # missing; each test package then starts its own redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
+# The Sentinel failover test (cmd/longtail/topology_test.go) runs real sentinels.
+command -v redis-sentinel >/dev/null 2>&1 || [ -x /usr/bin/redis-sentinel ] || need+=(redis-sentinel)
 # The rep page is tested in a real headless browser.
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

@@ -241,12 +241,13 @@ func (a *app) jobDeps() jobs.Deps {
 	}
 }
 
-// periodic is the schedule the scheduler role registers.
+// periodic is the schedule the scheduler role runs. Names are part of
+// each tick's TaskID: never rename one casually.
 func (a *app) periodic() []jobs.Periodic {
 	return []jobs.Periodic{
-		{Spec: "CRON_TZ=UTC 15 2 * * *", Task: jobs.NewScoreRFMTask(time.Time{})},
-		{Spec: a.cfg.Handoff.SweepSchedule, Task: jobs.NewHandoffSweepTask()},
-		{Spec: a.cfg.Handoff.DigestSchedule, Task: jobs.NewNotifyDigestTask()},
+		{Name: "rfm", Key: "schedules.rfm", Spec: a.cfg.Schedules.RFM, Task: jobs.NewScheduledScoreRFMTask()},
+		{Name: "handoff-sweep", Key: "handoff.sweep_schedule", Spec: a.cfg.Handoff.SweepSchedule, Task: jobs.NewScheduledHandoffSweepTask()},
+		{Name: "notify-digest", Key: "handoff.digest_schedule", Spec: a.cfg.Handoff.DigestSchedule, Task: jobs.NewScheduledNotifyDigestTask()},
 	}
 }
 

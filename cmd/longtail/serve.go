@@ -107,13 +107,22 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 		}()
 	}
 
+	// Probes for roles without the API (which answers them itself).
+	if !role.api && cfg.HTTP.HealthListen != "" {
+		health, err := startHealth(ctx, cfg.HTTP.HealthListen, st.rdb, log, stdout, errc)
+		if err != nil {
+			return err
+		}
+		defer health.Close()
+	}
+
 	var worker *asynq.Server
 	if role.worker {
 		worker = asynq.NewServerFromRedisClient(st.rdb, asynq.Config{
 			Concurrency:       cfg.Worker.Concurrency,
 			Queues:            jobs.Queues(),
 			TaskCheckInterval: cfg.Worker.TaskCheckInterval,
-			RetryDelayFunc:    jobs.RetryDelay,
+			RetryDelayFunc:    jobs.RetryLostLeaseSoon(jobs.RetryDelay),
 			Logger:            jobs.Logger(log),
 			LogLevel:          asynq.WarnLevel,
 			ShutdownTimeout:   cfg.HTTP.ShutdownTimeout,
@@ -138,15 +147,22 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 		fmt.Fprintln(stdout, "longtail worker started")
 	}
 
-	var scheduler *asynq.Scheduler
+	// stopScheduler ends the periodic loop and waits for it.
+	var stopScheduler func()
 	if role.scheduler {
-		scheduler = asynq.NewSchedulerFromRedisClient(st.rdb, &asynq.SchedulerOpts{Logger: jobs.Logger(log), LogLevel: asynq.WarnLevel})
-		if err := jobs.RegisterPeriodic(scheduler, app.periodic()); err != nil {
+		sched, err := jobs.NewScheduler(jobs.PeriodicConfig{
+			Client: app.tasks, Clock: app.clock, Log: log.With().Str("component", "scheduler").Logger(),
+		}, app.periodic())
+		if err != nil {
 			return err
 		}
-		if err := scheduler.Start(); err != nil {
-			return fmt.Errorf("start scheduler: %w", err)
-		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = sched.Run(sctx)
+		}()
+		stopScheduler = func() { cancel(); <-done }
 		log.Info().Msg("scheduler started")
 		fmt.Fprintln(stdout, "longtail scheduler started")
 	}
@@ -161,12 +177,12 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 	case err = <-errc:
 		log.Error().Err(err).Msg("server failed; shutting down")
 	}
-	shutdown(cfg.HTTP.ShutdownTimeout, log, httpSrv, worker, scheduler)
+	shutdown(cfg.HTTP.ShutdownTimeout, log, httpSrv, worker, stopScheduler)
 	return err
 }
 
 // shutdown stops taking requests first, then lets in-flight tasks finish.
-func shutdown(timeout time.Duration, log zerolog.Logger, h *http.Server, w *asynq.Server, s *asynq.Scheduler) {
+func shutdown(timeout time.Duration, log zerolog.Logger, h *http.Server, w *asynq.Server, stopScheduler func()) {
 	if h != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		if err := h.Shutdown(ctx); err != nil {
@@ -174,8 +190,8 @@ func shutdown(timeout time.Duration, log zerolog.Logger, h *http.Server, w *asyn
 		}
 		cancel()
 	}
-	if s != nil {
-		s.Shutdown()
+	if stopScheduler != nil {
+		stopScheduler()
 	}
 	if w != nil {
 		w.Shutdown()
