@@ -141,8 +141,8 @@ func checkDelivered(t *testing.T, got smtptest.Message, sent *email.Email, wantI
 func TestSendDeliversOverEveryTransport(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		opts    smtptest.Options
+		name     string
+		opts     smtptest.Options
 		url      func(s *smtptest.Server) string
 		wantTLS  bool
 		wantMech string // when set, the SASL mechanism used
