@@ -193,7 +193,7 @@ func TestParse(t *testing.T) {
 		want outbox.Message
 	}{
 		{name: "plain, mailgun metadata",
-			raw: "From: a@x.example\r\nSubject: =?UTF-8?q?caf=C3=A9?=\r\nX-Mailgun-Variables: {\"flow\":\"tiers\",\"step\":\"climb\"}\r\n\r\nhello\r\n",
+			raw:  "From: a@x.example\r\nSubject: =?UTF-8?q?caf=C3=A9?=\r\nX-Mailgun-Variables: {\"flow\":\"tiers\",\"step\":\"climb\"}\r\n\r\nhello\r\n",
 			want: outbox.Message{From: "a@x.example", Subject: "café", Flow: "tiers", Step: "climb", Text: "hello\r\n"}},
 		{name: "base64 html in a mixed message with an attachment",
 			raw: "Subject: s\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/html; charset=utf-8\r\n" +
