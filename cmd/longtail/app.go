@@ -24,6 +24,7 @@ import (
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/outbox"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
@@ -48,7 +49,11 @@ type app struct {
 	registry *prometheus.Registry
 	reps     *repqueue.Queue
 	renderer *notify.Renderer
-	mail     *mailer.Mailer // nil without smtp.url
+	mail     *mailer.Mailer
+	// outbox and sink are the embedded SMTP server and what it captured,
+	// both nil with smtp.url set.
+	outbox *outbox.Store
+	sink   *outbox.Server
 	hooks    *notify.WebhookSender
 	gate     *nurture.Gate
 }
@@ -84,13 +89,16 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("handoff.webhooks: %w", err)
 	}
-	var mail *mailer.Mailer
-	if cfg.SMTP.URL != "" {
-		if mail, err = mailer.New(mailer.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From}); err != nil {
-			return nil, err
+	box, sink, smtpURL, from, err := smtpEndpoint(cfg, st, clock, log)
+	if err != nil {
+		return nil, err
+	}
+	mail, err := mailer.New(mailer.Config{URL: smtpURL, From: from, Rate: cfg.SMTP.Rate})
+	if err != nil {
+		if sink != nil {
+			_ = sink.Close()
 		}
-	} else {
-		log.Warn().Msg("smtp.url is not set: rep notifications are logged and shown on the queue page, not emailed")
+		return nil, err
 	}
 	gate, err := nurture.NewGate(dir, engine, reps)
 	if err != nil {
@@ -101,14 +109,42 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		topics: topics, queue: jobs.NewEventQueue(tasks, 5*time.Second), registry: reg,
-		reps: reps, renderer: renderer, mail: mail, hooks: hooks, gate: gate,
+		reps: reps, renderer: renderer, mail: mail, outbox: box, sink: sink, hooks: hooks, gate: gate,
 	}, nil
+}
+
+// embeddedFrom is smtp.from on the embedded server when none is set.
+const embeddedFrom = "Longtail <noreply@longtail.localhost>"
+
+// smtpEndpoint is where mail goes: smtp.url, or with none the embedded
+// SMTP server, started here on loopback, whose captures /ui/outbox shows.
+// Every process that may send starts its own; they all capture into the
+// one Redis, so the api process shows what a worker sent.
+func smtpEndpoint(cfg *config.Config, st *store, clock func() time.Time, log zerolog.Logger) (*outbox.Store, *outbox.Server, string, string, error) {
+	if cfg.SMTP.URL != "" {
+		return nil, nil, cfg.SMTP.URL, cfg.SMTP.From, nil
+	}
+	box, err := outbox.NewStore(st.rdb, outbox.StoreConfig{})
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	sink, err := outbox.Start(outbox.ServerConfig{Store: box, Clock: clock, Log: log})
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	from := cfg.SMTP.From
+	if from == "" {
+		from = embeddedFrom
+	}
+	log.Warn().Str("smtp_url", sink.URL()).Msg("smtp.url is not set: email goes to the embedded SMTP server and shows at /ui/outbox; nothing is delivered")
+	return box, sink, sink.URL(), from, nil
 }
 
 func (a *app) Close() {
 	_ = a.tasks.Close()
-	if a.mail != nil {
-		_ = a.mail.Close()
+	_ = a.mail.Close()
+	if a.sink != nil {
+		_ = a.sink.Close()
 	}
 }
 
