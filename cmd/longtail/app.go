@@ -54,8 +54,8 @@ type app struct {
 	// both nil with smtp.url set.
 	outbox *outbox.Store
 	sink   *outbox.Server
-	hooks    *notify.WebhookSender
-	gate     *nurture.Gate
+	hooks  *notify.WebhookSender
+	gate   *nurture.Gate
 }
 
 func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logger) (*app, error) {
@@ -208,10 +208,15 @@ func (a *app) httpHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := ui.New(ui.Config{
+	uiCfg := ui.Config{
 		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.SecureCookies(), Clock: a.clock,
 		ClientIP: clientip.New(proxies).String, AfterOutcome: a.afterOutcome,
-	}, a.reps, a.dir, a.st.rdb, a.log)
+		AdminKeys: a.cfg.API.Keys,
+	}
+	if a.outbox != nil { // a nil *outbox.Store would be a non-nil interface
+		uiCfg.Outbox = a.outbox
+	}
+	page, err := ui.New(uiCfg, a.reps, a.dir, a.st.rdb, a.log)
 	if err != nil {
 		return nil, err
 	}
