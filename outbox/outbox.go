@@ -12,8 +12,9 @@
 // A message is parsed with net/mail and mime/multipart: its headers in
 // order (RFC 2047 words decoded), the first text/plain and text/html parts
 // (transfer encoding undone), and the flow and step it belongs to when its
-// headers say so (X-PM-Metadata-flow/-step or X-Mailgun-Variables, the
-// correlation metadata nurture email carries for the providers).
+// headers say so: the correlation metadata nurture email carries for the
+// providers (event.MetaFlow, event.MetaStep), read from X-LT-Flow and
+// X-LT-Step, else X-PM-Metadata-lt_flow/-lt_step, else X-Mailgun-Variables.
 package outbox
 
 import (
@@ -30,6 +31,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/longtailhq/longtail/event"
 )
 
 // Message is one captured email.
@@ -210,17 +213,19 @@ func orderedHeaders(raw []byte) []Header {
 }
 
 // flowStep reads the flow and step from the correlation metadata nurture
-// email carries for the providers: Postmark's X-PM-Metadata-* headers,
-// else Mailgun's X-Mailgun-Variables JSON.
+// email carries for the providers: the X-LT-* headers (SES reads them),
+// else Postmark's X-PM-Metadata-*, else Mailgun's X-Mailgun-Variables.
 func flowStep(h mail.Header) (flow, step string) {
-	flow, step = h.Get("X-PM-Metadata-flow"), h.Get("X-PM-Metadata-step")
-	if flow != "" {
-		return flow, step
+	if flow = h.Get("X-LT-Flow"); flow != "" {
+		return flow, h.Get("X-LT-Step")
+	}
+	if flow = h.Get("X-PM-Metadata-" + event.MetaFlow); flow != "" {
+		return flow, h.Get("X-PM-Metadata-" + event.MetaStep)
 	}
 	var vars map[string]any
 	if v := h.Get("X-Mailgun-Variables"); v != "" && json.Unmarshal([]byte(v), &vars) == nil {
-		flow, _ = vars["flow"].(string)
-		step, _ = vars["step"].(string)
+		flow, _ = vars[event.MetaFlow].(string)
+		step, _ = vars[event.MetaStep].(string)
 	}
 	return flow, step
 }

@@ -57,8 +57,8 @@ func nurtureEmail(t *testing.T, id string) *email.Email {
 	e.HTML = []byte("<p>Bonjour Jane,</p><script>alert(1)</script>")
 	e.Headers.Set("List-Unsubscribe", "<https://lt.example/u/TOKEN>, <mailto:unsub@lt.example>")
 	e.Headers.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-	e.Headers.Set("X-PM-Metadata-flow", "dealreg-owner-manager")
-	e.Headers.Set("X-PM-Metadata-step", "welcome")
+	e.Headers.Set("X-LT-Flow", "dealreg-owner-manager")
+	e.Headers.Set("X-LT-Step", "welcome")
 	if err := mailer.SetMessageID(e, id); err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +193,15 @@ func TestParse(t *testing.T) {
 		want outbox.Message
 	}{
 		{name: "plain, mailgun metadata",
-			raw:  "From: a@x.example\r\nSubject: =?UTF-8?q?caf=C3=A9?=\r\nX-Mailgun-Variables: {\"flow\":\"tiers\",\"step\":\"climb\"}\r\n\r\nhello\r\n",
+			raw:  "From: a@x.example\r\nSubject: =?UTF-8?q?caf=C3=A9?=\r\nX-Mailgun-Variables: {\"lt_flow\":\"tiers\",\"lt_step\":\"climb\"}\r\n\r\nhello\r\n",
 			want: outbox.Message{From: "a@x.example", Subject: "café", Flow: "tiers", Step: "climb", Text: "hello\r\n"}},
 		{name: "base64 html in a mixed message with an attachment",
 			raw: "Subject: s\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/html; charset=utf-8\r\n" +
 				"Content-Transfer-Encoding: base64\r\n\r\nPHA+aGk8L3A+\r\n--B\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n--B--\r\n",
 			want: outbox.Message{Subject: "s", HTML: "<p>hi</p>"}},
+		{name: "postmark metadata",
+			raw:  "Subject: s\r\nX-PM-Metadata-lt_flow: reengage\r\nX-PM-Metadata-lt_step: nudge\r\n\r\nhi\r\n",
+			want: outbox.Message{Subject: "s", Flow: "reengage", Step: "nudge", Text: "hi\r\n"}},
 		{name: "broken multipart is kept raw",
 			raw:  "Subject: s\r\nContent-Type: multipart/alternative\r\n\r\nbody\r\n",
 			want: outbox.Message{Subject: "s", Text: "body\r\n", ParseError: "x"}},

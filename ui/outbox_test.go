@@ -56,8 +56,8 @@ func (f *outboxFixture) send(t *testing.T, id, subject string) {
 	e.Subject = subject
 	e.Text = []byte("Hi Jane,\n\nregistering a deal takes two minutes now.\n\nAnne")
 	e.HTML = []byte(`<p id="inner">Hi Jane, <b>registering a deal</b> takes two minutes now.</p><script>parent.document.title='pwned'</script>`)
-	e.Headers.Set("X-PM-Metadata-flow", "dealreg-owner-manager")
-	e.Headers.Set("X-PM-Metadata-step", "welcome")
+	e.Headers.Set("X-LT-Flow", "dealreg-owner-manager")
+	e.Headers.Set("X-LT-Step", "welcome")
 	if err := mailer.SetMessageID(e, id+"@longtail"); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestOutboxIsForAdminsOnly(t *testing.T) {
 		"registering a deal takes two minutes now.",                  // text part
 		`sandbox title="HTML part" srcdoc="&lt;p id=&#34;inner&#34;`, // HTML only in a sandboxed frame
 		"&lt;script&gt;parent.document.title",                        // and escaped in the source view
-		"X-Pm-Metadata-Flow", "Message-Id",                           // headers
+		"X-Lt-Flow", "Message-Id",                                    // headers
 	} {
 		if !strings.Contains(msg.body, want) {
 			t.Errorf("message page does not contain %q:\n%s", want, msg.body)
