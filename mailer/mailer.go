@@ -41,12 +41,14 @@
 // # Pooled sessions
 //
 // Up to PoolSize sessions run at once and as many are kept between sends.
-// A kept session is reused only after a liveness check (RSET, bounded by a
-// short deadline): a server that dropped an idle client (421, EOF, reset)
-// costs a redial, never a failed send. Should a reused session still fail
-// before the message was handed over (a network error or 421 at MAIL,
-// RCPT or DATA), the send redials once; nothing is resent once the
-// message body was written.
+// A kept session idle for longer than CheckIdle (default 1s) is reused only
+// after a liveness check (RSET, bounded by a short deadline): a server
+// that dropped an idle client (421, EOF, reset) costs a redial, never a
+// failed send. Should a reused session still fail before the message was
+// handed over (a network error or 421 at MAIL, RCPT or DATA), the send
+// redials once; nothing is resent once the message body was written. That
+// redial is what keeps a session in back-to-back use, which no idle
+// timeout can have closed, safe to reuse without the RSET round trip.
 //
 // # Errors
 //
@@ -108,6 +110,12 @@ type Config struct {
 	// this Mailer, with a burst of one second's worth (at least one).
 	// Zero means unlimited; it must not be negative.
 	Rate float64
+	// CheckIdle: a kept session idle for longer than this is checked with
+	// RSET before reuse. If zero, 1s; negative checks every reuse.
+	// Sessions reused sooner skip the check (servers' idle timeouts are
+	// tens of seconds or more) and rely on the one redial before the
+	// message is handed over.
+	CheckIdle time.Duration
 	// Limiter, when set, paces sends instead of Rate; a *rate.Limiter
 	// fits. Send calls Wait once per message before taking a session, and
 	// a Wait error fails the send as transient. Tests inject one to
@@ -135,7 +143,8 @@ const (
 	// idleTimeout is how long an unused session is kept; servers commonly
 	// drop idle clients after a minute or more, and the RSET probe before
 	// reuse catches those that dropped earlier.
-	idleTimeout = 30 * time.Second
+	idleTimeout      = 30 * time.Second
+	defaultCheckIdle = time.Second
 	// probeTimeout bounds the RSET that checks a kept session before
 	// reuse: a live server answers at once, and a half-dead connection
 	// must cost a redial, not the send's whole timeout.
@@ -167,6 +176,8 @@ type Mailer struct {
 	timeout time.Duration
 	slots   chan struct{}
 	limiter Limiter // nil: unlimited
+	// checkIdle is Config.CheckIdle with its default.
+	checkIdle time.Duration
 
 	mu     sync.Mutex
 	idle   []*session
@@ -200,6 +211,9 @@ func New(cfg Config) (*Mailer, error) {
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("smtp.rate %g is negative: give messages per second, or 0 for unlimited", cfg.Rate)
 	}
+	if cfg.CheckIdle == 0 {
+		cfg.CheckIdle = defaultCheckIdle
+	}
 	lim := cfg.Limiter
 	if lim == nil && cfg.Rate > 0 {
 		lim = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate)))
@@ -220,6 +234,8 @@ func New(cfg Config) (*Mailer, error) {
 		timeout: cfg.Timeout,
 		slots:   make(chan struct{}, cfg.PoolSize),
 		limiter: lim,
+
+		checkIdle: cfg.CheckIdle,
 	}, nil
 }
 
@@ -490,8 +506,9 @@ func envelope(e *email.Email) (string, []string, error) {
 	return sa.Address, rcpts, nil
 }
 
-// session returns a live SMTP session, reusing an idle one when its RSET
-// succeeds within probeTimeout, and arms it to abort when ctx ends.
+// session returns an SMTP session, reusing a kept one that was idle for
+// at most checkIdle or whose RSET succeeds within probeTimeout, and arms
+// it to abort when ctx ends.
 // reused says whether it was a kept session.
 func (m *Mailer) session(ctx context.Context, deadline time.Time) (s *session, reused bool, err error) {
 	for {
@@ -501,6 +518,10 @@ func (m *Mailer) session(ctx context.Context, deadline time.Time) (s *session, r
 		}
 		if s == nil {
 			break
+		}
+		if time.Since(s.idleSince) <= m.checkIdle {
+			m.arm(ctx, s, deadline)
+			return s, true, nil
 		}
 		probe := time.Now().Add(probeTimeout)
 		if deadline.Before(probe) {

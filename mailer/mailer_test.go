@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -26,7 +27,7 @@ import (
 
 const from = "Longtail <noreply@vendor.example>"
 
-func newMailer(t *testing.T, url string, mod ...func(*mailer.Config)) *mailer.Mailer {
+func newMailer(t testing.TB, url string, mod ...func(*mailer.Config)) *mailer.Mailer {
 	t.Helper()
 	cfg := mailer.Config{URL: url, From: from, Timeout: 5 * time.Second}
 	for _, f := range mod {
@@ -44,7 +45,7 @@ func newMailer(t *testing.T, url string, mod ...func(*mailer.Config)) *mailer.Ma
 // dot (dot stuffing), non-ASCII text in the subject and body, a line longer
 // than quoted-printable's 76 columns, and a Bcc that must reach the
 // envelope but never the headers.
-func message(t *testing.T, id string) *email.Email {
+func message(t testing.TB, id string) *email.Email {
 	t.Helper()
 	e := email.NewEmail()
 	e.To = []string{"Renée Rep <rep@vendor.example>"}
@@ -412,42 +413,51 @@ func TestSendReusesSessionsAndRecoversFromDroppedOnes(t *testing.T) {
 		{name: "connection closed without a word", opts: smtptest.Options{TLS: smtptest.StartTLS, Username: "u", Password: "p4ssword"},
 			drop: (*smtptest.Server).DropConnections},
 	}
+	// Each drop is met twice: by the RSET check before reuse (CheckIdle
+	// -1: every reuse) and, for a session reused at once, by the one
+	// redial after MAIL meets the dead session.
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := smtptest.StartWith(t, tt.opts)
-			m := newMailer(t, srv.URL)
-			ctx := context.Background()
-			for i := range 3 {
-				if err := m.Send(ctx, message(t, "seq@longtail")); err != nil {
-					t.Fatalf("send %d: %v", i, err)
-				}
-			}
-			if got := srv.Connections(); got != 1 {
-				t.Errorf("3 sequential sends used %d connections, want 1", got)
-			}
-			tt.drop(srv)
-			sent := message(t, "after-drop@longtail")
-			if err := m.Send(ctx, sent); err != nil {
-				t.Fatalf("send after the server dropped the session: %v", err)
-			}
-			if got := srv.Connections(); got != 2 {
-				t.Errorf("connections = %d, want 2 (one redial)", got)
-			}
-			msgs := srv.Messages()
-			if n := len(msgs); n != 4 {
-				t.Fatalf("server got %d messages, want 4 (the one after the drop exactly once)", n)
-			}
-			var after int
-			for _, msg := range msgs {
-				if bytes.Contains(msg.Data, []byte("<after-drop@longtail>")) {
-					after++
-				}
-			}
-			if after != 1 {
-				t.Errorf("the message sent after the drop arrived %d times, want 1", after)
-			}
-		})
+		for _, check := range []time.Duration{-1, time.Hour} {
+			t.Run(fmt.Sprintf("%s, CheckIdle %s", tt.name, check), func(t *testing.T) {
+				t.Parallel()
+				reuseAfterDrop(t, tt.opts, tt.drop, check)
+			})
+		}
+	}
+}
+
+func reuseAfterDrop(t *testing.T, opts smtptest.Options, drop func(*smtptest.Server), check time.Duration) {
+	srv := smtptest.StartWith(t, opts)
+	m := newMailer(t, srv.URL, func(c *mailer.Config) { c.CheckIdle = check })
+	ctx := context.Background()
+	for i := range 3 {
+		if err := m.Send(ctx, message(t, "seq@longtail")); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	if got := srv.Connections(); got != 1 {
+		t.Errorf("3 sequential sends used %d connections, want 1", got)
+	}
+	drop(srv)
+	sent := message(t, "after-drop@longtail")
+	if err := m.Send(ctx, sent); err != nil {
+		t.Fatalf("send after the server dropped the session: %v", err)
+	}
+	if got := srv.Connections(); got != 2 {
+		t.Errorf("connections = %d, want 2 (one redial)", got)
+	}
+	msgs := srv.Messages()
+	if n := len(msgs); n != 4 {
+		t.Fatalf("server got %d messages, want 4 (the one after the drop exactly once)", n)
+	}
+	var after int
+	for _, msg := range msgs {
+		if bytes.Contains(msg.Data, []byte("<after-drop@longtail>")) {
+			after++
+		}
+	}
+	if after != 1 {
+		t.Errorf("the message sent after the drop arrived %d times, want 1", after)
 	}
 }
 
