@@ -420,9 +420,9 @@ func (m *Mailer) Send(ctx context.Context, e *email.Email) error {
 	}
 	err = m.transact(s, sender, rcpts, raw)
 	if err != nil && reused && ctx.Err() == nil && droppedBeforeMessage(err) {
-		// The kept session passed its RSET and died before the message
-		// was handed over: the server closed it in between. Nothing was
-		// sent, so one fresh session may try again.
+		// The kept session died before the message was handed over: the
+		// server closed it since its last use. Nothing was sent, so one
+		// fresh session may try again.
 		s.disarm()
 		s.close()
 		if s, err = m.dial(ctx, deadline); err != nil {
@@ -442,11 +442,25 @@ func (m *Mailer) Send(ctx context.Context, e *email.Email) error {
 }
 
 // beforeMessage marks a failure at MAIL, RCPT or the DATA command: the
-// message itself was not handed over.
-type beforeMessage struct{ err error }
+// message itself was not handed over. code is the server's reply code, 0
+// for a network failure (classify keeps the code only in the text).
+type beforeMessage struct {
+	err  error
+	code int
+}
 
 func (b beforeMessage) Error() string { return b.err.Error() }
 func (b beforeMessage) Unwrap() error { return b.err }
+
+// failedBefore classifies err from stage and marks it beforeMessage.
+func failedBefore(stage string, err error) error {
+	b := beforeMessage{err: classify(stage, err, false)}
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		b.code = tp.Code
+	}
+	return b
+}
 
 // droppedBeforeMessage tells whether err is a session the server closed
 // (a network error or 421, "closing transmission channel") before the
@@ -454,14 +468,7 @@ func (b beforeMessage) Unwrap() error { return b.err }
 // message and stands.
 func droppedBeforeMessage(err error) bool {
 	var b beforeMessage
-	if !errors.As(err, &b) {
-		return false
-	}
-	var tp *textproto.Error
-	if errors.As(err, &tp) {
-		return tp.Code == 421
-	}
-	return true
+	return errors.As(err, &b) && (b.code == 0 || b.code == 421)
 }
 
 // withCause says why a network operation failed when it was the deadline
@@ -690,16 +697,16 @@ func (a *loginAuth) Next(fromServer []byte, more bool) ([]byte, error) {
 
 func (m *Mailer) transact(s *session, sender string, rcpts []string, raw []byte) error {
 	if err := s.c.Mail(sender); err != nil {
-		return beforeMessage{classify("MAIL FROM", err, false)}
+		return failedBefore("MAIL FROM", err)
 	}
 	for _, r := range rcpts {
 		if err := s.c.Rcpt(r); err != nil {
-			return beforeMessage{classify("RCPT TO", err, false)}
+			return failedBefore("RCPT TO", err)
 		}
 	}
 	w, err := s.c.Data()
 	if err != nil {
-		return beforeMessage{classify("DATA", err, false)}
+		return failedBefore("DATA", err)
 	}
 	if _, err := w.Write(raw); err != nil {
 		_ = w.Close()

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -461,31 +462,48 @@ func reuseAfterDrop(t *testing.T, opts smtptest.Options, drop func(*smtptest.Ser
 	}
 }
 
-// TestSendRedialsOnceWhenAReusedSessionIsClosing covers a session that
-// passes its RSET check and is closed by the server before MAIL: one
-// redial, and a server that keeps refusing is reported, not looped on.
+// TestSendRedialsOnceWhenAReusedSessionIsClosing covers a kept session
+// the server closes with 421 at MAIL: one redial, and a server that keeps
+// refusing is reported, not looped on. Any other refusal is the server's
+// answer to the message and is not retried on a new session.
 func TestSendRedialsOnceWhenAReusedSessionIsClosing(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.Start(t)
-	m := newMailer(t, srv.URL)
-	ctx := context.Background()
-	if err := m.Send(ctx, message(t, "first@longtail")); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		stage         smtptest.Stage
+		code          int
+		wantConns     int // the kept session, plus one for a redial
+		wantPermanent bool
+	}{
+		{stage: smtptest.StageMail, code: 421, wantConns: 2},
+		{stage: smtptest.StageRcpt, code: 421, wantConns: 2},
+		{stage: smtptest.StageMail, code: 451, wantConns: 1},
+		{stage: smtptest.StageRcpt, code: 550, wantConns: 1, wantPermanent: true},
 	}
-	srv.Reject(smtptest.StageMail, 421, "shutting down")
-	err := m.Send(ctx, message(t, "second@longtail"))
-	if err == nil || errors.Is(err, mailer.ErrPermanent) || !strings.Contains(err.Error(), "421") {
-		t.Fatalf("Send = %v, want a transient 421", err)
-	}
-	if got := srv.Connections(); got != 2 {
-		t.Errorf("connections = %d, want 2 (the kept one and exactly one redial)", got)
-	}
-	srv.Reject(smtptest.StageMail, 0, "")
-	if err := m.Send(ctx, message(t, "third@longtail")); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(srv.Messages()); n != 2 {
-		t.Errorf("server got %d messages, want 2", n)
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d at stage %d", tt.code, tt.stage), func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.Start(t)
+			m := newMailer(t, srv.URL)
+			ctx := context.Background()
+			if err := m.Send(ctx, message(t, "first@longtail")); err != nil {
+				t.Fatal(err)
+			}
+			srv.Reject(tt.stage, tt.code, "refused")
+			err := m.Send(ctx, message(t, "second@longtail"))
+			if err == nil || errors.Is(err, mailer.ErrPermanent) != tt.wantPermanent || !strings.Contains(err.Error(), strconv.Itoa(tt.code)) {
+				t.Fatalf("Send = %v, want %d (permanent %v)", err, tt.code, tt.wantPermanent)
+			}
+			if got := srv.Connections(); got != tt.wantConns {
+				t.Errorf("connections = %d, want %d", got, tt.wantConns)
+			}
+			srv.Reject(tt.stage, 0, "")
+			if err := m.Send(ctx, message(t, "third@longtail")); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(srv.Messages()); n != 2 {
+				t.Errorf("server got %d messages, want 2", n)
+			}
+		})
 	}
 }
 
