@@ -80,16 +80,34 @@ type Metrics struct {
 	Token string `yaml:"token" secret:"true"`
 }
 
-// SMTP configures outgoing mail. With no URL, notifications are logged
-// and shown on the rep's page only.
+// SMTP configures outgoing mail. With no URL, serve starts an embedded
+// SMTP server on loopback and every email goes there, to be read at
+// /ui/outbox instead of being delivered (see the outbox package).
 type SMTP struct {
-	// URL: smtp://[user:pass@]host:587[?starttls=auto|require|off] or
-	// smtps://[user:pass@]host:465 (see the mailer package).
+	// URL: smtp://[user:pass@]host:587 (STARTTLS required),
+	// smtp://host:25?tls=none (no TLS), smtps://[user:pass@]host:465
+	// (implicit TLS); see the mailer package. Empty: the embedded server.
 	URL string `yaml:"url" secret:"url"`
-	// From is the sender of notifications, e.g.
-	// "Longtail <noreply@vendor.example>". Required with a URL.
+	// From is the sender of notifications and of nurture email with no
+	// rep, e.g. "Longtail <noreply@vendor.example>". Required with a
+	// URL; on the embedded server default "Longtail <noreply@longtail.localhost>".
 	From string `yaml:"from"`
+	// Rate is the most messages per second sent, across every email;
+	// default 0, unlimited.
+	Rate float64 `yaml:"rate"`
+	// Sender is whose address a nurture email comes from: "rep"
+	// (default) sends From the rep's own name and address; "domain"
+	// sends the rep's name on smtp.from's address, for a sending domain
+	// whose SPF/DKIM cannot cover the reps' mailboxes. Reply-To is the rep
+	// either way.
+	Sender string `yaml:"sender"`
 }
+
+// SMTP senders (smtp.sender).
+const (
+	SenderRep    = "rep"
+	SenderDomain = "domain"
+)
 
 // Handoff configures what happens when a partner crosses the threshold.
 type Handoff struct {
@@ -309,6 +327,7 @@ func Default() Config {
 		},
 		UI:        UI{SessionTTL: 12 * time.Hour},
 		Schedules: Schedules{RFM: "CRON_TZ=UTC 15 2 * * *"},
+		SMTP:      SMTP{Sender: SenderRep},
 	}
 }
 
@@ -502,6 +521,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SMTP.URL != "" && c.SMTP.From == "" {
 		bad("smtp.from", "required with smtp.url")
+	}
+	if c.SMTP.Rate < 0 {
+		bad("smtp.rate", "must not be negative (messages per second; 0 for unlimited), got %g", c.SMTP.Rate)
+	}
+	if c.SMTP.Sender != SenderRep && c.SMTP.Sender != SenderDomain {
+		bad("smtp.sender", "%q is not rep or domain", c.SMTP.Sender)
 	}
 	if c.UI.SessionTTL <= 0 {
 		bad("ui.session_ttl", "must be positive")

@@ -356,3 +356,31 @@ nurture:
 		}
 	}
 }
+
+func TestSMTPKeys(t *testing.T) {
+	t.Parallel()
+	def, err := config.Load("", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.SMTP.URL != "" || def.SMTP.Rate != 0 || def.SMTP.Sender != config.SenderRep {
+		t.Errorf("smtp defaults = %+v, want no url, rate 0 (unlimited), sender rep", def.SMTP)
+	}
+	cfg, err := config.Load(writeFile(t, "smtp:\n  url: smtp://relay.example:587\n  from: \"Longtail <noreply@vendor.example>\"\n  sender: domain\n"),
+		true, []string{"LONGTAIL_SMTP_RATE=12.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SMTP.Rate != 12.5 || cfg.SMTP.Sender != config.SenderDomain {
+		t.Errorf("smtp = %+v, want rate 12.5 and sender domain", cfg.SMTP)
+	}
+	_, err = config.Load(writeFile(t, "smtp:\n  rate: -1\n  sender: ceo\n"), true, nil)
+	for _, want := range []string{
+		"longtail.yaml:2:9: smtp.rate: must not be negative",
+		`longtail.yaml:3:11: smtp.sender: "ceo" is not rep or domain`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}

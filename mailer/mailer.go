@@ -1,5 +1,6 @@
 // Package mailer sends email built with github.com/jordan-wright/email over
-// SMTP, with deadlines, STARTTLS policy and a small connection pool.
+// SMTP, with deadlines, a TLS policy, AUTH PLAIN or LOGIN, a send rate and
+// a small connection pool whose sessions are checked before reuse.
 //
 // # Why not email.Send / SendWithTLS / SendWithStartTLS / email.Pool
 //
@@ -8,33 +9,55 @@
 // transports cannot be bounded in time: Send, SendWithTLS and
 // SendWithStartTLS dial with net.Dial / tls.Dial and set no deadline, so a
 // silent server blocks a worker for ever; Pool's timeout only bounds the
-// wait for a free connection, not the conversation, and Pool reads shared
-// counters without a lock. None of them takes a context. SendWithStartTLS
-// also upgrades only opportunistically (it cannot insist on STARTTLS nor
-// skip it) and silently skips AUTH when the server does not offer it. So
-// the SMTP conversation here is the one those functions run (net/smtp:
-// EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA), on a connection this package
-// dials with the context and bounds with a deadline.
+// wait for a free connection, not the conversation, Pool reads shared
+// counters without a lock, and it hands out pooled connections without
+// checking them, so a session the server closed after its idle timeout
+// (421, then EOF) fails the next send. None of them takes a context.
+// SendWithStartTLS also upgrades only opportunistically (it cannot insist
+// on STARTTLS nor skip it) and silently skips AUTH when the server does
+// not offer it. So the SMTP conversation here is the one those functions
+// run (net/smtp: EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA), on a connection
+// this package dials with the context and bounds with a deadline.
 //
 // # URL forms (smtp.url)
 //
-//	smtp://[user:pass@]host[:587]   STARTTLS when the server offers it
-//	  ?starttls=require             fail unless the server offers STARTTLS
-//	  ?starttls=off                 never upgrade (local relays only when
-//	                                credentials are set)
+//	smtp://[user:pass@]host[:587]   STARTTLS required: a server that does
+//	                                not offer it is refused
+//	  ?tls=none                     no TLS at all (a local relay, the
+//	                                embedded server); with credentials only
+//	                                to localhost
 //	smtps://[user:pass@]host[:465]  implicit TLS from the first byte
 //	?insecure_skip_verify=true      accept any certificate (test servers)
 //	?helo=name                      the EHLO name (default: the host name)
 //
-// Credentials are sent with AUTH PLAIN, only over TLS or to localhost.
+// The older starttls parameter still works on smtp:// URLs:
+// starttls=require is the default above, starttls=off is tls=none, and
+// starttls=auto upgrades only when the server offers STARTTLS. Giving
+// both tls and starttls is an error.
+//
+// Credentials are sent with AUTH PLAIN when the server offers it, else
+// AUTH LOGIN, and only over TLS or to localhost.
+//
+// # Pooled sessions
+//
+// Up to PoolSize sessions run at once and as many are kept between sends.
+// A kept session idle for longer than CheckIdle (default 1s) is reused only
+// after a liveness check (RSET, bounded by a short deadline): a server
+// that dropped an idle client (421, EOF, reset) costs a redial, never a
+// failed send. Should a reused session still fail before the message was
+// handed over (a network error or 421 at MAIL, RCPT or DATA), the send
+// redials once; nothing is resent once the message body was written. That
+// redial is what keeps a session in back-to-back use, which no idle
+// timeout can have closed, safe to reuse without the RSET round trip.
 //
 // # Errors
 //
 // A 5xx reply wraps ErrPermanent: the same message will be refused again.
-// 4xx replies and network failures are transient. A failure after the end
-// of the message was written but before the server's reply was read also
-// wraps ErrUncertain: the server may have accepted it, and a caller that
-// must not send twice should not simply retry.
+// 4xx replies, network failures and a send rate wait that cannot finish in
+// time are transient. A failure after the end of the message was written
+// but before the server's reply was read also wraps ErrUncertain: the
+// server may have accepted it, and a caller that must not send twice
+// should not simply retry.
 package mailer
 
 import (
@@ -49,12 +72,14 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jordan-wright/email"
+	"golang.org/x/time/rate"
 )
 
 var (
@@ -81,6 +106,26 @@ type Config struct {
 	// PoolSize is how many SMTP sessions may run at once; as many are
 	// kept open between sends. If zero, 4.
 	PoolSize int
+	// Rate is smtp.rate: messages per second across every session of
+	// this Mailer, with a burst of one second's worth (at least one).
+	// Zero means unlimited; it must not be negative.
+	Rate float64
+	// CheckIdle: a kept session idle for longer than this is checked with
+	// RSET before reuse. If zero, 1s; negative checks every reuse.
+	// Sessions reused sooner skip the check (servers' idle timeouts are
+	// tens of seconds or more) and rely on the one redial before the
+	// message is handed over.
+	CheckIdle time.Duration
+	// Limiter, when set, paces sends instead of Rate; a *rate.Limiter
+	// fits. Send calls Wait once per message before taking a session, and
+	// a Wait error fails the send as transient. Tests inject one to
+	// observe pacing without measuring time.
+	Limiter Limiter
+}
+
+// Limiter paces sends (*rate.Limiter implements it).
+type Limiter interface {
+	Wait(ctx context.Context) error
 }
 
 // Redacted returns URL with any password masked, for logs.
@@ -98,7 +143,12 @@ const (
 	// idleTimeout is how long an unused session is kept; servers commonly
 	// drop idle clients after a minute or more, and the RSET probe before
 	// reuse catches those that dropped earlier.
-	idleTimeout = 30 * time.Second
+	idleTimeout      = 30 * time.Second
+	defaultCheckIdle = time.Second
+	// probeTimeout bounds the RSET that checks a kept session before
+	// reuse: a live server answers at once, and a half-dead connection
+	// must cost a redial, not the send's whole timeout.
+	probeTimeout = 5 * time.Second
 )
 
 type starttlsMode int
@@ -125,6 +175,9 @@ type Mailer struct {
 	from    string
 	timeout time.Duration
 	slots   chan struct{}
+	limiter Limiter // nil: unlimited
+	// checkIdle is Config.CheckIdle with its default.
+	checkIdle time.Duration
 
 	mu     sync.Mutex
 	idle   []*session
@@ -155,6 +208,16 @@ func New(cfg Config) (*Mailer, error) {
 	if cfg.PoolSize == 0 {
 		cfg.PoolSize = defaultPoolSize
 	}
+	if cfg.Rate < 0 {
+		return nil, fmt.Errorf("smtp.rate %g is negative: give messages per second, or 0 for unlimited", cfg.Rate)
+	}
+	if cfg.CheckIdle == 0 {
+		cfg.CheckIdle = defaultCheckIdle
+	}
+	lim := cfg.Limiter
+	if lim == nil && cfg.Rate > 0 {
+		lim = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate)))
+	}
 	ep, err := parseURL(cfg.URL)
 	if err != nil {
 		return nil, err
@@ -170,6 +233,9 @@ func New(cfg Config) (*Mailer, error) {
 		from:    cfg.From,
 		timeout: cfg.Timeout,
 		slots:   make(chan struct{}, cfg.PoolSize),
+		limiter: lim,
+
+		checkIdle: cfg.CheckIdle,
 	}, nil
 }
 
@@ -218,15 +284,32 @@ func parseURL(raw string) (endpoint, error) {
 		ep.hasAuth = ep.user != ""
 	}
 	skipVerify := false
-	for k, vs := range u.Query() {
+	ep.starttls = starttlsRequire
+	q := u.Query()
+	if q.Has("tls") && q.Has("starttls") {
+		return ep, errors.New("smtp.url: give tls=none or the older starttls parameter, not both")
+	}
+	for k, vs := range q {
 		v := vs[len(vs)-1]
 		switch k {
+		case "tls":
+			if ep.implicitTLS {
+				return ep, errors.New("smtp.url: tls does not apply to smtps:// (TLS from the first byte)")
+			}
+			switch v {
+			case "none":
+				ep.starttls = starttlsOff
+			case "starttls":
+				ep.starttls = starttlsRequire
+			default:
+				return ep, fmt.Errorf("smtp.url: tls=%q is not none or starttls (the default: STARTTLS required)", v)
+			}
 		case "starttls":
 			if ep.implicitTLS {
 				return ep, errors.New("smtp.url: starttls does not apply to smtps:// (TLS from the first byte)")
 			}
 			switch v {
-			case "", "auto":
+			case "auto":
 				ep.starttls = starttlsAuto
 			case "require":
 				ep.starttls = starttlsRequire
@@ -247,11 +330,11 @@ func parseURL(raw string) (endpoint, error) {
 			}
 			ep.helo = v
 		default:
-			return ep, fmt.Errorf("smtp.url: unknown parameter %q (known: starttls, insecure_skip_verify, helo)", k)
+			return ep, fmt.Errorf("smtp.url: unknown parameter %q (known: tls, starttls, insecure_skip_verify, helo)", k)
 		}
 	}
 	if ep.hasAuth && ep.starttls == starttlsOff && !ep.implicitTLS && !isLocalhost(ep.host) {
-		return ep, fmt.Errorf("smtp.url: credentials with starttls=off would send the password in clear text to %s", ep.host)
+		return ep, fmt.Errorf("smtp.url: credentials with tls=none would send the password in clear text to %s", ep.host)
 	}
 	if ep.helo == "" {
 		ep.helo = "localhost"
@@ -312,6 +395,11 @@ func (m *Mailer) Send(ctx context.Context, e *email.Email) error {
 		return fmt.Errorf("mailer: build message: %v: %w", err, ErrPermanent)
 	}
 
+	if m.limiter != nil {
+		if err := m.limiter.Wait(ctx); err != nil {
+			return fmt.Errorf("mailer: waiting for the send rate (smtp.rate): %w", err)
+		}
+	}
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -326,11 +414,22 @@ func (m *Mailer) Send(ctx context.Context, e *email.Email) error {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
-	s, err := m.session(ctx, deadline)
+	s, reused, err := m.session(ctx, deadline)
 	if err != nil {
 		return withCause(ctx, deadline, err)
 	}
 	err = m.transact(s, sender, rcpts, raw)
+	if err != nil && reused && ctx.Err() == nil && droppedBeforeMessage(err) {
+		// The kept session died before the message was handed over: the
+		// server closed it since its last use. Nothing was sent, so one
+		// fresh session may try again.
+		s.disarm()
+		s.close()
+		if s, err = m.dial(ctx, deadline); err != nil {
+			return withCause(ctx, deadline, err)
+		}
+		err = m.transact(s, sender, rcpts, raw)
+	}
 	if !s.disarm() || err != nil {
 		s.close()
 		if err != nil {
@@ -340,6 +439,36 @@ func (m *Mailer) Send(ctx context.Context, e *email.Email) error {
 	}
 	m.release(s)
 	return nil
+}
+
+// beforeMessage marks a failure at MAIL, RCPT or the DATA command: the
+// message itself was not handed over. code is the server's reply code, 0
+// for a network failure (classify keeps the code only in the text).
+type beforeMessage struct {
+	err  error
+	code int
+}
+
+func (b beforeMessage) Error() string { return b.err.Error() }
+func (b beforeMessage) Unwrap() error { return b.err }
+
+// failedBefore classifies err from stage and marks it beforeMessage.
+func failedBefore(stage string, err error) error {
+	b := beforeMessage{err: classify(stage, err, false)}
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		b.code = tp.Code
+	}
+	return b
+}
+
+// droppedBeforeMessage tells whether err is a session the server closed
+// (a network error or 421, "closing transmission channel") before the
+// message was handed over; any other reply is the server's answer to this
+// message and stands.
+func droppedBeforeMessage(err error) bool {
+	var b beforeMessage
+	return errors.As(err, &b) && (b.code == 0 || b.code == 421)
 }
 
 // withCause says why a network operation failed when it was the deadline
@@ -384,24 +513,37 @@ func envelope(e *email.Email) (string, []string, error) {
 	return sa.Address, rcpts, nil
 }
 
-// session returns a live SMTP session, reusing an idle one when its RSET
-// succeeds, and arms it to abort when ctx ends.
-func (m *Mailer) session(ctx context.Context, deadline time.Time) (*session, error) {
+// session returns an SMTP session, reusing a kept one that was idle for
+// at most checkIdle or whose RSET succeeds within probeTimeout, and arms
+// it to abort when ctx ends.
+// reused says whether it was a kept session.
+func (m *Mailer) session(ctx context.Context, deadline time.Time) (s *session, reused bool, err error) {
 	for {
 		s, err := m.takeIdle()
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if s == nil {
 			break
 		}
-		m.arm(ctx, s, deadline)
-		if s.c.Reset() == nil {
-			return s, nil
+		if time.Since(s.idleSince) <= m.checkIdle {
+			m.arm(ctx, s, deadline)
+			return s, true, nil
+		}
+		probe := time.Now().Add(probeTimeout)
+		if deadline.Before(probe) {
+			probe = deadline
+		}
+		m.arm(ctx, s, probe)
+		ok := s.c.Reset() == nil
+		if armed := s.disarm(); ok && armed {
+			m.arm(ctx, s, deadline)
+			return s, true, nil
 		}
 		s.close()
 	}
-	return m.dial(ctx, deadline)
+	s, err = m.dial(ctx, deadline)
+	return s, false, err
 }
 
 func (m *Mailer) takeIdle() (*session, error) {
@@ -488,32 +630,83 @@ func (m *Mailer) handshake(s *session) error {
 				return classify("STARTTLS", err, false)
 			}
 		case m.ep.starttls == starttlsRequire:
-			return errors.New("mailer: server does not offer STARTTLS and smtp.url has starttls=require")
+			return errors.New("mailer: server does not offer STARTTLS, which smtp.url requires (add ?tls=none only for a relay without TLS)")
 		}
 	}
 	if m.ep.hasAuth {
-		if ok, _ := c.Extension("AUTH"); !ok {
+		ok, mechs := c.Extension("AUTH")
+		if !ok {
 			return errors.New("mailer: server does not offer AUTH but smtp.url has credentials")
 		}
-		if err := c.Auth(smtp.PlainAuth("", m.ep.user, m.ep.pass, m.ep.host)); err != nil {
+		var auth smtp.Auth
+		switch offered := strings.Fields(strings.ToUpper(mechs)); {
+		case slices.Contains(offered, "PLAIN"):
+			auth = smtp.PlainAuth("", m.ep.user, m.ep.pass, m.ep.host)
+		case slices.Contains(offered, "LOGIN"):
+			auth = &loginAuth{user: m.ep.user, pass: m.ep.pass, host: m.ep.host}
+		default:
+			return fmt.Errorf("mailer: server offers AUTH %s but neither PLAIN nor LOGIN", strings.Join(offered, " "))
+		}
+		if err := c.Auth(auth); err != nil {
 			return classify("AUTH", err, false)
 		}
 	}
 	return nil
 }
 
+// loginAuth is AUTH LOGIN, which net/smtp lacks: the server asks for the
+// user name, then the password, each base64 encoded (net/smtp does the
+// encoding). Like smtp.PlainAuth it refuses to send them in clear text
+// except to localhost.
+type loginAuth struct {
+	user, pass, host string
+	step             int
+}
+
+func (a *loginAuth) Start(server *smtp.ServerInfo) (string, []byte, error) {
+	if !server.TLS && !isLocalhost(server.Name) {
+		return "", nil, errors.New("mailer: AUTH LOGIN refused over an unencrypted connection")
+	}
+	if server.Name != a.host {
+		return "", nil, errors.New("mailer: AUTH LOGIN: wrong host name")
+	}
+	a.step = 0
+	return "LOGIN", nil, nil
+}
+
+func (a *loginAuth) Next(fromServer []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	// Servers prompt "Username:" then "Password:"; some send other
+	// words, so the order decides when the prompt says neither.
+	prompt := strings.ToLower(string(fromServer))
+	a.step++
+	switch {
+	case strings.HasPrefix(prompt, "user"):
+		return []byte(a.user), nil
+	case strings.HasPrefix(prompt, "pass"):
+		return []byte(a.pass), nil
+	case a.step == 1:
+		return []byte(a.user), nil
+	case a.step == 2:
+		return []byte(a.pass), nil
+	}
+	return nil, errors.New("mailer: AUTH LOGIN: unexpected server challenge")
+}
+
 func (m *Mailer) transact(s *session, sender string, rcpts []string, raw []byte) error {
 	if err := s.c.Mail(sender); err != nil {
-		return classify("MAIL FROM", err, false)
+		return failedBefore("MAIL FROM", err)
 	}
 	for _, r := range rcpts {
 		if err := s.c.Rcpt(r); err != nil {
-			return classify("RCPT TO", err, false)
+			return failedBefore("RCPT TO", err)
 		}
 	}
 	w, err := s.c.Data()
 	if err != nil {
-		return classify("DATA", err, false)
+		return failedBefore("DATA", err)
 	}
 	if _, err := w.Write(raw); err != nil {
 		_ = w.Close()

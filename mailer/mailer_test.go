@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jordan-wright/email"
+	"golang.org/x/time/rate"
 
 	"github.com/longtailhq/longtail/internal/smtptest"
 	"github.com/longtailhq/longtail/mailer"
@@ -25,7 +28,7 @@ import (
 
 const from = "Longtail <noreply@vendor.example>"
 
-func newMailer(t *testing.T, url string, mod ...func(*mailer.Config)) *mailer.Mailer {
+func newMailer(t testing.TB, url string, mod ...func(*mailer.Config)) *mailer.Mailer {
 	t.Helper()
 	cfg := mailer.Config{URL: url, From: from, Timeout: 5 * time.Second}
 	for _, f := range mod {
@@ -43,7 +46,7 @@ func newMailer(t *testing.T, url string, mod ...func(*mailer.Config)) *mailer.Ma
 // dot (dot stuffing), non-ASCII text in the subject and body, a line longer
 // than quoted-printable's 76 columns, and a Bcc that must reach the
 // envelope but never the headers.
-func message(t *testing.T, id string) *email.Email {
+func message(t testing.TB, id string) *email.Email {
 	t.Helper()
 	e := email.NewEmail()
 	e.To = []string{"Renée Rep <rep@vendor.example>"}
@@ -140,21 +143,35 @@ func checkDelivered(t *testing.T, got smtptest.Message, sent *email.Email, wantI
 func TestSendDeliversOverEveryTransport(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		opts    smtptest.Options
-		url     func(s *smtptest.Server) string
-		wantTLS bool
+		name     string
+		opts     smtptest.Options
+		url      func(s *smtptest.Server) string
+		wantTLS  bool
+		wantMech string // when set, the SASL mechanism used
 	}{
 		{name: "plain", opts: smtptest.Options{}, url: func(s *smtptest.Server) string { return s.URL }},
 		{name: "plain with auth on localhost", opts: smtptest.Options{Username: "longtail", Password: "s3cret-pass"},
 			url: func(s *smtptest.Server) string { return s.URL }},
 		{name: "starttls required with auth", opts: smtptest.Options{TLS: smtptest.StartTLS, Username: "longtail", Password: "s3cret-pass"},
 			url: func(s *smtptest.Server) string { return s.URL }, wantTLS: true},
-		{name: "starttls taken when offered", opts: smtptest.Options{TLS: smtptest.StartTLS},
+		{name: "starttls by default", opts: smtptest.Options{TLS: smtptest.StartTLS},
 			url:     func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?insecure_skip_verify=true" },
 			wantTLS: true},
-		{name: "starttls off stays clear", opts: smtptest.Options{TLS: smtptest.StartTLS},
+		{name: "tls=none stays clear though starttls is offered", opts: smtptest.Options{TLS: smtptest.StartTLS},
+			url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?tls=none" }},
+		{name: "legacy starttls=off stays clear", opts: smtptest.Options{TLS: smtptest.StartTLS},
 			url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?starttls=off" }},
+		{name: "legacy starttls=auto goes clear when not offered", opts: smtptest.Options{},
+			url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?starttls=auto" }},
+		{name: "auth login when the server offers only login", wantMech: "LOGIN",
+			opts: smtptest.Options{TLS: smtptest.StartTLS, Username: "longtail", Password: "s3cret-pass", AuthMechanisms: []string{"LOGIN"}},
+			url:  func(s *smtptest.Server) string { return s.URL }, wantTLS: true},
+		{name: "auth login on a clear local relay", wantMech: "LOGIN",
+			opts: smtptest.Options{Username: "longtail", Password: "s3cret-pass", AuthMechanisms: []string{"LOGIN"}},
+			url:  func(s *smtptest.Server) string { return s.URL }},
+		{name: "auth plain preferred when both are offered", wantMech: "PLAIN",
+			opts: smtptest.Options{TLS: smtptest.StartTLS, Username: "longtail", Password: "s3cret-pass", AuthMechanisms: []string{"LOGIN", "PLAIN"}},
+			url:  func(s *smtptest.Server) string { return s.URL }, wantTLS: true},
 		{name: "implicit tls with auth", opts: smtptest.Options{TLS: smtptest.ImplicitTLS, Username: "longtail", Password: "s3cret-pass"},
 			url: func(s *smtptest.Server) string { return s.URL }, wantTLS: true},
 	}
@@ -176,6 +193,9 @@ func TestSendDeliversOverEveryTransport(t *testing.T) {
 			}
 			if msgs[0].User != tt.opts.Username {
 				t.Errorf("authenticated user = %q, want %q", msgs[0].User, tt.opts.Username)
+			}
+			if tt.wantMech != "" && msgs[0].Mechanism != tt.wantMech {
+				t.Errorf("AUTH mechanism = %q, want %q", msgs[0].Mechanism, tt.wantMech)
 			}
 			checkDelivered(t, msgs[0], sent, "<step-1.acme@longtail>")
 			if sent.From != "" {
@@ -210,10 +230,14 @@ func TestSendClassifiesFailures(t *testing.T) {
 				return "smtp://longtail:wrong-password@" + s.Addr + "?starttls=require&insecure_skip_verify=true"
 			},
 			wantPermanent: true, wantInMessage: "AUTH: 535"},
-		{name: "starttls required but not offered", url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?starttls=require" },
+		{name: "starttls required by default but not offered", url: func(s *smtptest.Server) string { return "smtp://" + s.Addr },
 			wantInMessage: "does not offer STARTTLS"},
-		{name: "auth configured but not offered", url: func(s *smtptest.Server) string { return "smtp://u:p@" + s.Addr },
+		{name: "legacy starttls=require not offered", url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?starttls=require" },
+			wantInMessage: "does not offer STARTTLS"},
+		{name: "auth configured but not offered", url: func(s *smtptest.Server) string { return "smtp://u:p@" + s.Addr + "?tls=none" },
 			wantInMessage: "does not offer AUTH"},
+		{name: "421 at MAIL is transient", setup: func(s *smtptest.Server) { s.Reject(smtptest.StageMail, 421, "closing") },
+			wantInMessage: "MAIL FROM: 421"},
 		{name: "server down", setup: func(s *smtptest.Server) { s.Close() }, wantInMessage: "connect to 127.0.0.1"},
 	}
 	for _, tt := range tests {
@@ -377,8 +401,35 @@ func TestSendWithoutReplyToDataIsUncertain(t *testing.T) {
 
 func TestSendReusesSessionsAndRecoversFromDroppedOnes(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.StartWith(t, smtptest.Options{TLS: smtptest.StartTLS, Username: "u", Password: "p4ssword"})
-	m := newMailer(t, srv.URL)
+	tests := []struct {
+		name string
+		opts smtptest.Options
+		drop func(s *smtptest.Server)
+	}{
+		{name: "idle timeout 421 then close, starttls", opts: smtptest.Options{TLS: smtptest.StartTLS, Username: "u", Password: "p4ssword"},
+			drop: (*smtptest.Server).ExpireIdle},
+		{name: "idle timeout 421 then close, clear", drop: (*smtptest.Server).ExpireIdle},
+		{name: "idle timeout 421 then close, implicit tls", opts: smtptest.Options{TLS: smtptest.ImplicitTLS},
+			drop: (*smtptest.Server).ExpireIdle},
+		{name: "connection closed without a word", opts: smtptest.Options{TLS: smtptest.StartTLS, Username: "u", Password: "p4ssword"},
+			drop: (*smtptest.Server).DropConnections},
+	}
+	// Each drop is met twice: by the RSET check before reuse (CheckIdle
+	// -1: every reuse) and, for a session reused at once, by the one
+	// redial after MAIL meets the dead session.
+	for _, tt := range tests {
+		for _, check := range []time.Duration{-1, time.Hour} {
+			t.Run(fmt.Sprintf("%s, CheckIdle %s", tt.name, check), func(t *testing.T) {
+				t.Parallel()
+				reuseAfterDrop(t, tt.opts, tt.drop, check)
+			})
+		}
+	}
+}
+
+func reuseAfterDrop(t *testing.T, opts smtptest.Options, drop func(*smtptest.Server), check time.Duration) {
+	srv := smtptest.StartWith(t, opts)
+	m := newMailer(t, srv.URL, func(c *mailer.Config) { c.CheckIdle = check })
 	ctx := context.Background()
 	for i := range 3 {
 		if err := m.Send(ctx, message(t, "seq@longtail")); err != nil {
@@ -388,15 +439,112 @@ func TestSendReusesSessionsAndRecoversFromDroppedOnes(t *testing.T) {
 	if got := srv.Connections(); got != 1 {
 		t.Errorf("3 sequential sends used %d connections, want 1", got)
 	}
-	srv.DropConnections()
-	if err := m.Send(ctx, message(t, "after-drop@longtail")); err != nil {
+	drop(srv)
+	sent := message(t, "after-drop@longtail")
+	if err := m.Send(ctx, sent); err != nil {
 		t.Fatalf("send after the server dropped the session: %v", err)
 	}
 	if got := srv.Connections(); got != 2 {
 		t.Errorf("connections = %d, want 2 (one redial)", got)
 	}
-	if n := len(srv.Messages()); n != 4 {
-		t.Errorf("server got %d messages, want 4", n)
+	msgs := srv.Messages()
+	if n := len(msgs); n != 4 {
+		t.Fatalf("server got %d messages, want 4 (the one after the drop exactly once)", n)
+	}
+	var after int
+	for _, msg := range msgs {
+		if bytes.Contains(msg.Data, []byte("<after-drop@longtail>")) {
+			after++
+		}
+	}
+	if after != 1 {
+		t.Errorf("the message sent after the drop arrived %d times, want 1", after)
+	}
+}
+
+// TestSendRedialsOnceWhenAReusedSessionIsClosing covers a kept session
+// the server closes with 421 at MAIL: one redial, and a server that keeps
+// refusing is reported, not looped on. Any other refusal is the server's
+// answer to the message and is not retried on a new session.
+func TestSendRedialsOnceWhenAReusedSessionIsClosing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		stage         smtptest.Stage
+		code          int
+		wantConns     int // the kept session, plus one for a redial
+		wantPermanent bool
+	}{
+		{stage: smtptest.StageMail, code: 421, wantConns: 2},
+		{stage: smtptest.StageRcpt, code: 421, wantConns: 2},
+		{stage: smtptest.StageMail, code: 451, wantConns: 1},
+		{stage: smtptest.StageRcpt, code: 550, wantConns: 1, wantPermanent: true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d at stage %d", tt.code, tt.stage), func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.Start(t)
+			m := newMailer(t, srv.URL)
+			ctx := context.Background()
+			if err := m.Send(ctx, message(t, "first@longtail")); err != nil {
+				t.Fatal(err)
+			}
+			srv.Reject(tt.stage, tt.code, "refused")
+			err := m.Send(ctx, message(t, "second@longtail"))
+			if err == nil || errors.Is(err, mailer.ErrPermanent) != tt.wantPermanent || !strings.Contains(err.Error(), strconv.Itoa(tt.code)) {
+				t.Fatalf("Send = %v, want %d (permanent %v)", err, tt.code, tt.wantPermanent)
+			}
+			if got := srv.Connections(); got != tt.wantConns {
+				t.Errorf("connections = %d, want %d", got, tt.wantConns)
+			}
+			srv.Reject(tt.stage, 0, "")
+			if err := m.Send(ctx, message(t, "third@longtail")); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(srv.Messages()); n != 2 {
+				t.Errorf("server got %d messages, want 2", n)
+			}
+		})
+	}
+}
+
+func TestSendIsPacedByTheLimiter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  func(c *mailer.Config)
+		want int // messages the server gets out of 5
+	}{
+		// A limiter that never refills lets exactly its burst through,
+		// then refuses at once a wait the caller's deadline cannot
+		// cover: the count at the server is the limiter's, and no test
+		// assertion reads a clock.
+		{name: "injected limiter, burst 3", cfg: func(c *mailer.Config) { c.Limiter = rate.NewLimiter(0, 3) }, want: 3},
+		// smtp.rate 0.001/s: one message, then a wait of ~17 minutes.
+		{name: "smtp.rate far slower than the caller's deadline", cfg: func(c *mailer.Config) { c.Rate = 0.001 }, want: 1},
+		{name: "unlimited", cfg: func(c *mailer.Config) {}, want: 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.Start(t)
+			m := newMailer(t, srv.URL, tt.cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var refused int
+			for range 5 {
+				err := m.Send(ctx, message(t, "r@longtail"))
+				if err == nil {
+					continue
+				}
+				refused++
+				if errors.Is(err, mailer.ErrPermanent) || !strings.Contains(err.Error(), "smtp.rate") {
+					t.Errorf("Send = %v, want a transient error naming smtp.rate", err)
+				}
+			}
+			if n := len(srv.Messages()); n != tt.want || refused != 5-tt.want {
+				t.Errorf("server got %d messages and %d sends were refused, want %d and %d", n, refused, tt.want, 5-tt.want)
+			}
+		})
 	}
 }
 
@@ -454,7 +602,12 @@ func TestNewValidates(t *testing.T) {
 		{name: "no host", cfg: mailer.Config{URL: "smtp:///", From: from}, want: "smtp.url has no host"},
 		{name: "port", cfg: mailer.Config{URL: "smtp://host:70000", From: from}, want: `smtp.url port "70000"`},
 		{name: "path", cfg: mailer.Config{URL: "smtp://host/x", From: from}, want: "must not have a path"},
-		{name: "unknown param", cfg: mailer.Config{URL: "smtp://host?tls=1", From: from}, want: `unknown parameter "tls"`},
+		{name: "unknown param", cfg: mailer.Config{URL: "smtp://host?tsl=none", From: from}, want: `unknown parameter "tsl"`},
+		{name: "tls value", cfg: mailer.Config{URL: "smtp://host?tls=off", From: from}, want: `tls="off" is not none or starttls`},
+		{name: "tls and starttls", cfg: mailer.Config{URL: "smtp://host?tls=none&starttls=off", From: from}, want: "not both"},
+		{name: "tls on smtps", cfg: mailer.Config{URL: "smtps://host?tls=none", From: from}, want: "does not apply to smtps"},
+		{name: "clear text password with tls=none", cfg: mailer.Config{URL: "smtp://u:" + secret + "@mail.example?tls=none", From: from}, want: "clear text"},
+		{name: "negative rate", cfg: mailer.Config{URL: "smtp://host", From: from, Rate: -1}, want: "smtp.rate"},
 		{name: "starttls value", cfg: mailer.Config{URL: "smtp://host?starttls=yes", From: from}, want: `starttls="yes"`},
 		{name: "starttls on smtps", cfg: mailer.Config{URL: "smtps://host?starttls=require", From: from}, want: "does not apply to smtps"},
 		{name: "skip verify value", cfg: mailer.Config{URL: "smtp://host?insecure_skip_verify=maybe", From: from}, want: "insecure_skip_verify"},
@@ -482,6 +635,7 @@ func TestNewValidates(t *testing.T) {
 	for _, ok := range []string{
 		"smtp://mail.example", "smtp://u:p@mail.example:2525?starttls=require",
 		"smtps://u:p@mail.example", "smtp://u:p@localhost:25?starttls=off&helo=worker-1.example",
+		"smtp://u:p@127.0.0.1:2525?tls=none", "smtp://mail.example?tls=starttls", "smtp://mail.example?starttls=auto",
 	} {
 		if _, err := mailer.New(mailer.Config{URL: ok, From: from}); err != nil {
 			t.Errorf("New(%q) = %v", ok, err)
@@ -530,7 +684,7 @@ func TestHeloName(t *testing.T) {
 	if err != nil || host == "" {
 		host = "localhost"
 	}
-	for url, want := range map[string]string{srv.URL + "?helo=worker-1.example": "worker-1.example", srv.URL: host} {
+	for url, want := range map[string]string{srv.URL + "&helo=worker-1.example": "worker-1.example", srv.URL: host} {
 		m := newMailer(t, url)
 		if err := m.Send(context.Background(), message(t, "h@longtail")); err != nil {
 			t.Fatal(err)

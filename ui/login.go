@@ -88,6 +88,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if h.adminKeyLive(digest(token)) {
+		h.limiter.refund(budget...)
+		h.startSession(w, r, true, "", token)
+		return
+	}
 	repID, err := h.tokens.RepFor(ctx, token)
 	if errors.Is(err, reptoken.ErrNotFound) || errors.Is(err, reptoken.ErrForbidden) {
 		h.log.Info().Str("ip", ip).Bool("revoked", errors.Is(err, reptoken.ErrForbidden)).Msg("sign-in failed")
@@ -99,6 +104,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, err)
 		return
 	}
+	h.startSession(w, r, false, repID, token)
+}
+
+// startSession signs a rep, or an admin, in: a fresh session, its cookie,
+// and the way to their page.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, admin bool, repID, token string) {
+	ctx := r.Context()
+	ip := h.cfg.ClientIP(r)
 	// A new id on every sign-in: a session id planted before sign-in
 	// (fixation) never becomes an authenticated one.
 	if old, err := r.Cookie(sessionCookie); err == nil && validSecret(old.Value) {
@@ -107,13 +120,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sid, err := h.sessions.create(ctx, repID, digest(token))
+	sid, err := h.sessions.create(ctx, admin, repID, digest(token))
 	if err != nil {
 		h.unavailable(w, r, err)
 		return
 	}
 	h.setSessionCookie(w, sid)
 	h.clearLoginToken(w)
+	if admin {
+		h.log.Info().Str("ip", ip).Msg("admin signed in")
+		http.Redirect(w, r, "/ui/outbox", http.StatusSeeOther)
+		return
+	}
 	h.log.Info().Str("rep_id", repID).Str("ip", ip).Msg("rep signed in")
 	http.Redirect(w, r, "/ui/queue", http.StatusSeeOther)
 }
@@ -124,7 +142,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	h.clearSessionCookie(w)
-	h.log.Info().Str("rep_id", s.repID).Msg("rep signed out")
+	h.log.Info().Str("rep_id", s.repID).Bool("admin", s.admin).Msg("signed out")
 	http.Redirect(w, r, "/ui/login?signed_out=1", http.StatusSeeOther)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -27,10 +28,13 @@ const (
 	secretBytes = 32
 )
 
-// session is a signed-in rep.
+// session is a signed-in rep, or an admin (signed in with an API key).
 type session struct {
 	// hash is the hex SHA-256 of the session id: the id Redis knows.
-	hash      string
+	hash string
+	// admin marks a session opened with an admin API key: it sees the
+	// outbox, not a call queue, and repID is empty.
+	admin     bool
 	repID     string
 	tokenHash string
 	csrf      string
@@ -77,8 +81,9 @@ type sessions struct {
 	clock func() time.Time
 }
 
-// create stores a new session and returns its id, the cookie value.
-func (st *sessions) create(ctx context.Context, repID, tokenHash string) (string, error) {
+// create stores a new session and returns its id, the cookie value. An
+// admin session has no rep.
+func (st *sessions) create(ctx context.Context, admin bool, repID, tokenHash string) (string, error) {
 	sid, err := newSecret()
 	if err != nil {
 		return "", err
@@ -90,7 +95,11 @@ func (st *sessions) create(ctx context.Context, repID, tokenHash string) (string
 	key := sessionKey(digest(sid))
 	// One transaction, so no session ever exists without its expiry.
 	_, err = st.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "rep", repID, "tok", tokenHash, "csrf", csrf,
+		role := roleRep
+		if admin {
+			role = roleAdmin
+		}
+		p.HSet(ctx, key, "rep", repID, "role", role, "tok", tokenHash, "csrf", csrf,
 			"created", strconv.FormatInt(st.clock().UnixMilli(), 10))
 		p.Expire(ctx, key, st.ttl)
 		return nil
@@ -111,11 +120,12 @@ func (st *sessions) load(ctx context.Context, sid string) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ui: load session: %w", err)
 	}
-	if h["rep"] == "" || h["tok"] == "" || h["csrf"] == "" {
+	admin := h["role"] == roleAdmin
+	if (h["rep"] == "" && !admin) || h["tok"] == "" || h["csrf"] == "" {
 		return nil, nil
 	}
 	ms, _ := strconv.ParseInt(h["created"], 10, 64)
-	return &session{hash: hash, repID: h["rep"], tokenHash: h["tok"], csrf: h["csrf"], created: time.UnixMilli(ms)}, nil
+	return &session{hash: hash, admin: admin, repID: h["rep"], tokenHash: h["tok"], csrf: h["csrf"], created: time.UnixMilli(ms)}, nil
 }
 
 func (st *sessions) destroy(ctx context.Context, hash string) error {
@@ -182,6 +192,15 @@ func (h *Handler) current(r *http.Request) (*session, error) {
 	if err != nil || s == nil {
 		return nil, err
 	}
+	if s.admin {
+		// An API key taken out of api.keys ends its sessions at once,
+		// as a revoked rep token does.
+		if !h.adminKeyLive(s.tokenHash) {
+			h.log.Info().Msg("admin session ended: its API key is no longer configured")
+			return nil, h.sessions.destroy(ctx, s.hash)
+		}
+		return s, nil
+	}
 	live, err := h.tokenLive(ctx, s)
 	if err != nil {
 		return nil, err
@@ -223,19 +242,50 @@ func (h *Handler) tokenLive(ctx context.Context, s *session) (bool, error) {
 	return false, nil
 }
 
-// signedIn runs fn for a signed-in rep and sends anyone else to sign in.
+// adminKeyLive tells whether tokenHash is the digest of a configured
+// admin API key, comparing every key in constant time.
+func (h *Handler) adminKeyLive(tokenHash string) bool {
+	ok := 0
+	for _, d := range h.adminDigests {
+		ok |= subtle.ConstantTimeCompare([]byte(d), []byte(tokenHash))
+	}
+	return ok == 1
+}
+
+// Session roles, as kept in the session hash.
+const (
+	roleRep   = "rep"
+	roleAdmin = "admin"
+	roleAny   = "any"
+)
+
+// signedIn runs fn for a signed-in rep and sends anyone else to sign in;
+// an admin, who has no queue, goes to the outbox.
 func (h *Handler) signedIn(fn func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return h.require(roleRep, fn)
+}
+
+// require runs fn for a session of role (roleAny: either), sends a
+// visitor without one to sign in, and refuses a rep a page for admins.
+func (h *Handler) require(role string, fn func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := h.current(r)
 		if err != nil {
 			h.unavailable(w, r, err)
 			return
 		}
-		if s == nil {
+		switch {
+		case s == nil:
 			h.toLogin(w, r)
-			return
+		case role == roleRep && s.admin:
+			http.Redirect(w, r, "/ui/outbox", http.StatusSeeOther)
+		case role == roleAdmin && !s.admin:
+			h.log.Warn().Str("path", r.URL.Path).Str("rep_id", s.repID).Msg("rep refused an admin page")
+			h.errorPage(w, s, http.StatusForbidden, "Admins only",
+				"This page shows every email longtail sends. Sign out and sign in with an admin API key to see it.")
+		default:
+			fn(w, r, s)
 		}
-		fn(w, r, s)
 	}
 }
 
@@ -246,7 +296,12 @@ const maxForm = 64 << 10
 // post runs fn for a signed-in rep's form submission that passed the CSRF
 // checks: same-host origin and the session's token in the form.
 func (h *Handler) post(fn func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
-	withToken := h.signedIn(func(w http.ResponseWriter, r *http.Request, s *session) {
+	return h.postAs(roleRep, fn)
+}
+
+// postAs is post for a session of role.
+func (h *Handler) postAs(role string, fn func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	withToken := h.require(role, func(w http.ResponseWriter, r *http.Request, s *session) {
 		if err := r.ParseForm(); err != nil {
 			h.errorPage(w, s, http.StatusBadRequest, "Bad request", "The form could not be read.")
 			return

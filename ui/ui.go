@@ -1,6 +1,8 @@
 // Package ui serves the reps' pages under /ui/: sign-in with a rep token
 // and the call queue, where a rep sees who to call and why, claims an
-// entry and records the outcome of the call.
+// entry and records the outcome of the call. An admin signs in on the same
+// form with an API key (api.keys) and sees /ui/outbox, the mail the
+// embedded SMTP server captured.
 //
 // The pages are server-rendered with html/template and work without
 // JavaScript; the only asset is a stylesheet embedded in the binary, so
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/outbox"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
 	"github.com/redis/go-redis/v9"
@@ -55,6 +58,12 @@ type Outcomes interface {
 type Tokens interface {
 	RepFor(ctx context.Context, token string) (string, error)
 	List(ctx context.Context, repID string) ([]reptoken.Info, error)
+}
+
+// Outbox is what the outbox pages read (*outbox.Store implements it).
+type Outbox interface {
+	List(ctx context.Context, limit int) ([]outbox.Message, error)
+	Get(ctx context.Context, id string) (*outbox.Message, error)
 }
 
 // Reps is what the pages read of the directory (*directory.Store
@@ -96,6 +105,17 @@ type Config struct {
 	// otherwise share the proxy's budget): cmd/longtail sets it from
 	// http.trusted_proxies.
 	ClientIP func(*http.Request) string
+
+	// AdminKeys are the API keys (api.keys) that sign in as an admin, who
+	// sees the outbox. A session opened with a key ends as soon as the
+	// key is no longer in the list. Empty: nobody signs in as an admin.
+	AdminKeys []string
+
+	// Outbox is the embedded SMTP server's captured mail, shown to admins
+	// at /ui/outbox; nil (smtp.url is set) shows that nothing is
+	// captured.
+	Outbox Outbox
+
 }
 
 const (
@@ -153,6 +173,9 @@ type Handler struct {
 	pages    map[string]*template.Template
 	css      []byte
 	cssURL   string
+	// adminDigests are the hex SHA-256 of Config.AdminKeys: sessions
+	// keep only the digest of what they signed in with.
+	adminDigests []string
 	// zones memoises time.LoadLocation, which reads the zoneinfo database
 	// on every call.
 	zones sync.Map // name → *time.Location, nil when unknown
@@ -177,7 +200,13 @@ func New(cfg Config, q Queue, outcomes Outcomes, tokens Tokens, reps Reps, rdb r
 		return nil, fmt.Errorf("ui: stylesheet: %w", err)
 	}
 	sum := sha256.Sum256(css)
-	return &Handler{
+	admins := make([]string, 0, len(cfg.AdminKeys))
+	for _, k := range cfg.AdminKeys {
+		if k != "" {
+			admins = append(admins, digest(k))
+		}
+	}
+	h := &Handler{
 		cfg:      cfg,
 		q:        q,
 		outcomes: outcomes,
@@ -191,7 +220,9 @@ func New(cfg Config, q Queue, outcomes Outcomes, tokens Tokens, reps Reps, rdb r
 		// The digest in the URL lets browsers cache the file for good and
 		// still pick up a new build's.
 		cssURL: "/ui/static/ui.css?v=" + hex.EncodeToString(sum[:6]),
-	}, nil
+	}
+	h.adminDigests = admins
+	return h, nil
 }
 
 // Register mounts the pages on mux under /ui/ (Go 1.22 patterns). Only
@@ -203,7 +234,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /ui/static/ui.css":            h.stylesheet,
 		"GET /ui/login":                    h.loginPage,
 		"POST /ui/login":                   h.login,
-		"POST /ui/logout":                  h.post(h.logout),
+		"POST /ui/logout":                  h.postAs(roleAny, h.logout),
+		"GET /ui/outbox":                   h.require(roleAdmin, h.outboxPage),
+		"GET /ui/outbox/{id}":              h.require(roleAdmin, h.outboxMessage),
 		"GET /ui/queue":                    h.signedIn(h.queuePage),
 		"POST /ui/queue/{partner}/claim":   h.post(h.claim),
 		"POST /ui/queue/{partner}/outcome": h.post(h.outcome),
@@ -243,14 +276,16 @@ func (h *Handler) stylesheet(w http.ResponseWriter, r *http.Request) {
 
 // Page names: one template file each, rendered inside layout.html.
 const (
-	pageLogin = "login.html"
-	pageQueue = "queue.html"
-	pageError = "error.html"
+	pageLogin         = "login.html"
+	pageQueue         = "queue.html"
+	pageError         = "error.html"
+	pageOutbox        = "outbox.html"
+	pageOutboxMessage = "outbox_message.html"
 )
 
 func parsePages() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
-	for _, name := range []string{pageLogin, pageQueue, pageError} {
+	for _, name := range []string{pageLogin, pageQueue, pageError, pageOutbox, pageOutboxMessage} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("ui: template %s: %w", name, err)
@@ -268,8 +303,10 @@ var funcs = template.FuncMap{
 type base struct {
 	Title string
 	CSS   string
-	// Rep is nil when signed out.
-	Rep   *repView
+	// Rep is nil when signed out; an admin shows as the rep "Admin".
+	Rep *repView
+	// Admin is whether the session is an admin's.
+	Admin bool
 	CSRF  string
 	Flash *flash
 }
@@ -321,6 +358,10 @@ func (h *Handler) base(s *session, title string) base {
 	b := base{Title: title, CSS: h.cssURL}
 	if s != nil {
 		b.Rep = &repView{ID: s.repID, Name: s.rep.Name}
+		if s.admin {
+			b.Rep = &repView{ID: "admin (API key)", Name: "Admin"}
+			b.Admin = true
+		}
 		if b.Rep.Name == "" {
 			b.Rep.Name = s.repID
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/outcome"
+	"github.com/longtailhq/longtail/outbox"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
@@ -51,7 +52,11 @@ type app struct {
 	reps     *repqueue.Queue
 	tokens   *reptoken.Store
 	repMail  *notify.RepNotifier
-	mail     *mailer.Mailer // nil without smtp.url
+	mail     *mailer.Mailer
+	// outbox and sink are the embedded SMTP server and what it captured,
+	// both nil with smtp.url set.
+	outbox *outbox.Store
+	sink   *outbox.Server
 	hooks    *notify.WebhookSender
 	gate     *nurture.Gate
 }
@@ -95,23 +100,23 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("handoff.webhooks: %w", err)
 	}
-	var mail *mailer.Mailer
-	if cfg.SMTP.URL != "" {
-		if mail, err = mailer.New(mailer.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From}); err != nil {
-			return nil, err
-		}
-	} else {
-		log.Warn().Msg("smtp.url is not set: rep notifications are logged and shown on the queue page, not emailed")
+	box, sink, smtpURL, from, err := smtpEndpoint(cfg, st, clock, log)
+	if err != nil {
+		return nil, err
 	}
-	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log}
-	if mail != nil {
-		// Only a real mailer goes in the interface: a nil one means log only.
-		once, err := sendonce.New(st.rdb, sendonce.Config{Clock: clock})
-		if err != nil {
-			return nil, err
+	mail, err := mailer.New(mailer.Config{URL: smtpURL, From: from, Rate: cfg.SMTP.Rate})
+	if err != nil {
+		if sink != nil {
+			_ = sink.Close()
 		}
-		repDeps.Mailer, repDeps.Once = mail, once
+		return nil, err
 	}
+	// There is always a mailer: smtp.url's server, or the embedded one.
+	once, err := sendonce.New(st.rdb, sendonce.Config{Clock: clock})
+	if err != nil {
+		return nil, err
+	}
+	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log, Mailer: mail, Once: once}
 	repMail, err := notify.NewRepNotifier(notify.RepConfig{Mode: cfg.Handoff.Notify, PageURL: pageURL(cfg), Clock: clock}, repDeps)
 	if err != nil {
 		return nil, err
@@ -125,14 +130,42 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		edge: edge, registry: reg,
-		reps: reps, tokens: tokens, repMail: repMail, mail: mail, hooks: hooks, gate: gate,
+		reps: reps, tokens: tokens, repMail: repMail, mail: mail, outbox: box, sink: sink, hooks: hooks, gate: gate,
 	}, nil
+}
+
+// embeddedFrom is smtp.from on the embedded server when none is set.
+const embeddedFrom = "Longtail <noreply@longtail.localhost>"
+
+// smtpEndpoint is where mail goes: smtp.url, or with none the embedded
+// SMTP server, started here on loopback, whose captures /ui/outbox shows.
+// Every process that may send starts its own; they all capture into the
+// one Redis, so the api process shows what a worker sent.
+func smtpEndpoint(cfg *config.Config, st *store, clock func() time.Time, log zerolog.Logger) (*outbox.Store, *outbox.Server, string, string, error) {
+	if cfg.SMTP.URL != "" {
+		return nil, nil, cfg.SMTP.URL, cfg.SMTP.From, nil
+	}
+	box, err := outbox.NewStore(st.rdb, outbox.StoreConfig{})
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	sink, err := outbox.Start(outbox.ServerConfig{Store: box, Clock: clock, Log: log})
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	from := cfg.SMTP.From
+	if from == "" {
+		from = embeddedFrom
+	}
+	log.Warn().Str("smtp_url", sink.URL()).Msg("smtp.url is not set: email goes to the embedded SMTP server and shows at /ui/outbox; nothing is delivered")
+	return box, sink, sink.URL(), from, nil
 }
 
 func (a *app) Close() {
 	_ = a.tasks.Close()
-	if a.mail != nil {
-		_ = a.mail.Close()
+	_ = a.mail.Close()
+	if a.sink != nil {
+		_ = a.sink.Close()
 	}
 }
 
@@ -184,10 +217,14 @@ func (a *app) httpHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := ui.New(ui.Config{
+	uiCfg := ui.Config{
 		SessionTTL: a.cfg.UI.SessionTTL, SecureCookies: a.cfg.SecureCookies(), Clock: a.clock,
-		ClientIP: clientip.New(proxies).String,
-	}, a.reps, outcomes, a.tokens, a.dir, a.st.rdb, a.log)
+		ClientIP: clientip.New(proxies).String, AdminKeys: a.cfg.API.Keys,
+	}
+	if a.outbox != nil { // a nil *outbox.Store would be a non-nil interface
+		uiCfg.Outbox = a.outbox
+	}
+	page, err := ui.New(uiCfg, a.reps, outcomes, a.tokens, a.dir, a.st.rdb, a.log)
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,9 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 		log.Info().Str("addr", ln.Addr().String()).Msg("http listening")
 		fmt.Fprintf(stdout, "longtail listening on http://%s\n", ln.Addr())
 		qs.BaseURL = clientURL(ln.Addr())
+		if app.sink != nil {
+			fmt.Fprintf(stdout, "longtail outbox at %s/ui/outbox (no smtp.url: email goes to the embedded SMTP server, nothing is delivered)\n", qs.BaseURL)
+		}
 		go func() {
 			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http: %w", err)

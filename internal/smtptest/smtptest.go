@@ -2,10 +2,12 @@
 // that sends mail is tested over TCP against a server that speaks the
 // protocol (github.com/emersion/go-smtp), not against a fake.
 //
-// The server records every accepted message, can require AUTH PLAIN, can
-// offer STARTTLS or speak implicit TLS with a self-signed certificate, and
-// can be told to reply with an error code at a given stage or to stall
-// before answering the end of DATA.
+// The server records every accepted message, can require AUTH (PLAIN,
+// LOGIN or both), can offer STARTTLS or speak implicit TLS with a
+// self-signed certificate, can be told to reply with an error code at a
+// given stage or to stall before answering the end of DATA, and can time
+// out its idle sessions on demand (421, then close) as a real server does
+// after its idle timeout.
 package smtptest
 
 import (
@@ -45,9 +47,12 @@ const (
 // accepts mail without authentication.
 type Options struct {
 	TLS TLSMode
-	// Username and Password, when Username is set, make AUTH PLAIN
-	// mandatory before MAIL FROM.
+	// Username and Password, when Username is set, make AUTH mandatory
+	// before MAIL FROM.
 	Username, Password string
+	// AuthMechanisms are the SASL mechanisms offered with a Username, in
+	// order: "PLAIN", "LOGIN". If empty, PLAIN only.
+	AuthMechanisms []string
 }
 
 // Stage names the command a rejection applies to.
@@ -71,6 +76,8 @@ type Message struct {
 	TLS bool
 	// User is the authenticated user, empty without AUTH.
 	User string
+	// Mechanism is the SASL mechanism the client authenticated with.
+	Mechanism string
 	// Helo is the name the client gave in EHLO/HELO.
 	Helo string
 }
@@ -80,9 +87,10 @@ type Server struct {
 	// Addr is host:port of the listener.
 	Addr string
 	// URL is an smtp:// or smtps:// URL for this server in the form the
-	// mailer package accepts: credentials when Options has them,
-	// starttls=require for StartTLS, and insecure_skip_verify=true since
-	// the certificate is self-signed.
+	// mailer package accepts: credentials when Options has them, tls=none
+	// for a Plain server (the mailer requires STARTTLS otherwise), and
+	// insecure_skip_verify=true with TLS since the certificate is
+	// self-signed.
 	URL string
 
 	opts  Options
@@ -91,7 +99,7 @@ type Server struct {
 	certs *x509.CertPool
 
 	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
+	conns     map[*trackedConn]struct{}
 	accepted  int
 	msgs      []Message
 	rejects   map[Stage]*smtp.SMTPError
@@ -108,7 +116,7 @@ func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
 // StartWith runs a server configured by o until the test ends.
 func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
-	s := &Server{opts: o, rejects: map[Stage]*smtp.SMTPError{}, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	s := &Server{opts: o, rejects: map[Stage]*smtp.SMTPError{}, conns: map[*trackedConn]struct{}{}, done: make(chan struct{})}
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "smtptest.localhost"
 	srv.ReadTimeout = 10 * time.Second
@@ -149,8 +157,9 @@ func (s *Server) buildURL() string {
 	u := url.URL{Scheme: "smtp", Host: s.Addr}
 	q := url.Values{}
 	switch s.opts.TLS {
+	case Plain:
+		q.Set("tls", "none")
 	case StartTLS:
-		q.Set("starttls", "require")
 		q.Set("insecure_skip_verify", "true")
 	case ImplicitTLS:
 		u.Scheme = "smtps"
@@ -210,13 +219,36 @@ func (s *Server) Connections() int {
 // listener, as a server does with clients idle for too long.
 func (s *Server) DropConnections() {
 	s.mu.Lock()
-	open := make([]net.Conn, 0, len(s.conns))
+	open := make([]*trackedConn, 0, len(s.conns))
 	for c := range s.conns {
 		open = append(open, c)
 	}
 	s.mu.Unlock()
 	for _, c := range open {
 		_ = c.Close()
+	}
+}
+
+// ExpireIdle makes every open session time out now, exactly as go-smtp's
+// own idle timeout (Server.ReadTimeout) does: the server answers "421
+// 4.4.2 Idle timeout" and closes the connection. It returns once they are
+// closed, so a client's next command meets a dead session, without the
+// test waiting for a real timeout. Call it between sends: a session in the
+// middle of a command would be cut short.
+func (s *Server) ExpireIdle() {
+	s.mu.Lock()
+	open := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		// The read deadline in the past wakes the session's blocked read
+		// with a timeout, which go-smtp answers with 421 and a close.
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+	}
+	for _, c := range open {
+		<-c.done
 	}
 }
 
@@ -234,7 +266,7 @@ func (l trackingListener) Accept() (net.Conn, error) {
 	}
 	l.s.mu.Lock()
 	l.s.accepted++
-	tc := &trackedConn{Conn: c, s: l.s}
+	tc := &trackedConn{Conn: c, s: l.s, done: make(chan struct{})}
 	l.s.conns[tc] = struct{}{}
 	l.s.mu.Unlock()
 	return tc, nil
@@ -242,14 +274,18 @@ func (l trackingListener) Accept() (net.Conn, error) {
 
 type trackedConn struct {
 	net.Conn
-	s *Server
+	s    *Server
+	once sync.Once
+	done chan struct{} // closed by Close
 }
 
 func (c *trackedConn) Close() error {
 	c.s.mu.Lock()
 	delete(c.s.conns, c)
 	c.s.mu.Unlock()
-	return c.Conn.Close()
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.done) })
+	return err
 }
 
 // CertPool holds the server's self-signed certificate (nil without TLS),
@@ -292,6 +328,7 @@ type session struct {
 	s    *Server
 	conn *smtp.Conn
 	user string
+	mech string
 	from string
 	to   []string
 }
@@ -300,20 +337,61 @@ func (ss *session) AuthMechanisms() []string {
 	if ss.s.opts.Username == "" {
 		return nil
 	}
-	return []string{sasl.Plain}
+	if len(ss.s.opts.AuthMechanisms) == 0 {
+		return []string{sasl.Plain}
+	}
+	return ss.s.opts.AuthMechanisms
 }
 
 func (ss *session) Auth(mech string) (sasl.Server, error) {
-	if mech != sasl.Plain || ss.s.opts.Username == "" {
+	if ss.s.opts.Username == "" {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
-	return sasl.NewPlainServer(func(_, username, password string) error {
+	offered := false
+	for _, m := range ss.AuthMechanisms() {
+		offered = offered || m == mech
+	}
+	check := func(username, password string) error {
 		if username != ss.s.opts.Username || password != ss.s.opts.Password {
 			return smtp.ErrAuthFailed
 		}
-		ss.user = username
+		ss.user, ss.mech = username, mech
 		return nil
-	}), nil
+	}
+	switch {
+	case offered && mech == sasl.Plain:
+		return sasl.NewPlainServer(func(_, username, password string) error { return check(username, password) }), nil
+	case offered && mech == sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// loginServer is the server side of AUTH LOGIN, which go-sasl no longer
+// ships: prompt for the user name, then the password.
+type loginServer struct {
+	check    func(username, password string) error
+	username string
+	step     int
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	l.step++
+	switch l.step {
+	case 1:
+		if response != nil { // an initial response is the user name
+			l.username = string(response)
+			l.step++
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 2:
+		l.username = string(response)
+		return []byte("Password:"), false, nil
+	case 3:
+		return nil, true, l.check(l.username, string(response))
+	}
+	return nil, true, smtp.ErrAuthFailed
 }
 
 func (ss *session) authed() error {
@@ -360,7 +438,7 @@ func (ss *session) Data(r io.Reader) error {
 	ss.s.mu.Lock()
 	ss.s.msgs = append(ss.s.msgs, Message{
 		From: ss.from, To: append([]string(nil), ss.to...), Data: b,
-		TLS: isTLS, User: ss.user, Helo: ss.conn.Hostname(),
+		TLS: isTLS, User: ss.user, Mechanism: ss.mech, Helo: ss.conn.Hostname(),
 	})
 	delay := ss.s.dataDelay
 	ss.s.mu.Unlock()

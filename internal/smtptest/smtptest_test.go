@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
+
 	"github.com/longtailhq/longtail/internal/smtptest"
 )
 
@@ -60,7 +63,7 @@ func code(err error) int {
 func TestServerRecordsMessages(t *testing.T) {
 	t.Parallel()
 	s := smtptest.StartWith(t, smtptest.Options{TLS: smtptest.StartTLS, Username: "u", Password: "p"})
-	if !strings.HasPrefix(s.URL, "smtp://u:p@127.0.0.1:") || !strings.Contains(s.URL, "starttls=require") {
+	if !strings.HasPrefix(s.URL, "smtp://u:p@127.0.0.1:") || !strings.Contains(s.URL, "insecure_skip_verify=true") {
 		t.Errorf("URL = %q", s.URL)
 	}
 	if err := send(t, s, smtp.PlainAuth("", "u", "p", "127.0.0.1"), true); err != nil {
@@ -131,5 +134,74 @@ func TestImplicitTLS(t *testing.T) {
 	defer c.Close()
 	if err := c.Mail("a@x.example"); err != nil {
 		t.Fatalf("MAIL over implicit TLS: %v", err)
+	}
+}
+
+func TestPlainServerURLSaysNoTLS(t *testing.T) {
+	t.Parallel()
+	s := smtptest.Start(t)
+	if !strings.HasSuffix(s.URL, "?tls=none") {
+		t.Errorf("URL = %q, want tls=none (the mailer requires STARTTLS otherwise)", s.URL)
+	}
+}
+
+func TestAuthMechanisms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		offered []string
+		client  sasl.Client
+		want    int // reply code of AUTH; 0 for success
+	}{
+		{name: "login", offered: []string{"LOGIN"}, client: sasl.NewLoginClient("u", "p")},
+		{name: "login wrong password", offered: []string{"LOGIN"}, client: sasl.NewLoginClient("u", "x"), want: 535},
+		{name: "plain when both", offered: []string{"PLAIN", "LOGIN"}, client: sasl.NewPlainClient("", "u", "p")},
+		{name: "plain not offered", offered: []string{"LOGIN"}, client: sasl.NewPlainClient("", "u", "p"), want: 504},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := smtptest.StartWith(t, smtptest.Options{Username: "u", Password: "p", AuthMechanisms: tt.offered})
+			c, err := gosmtp.Dial(s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			err = c.Auth(tt.client)
+			var se *gosmtp.SMTPError
+			switch {
+			case tt.want == 0 && err != nil:
+				t.Fatalf("AUTH: %v", err)
+			case tt.want != 0 && (!errors.As(err, &se) || se.Code != tt.want):
+				t.Fatalf("AUTH = %v, want %d", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpireIdleAnswers421AndCloses(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []smtptest.TLSMode{smtptest.Plain, smtptest.StartTLS} {
+		s := smtptest.StartWith(t, smtptest.Options{TLS: mode})
+		c, err := smtp.Dial(s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode == smtptest.StartTLS {
+			if err := c.StartTLS(&tls.Config{ServerName: "127.0.0.1", RootCAs: s.CertPool()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Noop(); err != nil {
+			t.Fatal(err)
+		}
+		s.ExpireIdle()
+		if err := c.Noop(); code(err) != 421 {
+			t.Errorf("%s: NOOP after ExpireIdle = %v, want the 421 the server sent before closing", s, err)
+		}
+		if err := c.Noop(); err == nil {
+			t.Errorf("%s: the session is still open after ExpireIdle", s)
+		}
+		_ = c.Close()
 	}
 }
