@@ -115,7 +115,6 @@ type Config struct {
 	// at /ui/outbox; nil (smtp.url is set) shows that nothing is
 	// captured.
 	Outbox Outbox
-
 }
 
 const (

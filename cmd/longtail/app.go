@@ -23,8 +23,8 @@ import (
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
-	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/outbox"
+	"github.com/longtailhq/longtail/outcome"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
@@ -57,8 +57,8 @@ type app struct {
 	// both nil with smtp.url set.
 	outbox *outbox.Store
 	sink   *outbox.Server
-	hooks    *notify.WebhookSender
-	gate     *nurture.Gate
+	hooks  *notify.WebhookSender
+	gate   *nurture.Gate
 }
 
 // newApp wires the service on clock (time.Now outside tests).
