@@ -218,12 +218,7 @@ func (s *Server) Connections() int {
 // DropConnections closes every open connection without stopping the
 // listener, as a server does with clients idle for too long.
 func (s *Server) DropConnections() {
-	s.mu.Lock()
-	open := make([]*trackedConn, 0, len(s.conns))
-	for c := range s.conns {
-		open = append(open, c)
-	}
-	s.mu.Unlock()
+	open := s.openConns()
 	for _, c := range open {
 		_ = c.Close()
 	}
@@ -236,12 +231,7 @@ func (s *Server) DropConnections() {
 // test waiting for a real timeout. Call it between sends: a session in the
 // middle of a command would be cut short.
 func (s *Server) ExpireIdle() {
-	s.mu.Lock()
-	open := make([]*trackedConn, 0, len(s.conns))
-	for c := range s.conns {
-		open = append(open, c)
-	}
-	s.mu.Unlock()
+	open := s.openConns()
 	for _, c := range open {
 		// The read deadline in the past wakes the session's blocked read
 		// with a timeout, which go-smtp answers with 421 and a close.
@@ -250,6 +240,17 @@ func (s *Server) ExpireIdle() {
 	for _, c := range open {
 		<-c.done
 	}
+}
+
+// openConns is a snapshot of the open connections.
+func (s *Server) openConns() []*trackedConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	open := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	return open
 }
 
 // trackingListener counts accepted connections and remembers the open ones
