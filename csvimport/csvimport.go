@@ -49,10 +49,10 @@ func ParseKind(s string) (Kind, error) {
 func (k Kind) columns() (known, required []string) {
 	switch k {
 	case KindPartners:
-		return []string{"id", "name", "type", "tier", "region", "country", "timezone", "owner_rep_id", "tags"},
+		return []string{"id", "name", "type", "tier", "region", "country", "timezone", "owner_rep_id", "tags", "phone", "website"},
 			[]string{"id", "name"}
 	case KindContacts:
-		return []string{"id", "partner_id", "email", "first_name", "last_name", "persona", "timezone", "locale", "consent"},
+		return []string{"id", "partner_id", "email", "first_name", "last_name", "persona", "timezone", "locale", "consent", "phone", "title"},
 			[]string{"email"}
 	case KindReps:
 		return []string{"id", "name", "email", "phone", "regions", "daily_capacity", "active", "signature", "manager_id"},
@@ -440,6 +440,10 @@ func (im *importer) applyPartner(p *directory.Partner, rec []string) {
 			p.OwnerRepID = v
 		case "tags":
 			p.Tags = splitList(v)
+		case "phone":
+			p.Phone = v
+		case "website":
+			p.Website = v
 		}
 	}
 	p.Attrs = im.h.mergeAttrs(p.Attrs, rec)
@@ -513,6 +517,10 @@ func (im *importer) applyContact(c *directory.Contact, rec []string) {
 			c.Locale = v
 		case "consent":
 			c.Consent = v
+		case "phone":
+			c.Phone = v
+		case "title":
+			c.Title = v
 		}
 	}
 	c.Attrs = im.h.mergeAttrs(c.Attrs, rec)

@@ -35,6 +35,8 @@ type partnerDoc struct {
 	Country string            `json:"co,omitempty"`
 	TZ      string            `json:"z,omitempty"`
 	Owner   string            `json:"o,omitempty"`
+	Phone   string            `json:"ph,omitempty"`
+	Web     string            `json:"w,omitempty"`
 	Tags    []string          `json:"g,omitempty"`
 	Attrs   map[string]string `json:"a,omitempty"`
 }
@@ -75,7 +77,7 @@ func parseStored(v string) (stored, error) {
 func (p *Partner) body() string {
 	return mustJSON(partnerDoc{
 		Name: p.Name, Type: p.Type, Tier: p.Tier, Region: p.Region, Country: p.Country,
-		TZ: p.Timezone, Owner: p.OwnerRepID, Tags: p.Tags, Attrs: p.Attrs,
+		TZ: p.Timezone, Owner: p.OwnerRepID, Phone: p.Phone, Web: p.Website, Tags: p.Tags, Attrs: p.Attrs,
 	})
 }
 
@@ -90,7 +92,8 @@ func decodePartner(id, v string) (Partner, error) {
 	}
 	return Partner{
 		ID: id, Name: d.Name, Type: d.Type, Tier: d.Tier, Region: d.Region, Country: d.Country,
-		Timezone: d.TZ, OwnerRepID: d.Owner, Tags: d.Tags, Attrs: d.Attrs, UpdatedAt: st.updated,
+		Timezone: d.TZ, OwnerRepID: d.Owner, Phone: d.Phone, Website: d.Web, Tags: d.Tags, Attrs: d.Attrs,
+		UpdatedAt: st.updated,
 	}, nil
 }
 
@@ -107,6 +110,8 @@ const (
 	cfLocale
 	cfConsent // empty for ConsentUnknown, the common case
 	cfAttrs   // JSON object, empty when there are none
+	cfTitle
+	cfPhone
 	contactFields
 )
 
@@ -119,7 +124,7 @@ func (c *Contact) body() string {
 	if len(c.Attrs) > 0 {
 		attrs = mustJSON(c.Attrs)
 	}
-	f := [contactFields]string{c.Email, c.FirstName, c.LastName, c.Persona, c.Timezone, c.Locale, consent, attrs}
+	f := [contactFields]string{c.Email, c.FirstName, c.LastName, c.Persona, c.Timezone, c.Locale, consent, attrs, c.Title, c.Phone}
 	n := len(f)
 	for n > 1 && f[n-1] == "" {
 		n--
@@ -138,6 +143,7 @@ func decodeContact(pid, cid, v string) (Contact, error) {
 	c := Contact{
 		ID: cid, PartnerID: pid, Email: f[cfEmail], FirstName: f[cfFirst], LastName: f[cfLast],
 		Persona: f[cfPersona], Timezone: f[cfTimezone], Locale: f[cfLocale], Consent: f[cfConsent],
+		Title: f[cfTitle], Phone: f[cfPhone],
 		CreatedAt: st.created, UpdatedAt: st.updated,
 	}
 	if c.Consent == "" {
@@ -146,6 +152,18 @@ func decodeContact(pid, cid, v string) (Contact, error) {
 	if f[cfAttrs] != "" {
 		if err := json.Unmarshal([]byte(f[cfAttrs]), &c.Attrs); err != nil {
 			return Contact{}, fmt.Errorf("directory: contact %q: attrs: %w", cid, err)
+		}
+		// Stored before phone and title were fields: read them as fields.
+		for key, f := range map[string]*string{"phone": &c.Phone, "title": &c.Title} {
+			if v, ok := c.Attrs[key]; ok {
+				if *f == "" {
+					*f = v
+				}
+				delete(c.Attrs, key)
+			}
+		}
+		if len(c.Attrs) == 0 {
+			c.Attrs = nil
 		}
 	}
 	return c, nil

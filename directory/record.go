@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,14 +20,18 @@ type Partner struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	// Type is one of PartnerTypes, or empty.
-	Type       string            `json:"type"`
-	Tier       string            `json:"tier"`
-	Region     string            `json:"region"`
-	Country    string            `json:"country"`
-	Timezone   string            `json:"timezone"`
-	OwnerRepID string            `json:"owner_rep_id"`
-	Tags       []string          `json:"tags,omitempty"`
-	Attrs      map[string]string `json:"attrs,omitempty"`
+	Type       string `json:"type"`
+	Tier       string `json:"tier"`
+	Region     string `json:"region"`
+	Country    string `json:"country"`
+	Timezone   string `json:"timezone"`
+	OwnerRepID string `json:"owner_rep_id"`
+	// Phone and Website are the partner company's switchboard and site,
+	// shown on the rep's call card.
+	Phone   string            `json:"phone,omitempty"`
+	Website string            `json:"website,omitempty"`
+	Tags    []string          `json:"tags,omitempty"`
+	Attrs   map[string]string `json:"attrs,omitempty"`
 	// UpdatedAt is set by the store and moves only when a field changed.
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -43,8 +48,12 @@ type Contact struct {
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
 	Persona   string `json:"persona"`
-	Timezone  string `json:"timezone"`
-	Locale    string `json:"locale"`
+	// Title is the contact's job title and Phone the number a rep calls
+	// (the call card shows both).
+	Title    string `json:"title,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Timezone string `json:"timezone"`
+	Locale   string `json:"locale"`
 	// Consent is one of the Consent constants; empty means ConsentUnknown.
 	Consent   string            `json:"consent"`
 	Attrs     map[string]string `json:"attrs,omitempty"`
@@ -282,6 +291,12 @@ func (p *Partner) validate(tz tzCheck) error {
 	if p.Timezone, err = checkTZ(tz, p.Timezone); err != nil {
 		return err
 	}
+	if p.Phone, err = checkText("phone", p.Phone, maxPhone, false); err != nil {
+		return err
+	}
+	if p.Website, err = checkWebsite("website", p.Website); err != nil {
+		return err
+	}
 	p.OwnerRepID = strings.TrimSpace(p.OwnerRepID)
 	if err = checkID("owner_rep_id", p.OwnerRepID, false); err != nil {
 		return err
@@ -291,6 +306,25 @@ func (p *Partner) validate(tz tzCheck) error {
 	}
 	p.Attrs, err = cleanAttrs(p.Attrs)
 	return err
+}
+
+// maxWebsite bounds a partner's website URL.
+const maxWebsite = 2048
+
+// checkWebsite trims v and requires an absolute http or https URL.
+func checkWebsite(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	if len(v) > maxWebsite {
+		return "", invalid(field, "longer than %d bytes", maxWebsite)
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", invalid(field, "%q is not an http or https URL", v)
+	}
+	return v, nil
 }
 
 func canonicalType(t string) (string, error) {
@@ -332,6 +366,22 @@ func (c *Contact) validate(tz tzCheck) error {
 		return err
 	}
 	if c.Persona, err = checkText("persona", strings.ToLower(c.Persona), maxPersona, false); err != nil {
+		return err
+	}
+	// A phone or title kept as an attribute (before they were fields,
+	// an undocumented CSV column became one) moves to its field.
+	for key, f := range map[string]*string{"phone": &c.Phone, "title": &c.Title} {
+		if v, ok := c.Attrs[key]; ok {
+			if strings.TrimSpace(*f) == "" {
+				*f = v
+			}
+			delete(c.Attrs, key)
+		}
+	}
+	if c.Title, err = checkText("title", c.Title, maxText, false); err != nil {
+		return err
+	}
+	if c.Phone, err = checkText("phone", c.Phone, maxPhone, false); err != nil {
 		return err
 	}
 	if c.Timezone, err = checkTZ(tz, c.Timezone); err != nil {

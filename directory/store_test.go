@@ -58,13 +58,13 @@ func TestCRUD(t *testing.T) {
 				f.putPartner(t, "globex")
 				c, _, err := f.store.PutContact(f.ctx, Contact{ID: "c1", PartnerID: "globex", Email: "Jane@Globex.Example",
 					FirstName: "Jane", LastName: "Doe", Persona: "technical", Timezone: "America/New_York",
-					Locale: "en-US", Consent: "granted", Attrs: map[string]string{"title": "CTO"}})
+					Locale: "en-US", Consent: "granted", Title: "CTO", Attrs: map[string]string{"crm_id": "42"}})
 				return c, err
 			},
 			get: func() (any, error) { return f.store.GetContact(f.ctx, "c1") },
 			want: Contact{ID: "c1", PartnerID: "globex", Email: "jane@globex.example", FirstName: "Jane", LastName: "Doe",
-				Persona: "technical", Timezone: "America/New_York", Locale: "en-US", Consent: "granted",
-				Attrs: map[string]string{"title": "CTO"}, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()},
+				Persona: "technical", Timezone: "America/New_York", Locale: "en-US", Consent: "granted", Title: "CTO",
+				Attrs: map[string]string{"crm_id": "42"}, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()},
 		},
 		{
 			name: "rep",

@@ -57,6 +57,7 @@ type ContactCard struct {
 	Name     string `json:"name"`
 	Email    string `json:"email"`
 	Phone    string `json:"phone,omitempty"`
+	Title    string `json:"title,omitempty"`
 	Persona  string `json:"persona,omitempty"`
 	Timezone string `json:"timezone,omitempty"`
 	Locale   string `json:"locale,omitempty"`
@@ -68,6 +69,10 @@ type ContactCard struct {
 type Entry struct {
 	PartnerID   string `json:"partner_id"`
 	PartnerName string `json:"partner_name"`
+	// PartnerPhone and PartnerWebsite are the partner's, as the directory
+	// had them at hand-off.
+	PartnerPhone   string `json:"partner_phone,omitempty"`
+	PartnerWebsite string `json:"partner_website,omitempty"`
 	// RepID is empty while the entry is unrouted.
 	RepID     string       `json:"rep_id"`
 	ContactID string       `json:"contact_id"`
@@ -182,6 +187,8 @@ const (
 	fRep       = "rep"
 	fVer       = "ver"
 	fName      = "pname"
+	fPPhone    = "pph"
+	fPWeb      = "pweb"
 	fContactID = "cid"
 	fCard      = "card"
 	fScore     = "score"
@@ -253,6 +260,8 @@ func newEntryFields(e *Entry) (fields, error) {
 	f.set(fSeq, strconv.FormatInt(e.Seq, 10))
 	f.set(fState, e.State)
 	f.set(fName, e.PartnerName)
+	f.set(fPPhone, e.PartnerPhone)
+	f.set(fPWeb, e.PartnerWebsite)
 	f.set(fContactID, e.ContactID)
 	f.set(fCard, string(card))
 	f.set(fScore, fmtFloat(e.Score))
@@ -286,7 +295,8 @@ func decodeEntry(pid string, h map[string]string) (*Entry, bool, error) {
 	score, _ := strconv.ParseFloat(h[fScore], 64)
 	value, _ := strconv.ParseFloat(h[fValue], 64)
 	e := &Entry{
-		PartnerID: pid, PartnerName: h[fName], RepID: h[fRep], ContactID: h[fContactID],
+		PartnerID: pid, PartnerName: h[fName], PartnerPhone: h[fPPhone], PartnerWebsite: h[fPWeb],
+		RepID: h[fRep], ContactID: h[fContactID],
 		Score: score, Segment: h[fSegment], State: h[fState], Escalated: h[fEscalated] == "1",
 		QueuedAt: fromMS(h[fQueued]), AvailableAt: fromMS(h[fAvail]), DueAt: fromMS(h[fDue]),
 		ClaimedAt: optMS(h[fClaimed]), ClosedAt: optMS(h[fClosed]), Outcome: h[fOutcome],

@@ -181,8 +181,9 @@ func (q *Queue) buildEntry(ctx context.Context, pid string, seq int64, crossedAt
 		return nil, p, fmt.Errorf("repqueue: handoff %s: %w", pid, err)
 	}
 	e := &Entry{
-		PartnerID: pid, PartnerName: p.Name, ContactID: ps.HottestContactID,
-		Score: ps.Score, Interests: ps.Interests, State: StateQueued,
+		PartnerID: pid, PartnerName: p.Name, PartnerPhone: p.Phone, PartnerWebsite: p.Website,
+		ContactID: ps.HottestContactID,
+		Score:     ps.Score, Interests: ps.Interests, State: StateQueued,
 		QueuedAt: now, AvailableAt: now, Seq: seq, Reasons: map[string][]string{},
 	}
 	if !crossedAt.IsZero() {
@@ -201,7 +202,7 @@ func (q *Queue) buildEntry(ctx context.Context, pid string, seq int64, crossedAt
 		default:
 			card.Name = strings.TrimSpace(c.FirstName + " " + c.LastName)
 			card.Email, card.Persona = c.Email, c.Persona
-			card.Phone = c.Attrs["phone"]
+			card.Phone, card.Title = c.Phone, c.Title
 			if c.Timezone != "" {
 				card.Timezone = c.Timezone
 			}

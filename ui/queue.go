@@ -34,17 +34,21 @@ type queueData struct {
 type entryView struct {
 	PartnerID   string
 	PartnerName string
-	Anchor      string
-	ClaimURL    string
-	OutcomeURL  string
-	Score       string
-	Segment     string
-	Claimed     bool
-	Escalated   bool
-	Due         string
-	DueISO      string
-	DueIn       string
-	Overdue     bool
+	// The partner's switchboard (as a tel: link too) and website.
+	PartnerPhone   string
+	PartnerTel     template.URL
+	PartnerWebsite string
+	Anchor         string
+	ClaimURL       string
+	OutcomeURL     string
+	Score          string
+	Segment        string
+	Claimed        bool
+	Escalated      bool
+	Due            string
+	DueISO         string
+	DueIn          string
+	Overdue        bool
 	// Reasons in the rep's language, and that language's tag.
 	Reasons     []string
 	ReasonsLang string
@@ -62,6 +66,7 @@ type entryView struct {
 
 type contactView struct {
 	Name      string
+	Title     string
 	Email     string
 	MailTo    string
 	Phone     string
@@ -193,8 +198,9 @@ func repLang(s *session) string {
 func (h *Handler) entryView(e repqueue.Entry, lang string, loc *time.Location, now time.Time) entryView {
 	pid := url.PathEscape(e.PartnerID)
 	v := entryView{
-		PartnerID:   e.PartnerID,
-		PartnerName: cmp.Or(e.PartnerName, e.PartnerID),
+		PartnerID:    e.PartnerID,
+		PartnerName:  cmp.Or(e.PartnerName, e.PartnerID),
+		PartnerPhone: e.PartnerPhone, PartnerTel: telURL(e.PartnerPhone), PartnerWebsite: e.PartnerWebsite,
 		Anchor:      "p-" + e.PartnerID,
 		ClaimURL:    "/ui/queue/" + pid + "/claim",
 		OutcomeURL:  "/ui/queue/" + pid + "/outcome",
@@ -221,7 +227,7 @@ func (h *Handler) entryView(e repqueue.Entry, lang string, loc *time.Location, n
 	}
 	v.Reasons, v.ReasonsLang = reasonsFor(e.Reasons, lang)
 	if c := e.Contact; c != nil {
-		cv := &contactView{Name: c.Name, Email: c.Email, Phone: c.Phone, Persona: c.Persona, Timezone: c.Timezone}
+		cv := &contactView{Name: c.Name, Title: c.Title, Email: c.Email, Phone: c.Phone, Persona: c.Persona, Timezone: c.Timezone}
 		if c.Email != "" {
 			cv.MailTo = (&url.URL{Scheme: "mailto", Opaque: c.Email}).String()
 		}
