@@ -37,6 +37,8 @@ type partnerDoc struct {
 	Owner   string            `json:"o,omitempty"`
 	Tags    []string          `json:"g,omitempty"`
 	Attrs   map[string]string `json:"a,omitempty"`
+	Joined  string            `json:"j,omitempty"`
+	Left    string            `json:"l,omitempty"`
 }
 
 type repDoc struct {
@@ -76,6 +78,7 @@ func (p *Partner) body() string {
 	return mustJSON(partnerDoc{
 		Name: p.Name, Type: p.Type, Tier: p.Tier, Region: p.Region, Country: p.Country,
 		TZ: p.Timezone, Owner: p.OwnerRepID, Tags: p.Tags, Attrs: p.Attrs,
+		Joined: p.JoinedAt, Left: p.LeftAt,
 	})
 }
 
@@ -91,6 +94,7 @@ func decodePartner(id, v string) (Partner, error) {
 	return Partner{
 		ID: id, Name: d.Name, Type: d.Type, Tier: d.Tier, Region: d.Region, Country: d.Country,
 		Timezone: d.TZ, OwnerRepID: d.Owner, Tags: d.Tags, Attrs: d.Attrs, UpdatedAt: st.updated,
+		JoinedAt: d.Joined, LeftAt: d.Left,
 	}, nil
 }
 
