@@ -24,6 +24,7 @@ import (
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/outcome"
+	programstore "github.com/longtailhq/longtail/program/store"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
@@ -54,6 +55,7 @@ type app struct {
 	mail     *mailer.Mailer // nil without smtp.url
 	hooks    *notify.WebhookSender
 	gate     *nurture.Gate
+	program  *programstore.Store // results log, engaged months, score snapshots; gathers program facts
 }
 
 // newApp wires the service on clock (time.Now outside tests).
@@ -120,12 +122,17 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
+	prog, err := programstore.New(st.rdb, programstore.Deps{Directory: dir, Scores: engine, Outcomes: reps, Clock: clock})
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		edge: edge, registry: reg,
 		reps: reps, tokens: tokens, repMail: repMail, mail: mail, hooks: hooks, gate: gate,
+		program: prog,
 	}, nil
 }
 
@@ -234,6 +241,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 func (a *app) jobDeps() jobs.Deps {
 	return jobs.Deps{
 		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Tasks: a.tasks, Log: a.log,
+		Program: jobs.ProgramDeps{Recorder: a.program, Snapshots: a.program, Log: a.log},
 		Handoff: jobs.HandoffDeps{
 			Queue: a.reps, Messages: a.repMail, Webhooks: a.hooks.Len(), Log: a.log,
 		},
@@ -247,6 +255,7 @@ func (a *app) periodic() []jobs.Periodic {
 		{Spec: "CRON_TZ=UTC 15 2 * * *", Task: jobs.NewScoreRFMTask(time.Time{})},
 		{Spec: a.cfg.Handoff.SweepSchedule, Task: jobs.NewHandoffSweepTask()},
 		{Spec: a.cfg.Handoff.DigestSchedule, Task: jobs.NewNotifyDigestTask()},
+		{Spec: "CRON_TZ=UTC 45 1 * * *", Task: jobs.NewProgramSnapshotTask()},
 	}
 }
 
