@@ -199,6 +199,11 @@ func (a *app) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mounts = append(mounts, page.Register)
+	review, err := ui.NewReview(page, a.program, a.dir, a.cfg.Program)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, review.Register)
 	names := make([]string, len(providers))
 	for i, p := range providers {
 		names[i] = p.Name()
