@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -77,54 +75,23 @@ func runProgram(ctx context.Context, now func() time.Time, args, environ []strin
 	case "tiers":
 		rows := program.TierRows(all, pc, at)
 		if *asCSV {
-			return tiersCSV(stdout, rows)
+			return program.WriteTiersCSV(stdout, rows)
 		}
 		printTiers(stdout, rows, pc.WithDefaults().Currency)
 	case "at-risk":
 		risks := program.AtRiskAll(all, pc, at)
 		if *asCSV {
-			return atRiskCSV(stdout, risks)
+			return program.WriteAtRiskCSV(stdout, risks)
 		}
 		printAtRisk(stdout, risks)
 	case "kpis":
 		k := program.KPIs(all, pc, at)
 		if *asCSV {
-			return kpisCSV(stdout, k)
+			return program.WriteCohortsCSV(stdout, k)
 		}
 		printKPIs(stdout, k, pc.WithDefaults().Currency)
 	}
 	return nil
-}
-
-func progNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-// optNum is "" for nil.
-func progOptNum(v *float64) string {
-	if v == nil {
-		return ""
-	}
-	return progNum(*v)
-}
-
-func progWriteCSV(w io.Writer, header []string, rows [][]string) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(header); err != nil {
-		return err
-	}
-	if err := cw.WriteAll(rows); err != nil {
-		return err
-	}
-	return cw.Error()
-}
-
-func tiersCSV(w io.Writer, rows []program.TierRow) error {
-	out := make([][]string, len(rows))
-	for i, r := range rows {
-		out[i] = []string{r.PartnerID, string(r.Stage), r.Current, r.Suggested, r.Move, strconv.Itoa(r.Deals12), progNum(r.Revenue12),
-			progNum(r.Score), strconv.Itoa(r.EngagedMonths), strconv.Itoa(r.CountedMonths), r.ScoreShortOf, r.Reason["en"]}
-	}
-	return progWriteCSV(w, []string{"partner_id", "stage", "current", "suggested", "move", "deals_12m", "revenue_12m",
-		"score", "engaged_months", "counted_months", "score_short_of", "reason"}, out)
 }
 
 func printTiers(w io.Writer, rows []program.TierRow, currency string) {
@@ -139,18 +106,6 @@ func printTiers(w io.Writer, rows []program.TierRow, currency string) {
 	}
 }
 
-func atRiskCSV(w io.Writer, risks []program.Risk) error {
-	out := make([][]string, len(risks))
-	for i, r := range risks {
-		qs := make([]string, len(r.Quarters))
-		for j, q := range r.Quarters {
-			qs[j] = progNum(q)
-		}
-		out[i] = []string{r.PartnerID, r.Rule, string(r.Stage), r.Since.UTC().Format(time.RFC3339), r.Action, strings.Join(qs, ";")}
-	}
-	return progWriteCSV(w, []string{"partner_id", "rule", "stage", "since", "action", "quarters"}, out)
-}
-
 func printAtRisk(w io.Writer, risks []program.Risk) {
 	if len(risks) == 0 {
 		fmt.Fprintln(w, "no partner at risk")
@@ -162,20 +117,6 @@ func printAtRisk(w io.Writer, risks []program.Risk) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.PartnerID, r.Rule, r.Stage, r.Since.UTC().Format(time.DateOnly), r.Action)
 	}
 	_ = tw.Flush()
-}
-
-func kpisCSV(w io.Writer, k program.KPIReport) error {
-	out := make([][]string, len(k.Cohorts))
-	for i, c := range k.Cohorts {
-		by := make([]string, len(c.ProductiveByMonth))
-		for j, s := range c.ProductiveByMonth {
-			by[j] = progNum(s)
-		}
-		out[i] = []string{c.Quarter.String(), strconv.Itoa(c.Partners), strconv.Itoa(c.Productive), progNum(c.ProductiveShare),
-			progOptNum(c.MedianDays), strconv.Itoa(c.Churned), progNum(c.ChurnRate), progNum(c.Revenue), progNum(c.RevenuePerPartner), strings.Join(by, ";")}
-	}
-	return progWriteCSV(w, []string{"cohort", "partners", "productive", "productive_share", "median_days_to_productive",
-		"churned", "churn_rate", "revenue", "revenue_per_partner", "productive_by_month"}, out)
 }
 
 func progPct(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
