@@ -15,10 +15,11 @@ import (
 	"github.com/longtailhq/longtail/program"
 )
 
-// ProgramFacts gathers one partner's program facts (*store.Store of
+// ProgramFacts gathers the partners' program facts (*store.Store of
 // package program/store implements it).
 type ProgramFacts interface {
 	Facts(ctx context.Context, partnerID string, now time.Time) (program.Facts, error)
+	AllFacts(ctx context.Context, now time.Time) ([]program.Facts, error)
 }
 
 // Partners reads a partner's record (*directory.Store implements it).
@@ -26,40 +27,62 @@ type Partners interface {
 	GetPartner(ctx context.Context, id string) (directory.Partner, error)
 }
 
-// Review serves the printable quarterly-review page of a partner,
-// GET /ui/partners/{id}/review, to a signed-in rep: one page, results
-// first (revenue, deals, quarters, cycle), then what the program makes of
-// them (stage, suggested tier), then engagement — what a rep brings to a
-// quarterly business review instead of a count of calls.
-type Review struct {
+// ProgramPages serves the partner-program pages to a signed-in rep:
+//
+//   - GET /ui/partners/{id}/review, a partner's printable quarterly-review
+//     page: one page, results first (revenue, deals, quarters, cycle),
+//     then what the program makes of them (stage, suggested tier), then
+//     engagement — what a rep brings to a quarterly business review
+//     instead of a count of calls;
+//   - GET /ui/program, the tier-suggestion table, the at-risk list and the
+//     cohort chart (productive share by months since joining), each
+//     exportable as CSV: /ui/program/tiers.csv, /ui/program/at-risk.csv,
+//     /ui/program/cohorts.csv.
+type ProgramPages struct {
 	h        *Handler
 	facts    ProgramFacts
 	partners Partners
 	cfg      program.Config
 	page     *template.Template
+	overview *template.Template
 }
 
-const pageReview = "review.html"
+const (
+	pageReview  = "review.html"
+	pageProgram = "program.html"
+)
 
-// NewReview builds the review page on the rep pages' sessions and layout.
+// NewProgramPages builds the review page on the rep pages' sessions and layout.
 // cfg is the program configuration (zero fields: its defaults).
-func NewReview(h *Handler, facts ProgramFacts, partners Partners, cfg program.Config) (*Review, error) {
+func NewProgramPages(h *Handler, facts ProgramFacts, partners Partners, cfg program.Config) (*ProgramPages, error) {
 	if h == nil || facts == nil || partners == nil {
 		return nil, errors.New("ui: review needs the rep pages, program facts and partners")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t, err := template.New(pageReview).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+pageReview)
+	t, err := template.New(pageReview).Funcs(funcs).Funcs(programFuncs).ParseFS(assets, "templates/layout.html", "templates/"+pageReview)
 	if err != nil {
 		return nil, fmt.Errorf("ui: template %s: %w", pageReview, err)
 	}
-	return &Review{h: h, facts: facts, partners: partners, cfg: cfg.WithDefaults(), page: t}, nil
+	o, err := template.New(pageProgram).Funcs(funcs).Funcs(programFuncs).ParseFS(assets, "templates/layout.html", "templates/"+pageProgram)
+	if err != nil {
+		return nil, fmt.Errorf("ui: template %s: %w", pageProgram, err)
+	}
+	return &ProgramPages{h: h, facts: facts, partners: partners, cfg: cfg.WithDefaults(), page: t, overview: o}, nil
 }
 
-// Register mounts the page on mux.
-func (rv *Review) Register(mux *http.ServeMux) {
-	mux.Handle("GET /ui/partners/{id}/review", rv.h.secured(rv.h.signedIn(rv.show)))
+// Register mounts the pages on mux.
+func (rv *ProgramPages) Register(mux *http.ServeMux) {
+	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *session){
+		"GET /ui/partners/{id}/review": rv.show,
+		"GET /ui/program":              rv.showProgram,
+		"GET /ui/program/tiers.csv":    rv.csv("tiers"),
+		"GET /ui/program/at-risk.csv":  rv.csv("at-risk"),
+		"GET /ui/program/cohorts.csv":  rv.csv("cohorts"),
+	} {
+		mux.Handle(pattern, rv.h.secured(rv.h.signedIn(fn)))
+	}
 }
 
 type reviewData struct {
@@ -98,7 +121,7 @@ type reviewOutcome struct {
 	Count int
 }
 
-func (rv *Review) show(w http.ResponseWriter, r *http.Request, s *session) {
+func (rv *ProgramPages) show(w http.ResponseWriter, r *http.Request, s *session) {
 	now := rv.h.now()
 	p, err := rv.partners.GetPartner(r.Context(), r.PathValue("id"))
 	switch {
@@ -143,16 +166,16 @@ func (rv *Review) show(w http.ResponseWriter, r *http.Request, s *session) {
 		d.Outcomes = append(d.Outcomes, reviewOutcome{Kind: k, Count: n})
 	}
 	sort.Slice(d.Outcomes, func(i, j int) bool { return d.Outcomes[i].Kind < d.Outcomes[j].Kind })
-	rv.render(w, d)
+	rv.render(w, rv.page, pageReview, d)
 }
 
 func reviewScore(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // render writes the page whole or not at all, as Handler.render does.
-func (rv *Review) render(w http.ResponseWriter, d reviewData) {
+func (rv *ProgramPages) render(w http.ResponseWriter, t *template.Template, name string, d any) {
 	var buf bytes.Buffer
-	if err := rv.page.ExecuteTemplate(&buf, "layout", d); err != nil {
-		rv.h.log.Error().Err(err).Str("page", pageReview).Msg("render page")
+	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
+		rv.h.log.Error().Err(err).Str("page", name).Msg("render page")
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
 		return
 	}

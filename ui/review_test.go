@@ -57,7 +57,7 @@ func reviewFixture(t *testing.T) (*fixture, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rv, err := NewReview(h, ps, f.dir, program.Config{})
+	rv, err := NewProgramPages(h, ps, f.dir, program.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,4 +156,93 @@ func TestReviewPageInChromium(t *testing.T) {
 	if h := eval[float64](t, b, `document.documentElement.scrollHeight`); h > 1123 {
 		t.Errorf("printed page is %vpx high: more than one A4 page", h)
 	}
+}
+
+func TestProgramPages(t *testing.T) {
+	t.Parallel()
+	f, tok := reviewFixture(t)
+	if _, _, err := f.dir.PutPartner(f.ctx, directory.Partner{ID: "ghost", Name: "Ghost", JoinedAt: "2025-06-01"}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t)
+	if r := c.get("/ui/program/tiers.csv"); r.status != http.StatusSeeOther {
+		t.Fatalf("signed out: %d, want the sign-in page", r.status)
+	}
+	c.signIn(tok)
+	// By hand at 2026-11-16 10:00: acme (joined 2025-01-15) was
+	// productive from its 13th month (first deal 2026-02-10) and has
+	// lived through 22 months; ghost (joined 2025-06-01, no deal) has
+	// lived through 17 and is past the 365 days: churned, at risk since
+	// 2026-06-01.
+	ones := strings.TrimSuffix(strings.Repeat("1;", 10), ";")
+	zeros := func(n int) string { return strings.TrimSuffix(strings.Repeat("0;", n), ";") }
+	for path, want := range map[string]string{
+		"/ui/program/at-risk.csv": "partner_id,rule,stage,since,action,quarters\nghost,no_deal,churned,2026-06-01T00:00:00Z,reengage,\n",
+		"/ui/program/cohorts.csv": "cohort,partners,productive,productive_share,median_days_to_productive,churned,churn_rate,revenue,revenue_per_partner,productive_by_month\n" +
+			"2025-Q1,1,1,1,391,0,0,42000,42000," + zeros(12) + ";" + ones + "\n" +
+			"2025-Q2,1,0,0,,1,1,0,0," + zeros(17) + "\n",
+	} {
+		r := c.get(path)
+		if r.status != http.StatusOK || r.header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+			!strings.HasPrefix(r.header.Get("Content-Disposition"), `attachment; filename="program-`) {
+			t.Errorf("GET %s: %d %v", path, r.status, r.header)
+		}
+		if r.body != want {
+			t.Errorf("GET %s:\n%s\nwant\n%s", path, r.body, want)
+		}
+	}
+	tiers := strings.Split(strings.TrimSpace(c.get("/ui/program/tiers.csv").body), "\n")
+	if len(tiers) != 3 || !strings.HasPrefix(tiers[1], "acme,growing,,silver,set,3,42000,") || !strings.HasPrefix(tiers[2], "ghost,churned,,registered,set,0,0,0,") {
+		t.Errorf("tiers.csv:\n%s", strings.Join(tiers, "\n"))
+	}
+	r := c.get("/ui/program")
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /ui/program: %d", r.status)
+	}
+	for _, want := range []string{
+		`<a href="/ui/partners/acme/review">acme</a>`,
+		`<td>no_deal</td><td>churned</td><td>2026-06-01</td><td>reengage</td>`,
+		// acme's line ends at month 22 (x = 48 + 21·640/23) at 100% (y = 16).
+		` 632,16"><title>2025-Q1: 100% productive</title>`,
+		`<title>2025-Q2: 0% productive</title>`,
+		`href="/ui/program/cohorts.csv"`,
+		`<td>391 days</td>`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("/ui/program lacks %s", want)
+		}
+	}
+}
+
+// TestCohortChartInChromium draws the program page in a real browser:
+// the chart's lines are there and styled under the CSP.
+func TestCohortChartInChromium(t *testing.T) {
+	f, tok := reviewFixture(t)
+	if _, _, err := f.dir.PutPartner(f.ctx, directory.Partner{ID: "ghost", Name: "Ghost", JoinedAt: "2025-06-01"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := browser(t, ctx)
+	if err := chromedp.Do(b,
+		chromedp.Navigate(f.srv.URL+"/ui/login"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), tok),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.ID("queue")),
+		chromedp.Navigate(f.srv.URL+"/ui/program"),
+		chromedp.WaitVisible(chromedp.ID("cohort-chart")),
+	); err != nil {
+		t.Fatalf("open the program page: %v", err)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#cohort-chart polyline').length`); n != 2 {
+		t.Errorf("%d cohort lines drawn, want 2", n)
+	}
+	if stroke := eval[string](t, b, `getComputedStyle(document.querySelector('#cohort-chart polyline')).stroke`); stroke != "rgb(37, 99, 235)" {
+		t.Errorf("first line stroke %q: the stylesheet did not apply", stroke)
+	}
+	if w := eval[float64](t, b, `document.getElementById('cohort-chart').getBoundingClientRect().width`); w < 300 {
+		t.Errorf("chart is %vpx wide", w)
+	}
+	screenshot(t, b, "program.png")
 }

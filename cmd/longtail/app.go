@@ -199,7 +199,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mounts = append(mounts, page.Register)
-	review, err := ui.NewReview(page, a.program, a.dir, a.cfg.Program)
+	review, err := ui.NewProgramPages(page, a.program, a.dir, a.cfg.Program)
 	if err != nil {
 		return nil, err
 	}
