@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,17 +78,39 @@ func (s *Store) Facts(ctx context.Context, partnerID string, now time.Time) (pro
 }
 
 // AllFacts gathers the facts of every partner of the directory but the
-// unassigned one (no company), in chunks of pipelined reads.
+// unassigned one (no company), a chunk at a time: this package's keys in
+// one pipeline per chunk, the directory, scores and outcomes on a few
+// concurrent readers (they are one round trip or more per partner, and
+// the nightly run is bound by round trips, not by Redis).
 func (s *Store) AllFacts(ctx context.Context, now time.Time) ([]program.Facts, error) {
 	if err := s.checkDeps(); err != nil {
 		return nil, err
 	}
 	var out []program.Facts
-	var batch []directory.Partner
+	var ids []string
 	flush := func() error {
-		fs, err := s.gather(ctx, batch, now)
+		ps := make([]directory.Partner, len(ids))
+		found := make([]bool, len(ids))
+		err := concurrently(ctx, len(ids), func(ctx context.Context, i int) error {
+			p, err := s.deps.Directory.GetPartner(ctx, ids[i])
+			if errors.Is(err, directory.ErrNotFound) {
+				return nil // removed while we iterate
+			}
+			ps[i], found[i] = p, err == nil
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		kept := ps[:0]
+		for i, p := range ps {
+			if found[i] {
+				kept = append(kept, p)
+			}
+		}
+		fs, err := s.gather(ctx, kept, now)
 		out = append(out, fs...)
-		batch = batch[:0]
+		ids = ids[:0]
 		return err
 	}
 	for id, err := range s.deps.Directory.PartnerIDs(ctx) {
@@ -97,14 +120,7 @@ func (s *Store) AllFacts(ctx context.Context, now time.Time) ([]program.Facts, e
 		if id == s.deps.Directory.UnassignedPartnerID() {
 			continue
 		}
-		p, err := s.deps.Directory.GetPartner(ctx, id)
-		if errors.Is(err, directory.ErrNotFound) {
-			continue // removed while we iterate
-		}
-		if err != nil {
-			return nil, err
-		}
-		if batch = append(batch, p); len(batch) == chunk {
+		if ids = append(ids, id); len(ids) == chunk {
 			if err := flush(); err != nil {
 				return nil, err
 			}
@@ -114,6 +130,48 @@ func (s *Store) AllFacts(ctx context.Context, now time.Time) ([]program.Facts, e
 		return nil, err
 	}
 	return out, nil
+}
+
+// readers bounds the concurrent per-partner reads of AllFacts.
+const readers = 8
+
+// concurrently runs fn for each i in [0, n) on up to readers goroutines
+// and returns the first error; after one, the rest are not started.
+func concurrently(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	next := make(chan int)
+	for range min(readers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		// The caller's context ended: say so rather than return half.
+		first = context.Cause(ctx)
+	}
+	return first
 }
 
 // SnapshotAll records today's score of every partner of the directory
@@ -200,24 +258,31 @@ func (s *Store) gather(ctx context.Context, ps []directory.Partner, now time.Tim
 		}
 		ring := snap[i].Val()
 		f.Score30, f.Score90 = snapshotOn(ring, today-30), snapshotOn(ring, today-90)
-		sc, err := s.deps.Scores.Partner(ctx, p.ID)
+		out[i] = f
+	}
+	err := concurrently(ctx, len(ps), func(ctx context.Context, i int) error {
+		f := &out[i]
+		sc, err := s.deps.Scores.Partner(ctx, f.PartnerID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		f.Score = sc.Score
 		if sc.RFM != nil {
 			f.Segment = sc.RFM.Segment
 		}
-		tl, err := s.deps.Outcomes.Timeline(ctx, p.ID)
+		tl, err := s.deps.Outcomes.Timeline(ctx, f.PartnerID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, t := range tl {
 			if t.Kind == repqueue.KindOutcome && t.Outcome != "" {
 				f.Outcomes = append(f.Outcomes, program.Outcome{At: t.At, Kind: t.Outcome})
 			}
 		}
-		out[i] = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
