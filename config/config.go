@@ -326,7 +326,7 @@ func Default() Config {
 			SweepSchedule:  "@every 1m",
 		},
 		UI:        UI{SessionTTL: 12 * time.Hour},
-		Schedules: Schedules{RFM: "CRON_TZ=UTC 15 2 * * *"},
+		Schedules: Schedules{RFM: "CRON_TZ=UTC 15 2 * * *", ProgramSnapshot: "CRON_TZ=UTC 45 1 * * *"},
 		SMTP:      SMTP{Sender: SenderRep},
 	}
 }

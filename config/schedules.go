@@ -13,6 +13,10 @@ type Schedules struct {
 	// RFM is when the RFM ranking runs; default "CRON_TZ=UTC 15 2 * * *"
 	// (nightly at 02:15 UTC).
 	RFM string `yaml:"rfm"`
+	// ProgramSnapshot is when every partner's score of the day is kept for
+	// the program view's engagement trend; default "CRON_TZ=UTC 45 1 * * *"
+	// (nightly at 01:45 UTC).
+	ProgramSnapshot string `yaml:"program_snapshot"`
 }
 
 // scheduleErrors checks every cron spec in the configuration, wherever its
@@ -23,6 +27,7 @@ func (c *Config) scheduleErrors() []error {
 		{"handoff.digest_schedule", c.Handoff.DigestSchedule},
 		{"handoff.sweep_schedule", c.Handoff.SweepSchedule},
 		{"schedules.rfm", c.Schedules.RFM},
+		{"schedules.program_snapshot", c.Schedules.ProgramSnapshot},
 	} {
 		if _, err := cronspec.Parse(sc.spec); err != nil {
 			errs = append(errs, fmt.Errorf("config: %s: %v", sc.key, err))

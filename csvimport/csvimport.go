@@ -49,7 +49,7 @@ func ParseKind(s string) (Kind, error) {
 func (k Kind) columns() (known, required []string) {
 	switch k {
 	case KindPartners:
-		return []string{"id", "name", "type", "tier", "region", "country", "timezone", "owner_rep_id", "tags", "phone", "website"},
+		return []string{"id", "name", "type", "tier", "region", "country", "timezone", "owner_rep_id", "tags", "phone", "website", "joined_at", "left_at"},
 			[]string{"id", "name"}
 	case KindContacts:
 		return []string{"id", "partner_id", "email", "first_name", "last_name", "persona", "timezone", "locale", "consent", "phone", "title"},
@@ -444,6 +444,10 @@ func (im *importer) applyPartner(p *directory.Partner, rec []string) {
 			p.Phone = v
 		case "website":
 			p.Website = v
+		case "joined_at":
+			p.JoinedAt = v
+		case "left_at":
+			p.LeftAt = v
 		}
 	}
 	p.Attrs = im.h.mergeAttrs(p.Attrs, rec)

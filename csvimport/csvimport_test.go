@@ -219,6 +219,38 @@ func TestImportFileErrors(t *testing.T) {
 	}
 }
 
+func TestImportPartnerProgramDates(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	in := strings.Join([]string{
+		"id,name,joined_at,left_at",
+		"p1,Acme,2025-03-01,",
+		"p2,Globex,2024-01-15T09:00:00+01:00,2026-01-31",
+		"p3,Initech,15/01/2024,",
+		"p4,Hooli,2025-03-01,2025-01-01",
+	}, "\n")
+	rep, err := Import(f.ctx, f.store, KindPartners, strings.NewReader(in), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Report{Imported: 2, Rejected: 2, Errors: []RowError{
+		{Line: 4, Reason: `invalid joined_at: "15/01/2024" is not a date (YYYY-MM-DD) or an RFC 3339 time`},
+		{Line: 5, Reason: `invalid left_at: 2025-01-01 is before joined_at 2025-03-01`},
+	}}
+	if diff := cmp.Diff(want, rep); diff != "" {
+		t.Errorf("report (-want, +got):\n%s", diff)
+	}
+	for id, dates := range map[string][2]string{"p1": {"2025-03-01", ""}, "p2": {"2024-01-15T08:00:00Z", "2026-01-31"}} {
+		p, err := f.store.GetPartner(f.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]string{p.JoinedAt, p.LeftAt}; got != dates {
+			t.Errorf("%s: joined_at, left_at = %q, want %q", id, got, dates)
+		}
+	}
+}
+
 func TestImportPartnersAndReps(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

@@ -39,6 +39,8 @@ type partnerDoc struct {
 	Web     string            `json:"w,omitempty"`
 	Tags    []string          `json:"g,omitempty"`
 	Attrs   map[string]string `json:"a,omitempty"`
+	Joined  string            `json:"j,omitempty"`
+	Left    string            `json:"l,omitempty"`
 }
 
 type repDoc struct {
@@ -78,6 +80,7 @@ func (p *Partner) body() string {
 	return mustJSON(partnerDoc{
 		Name: p.Name, Type: p.Type, Tier: p.Tier, Region: p.Region, Country: p.Country,
 		TZ: p.Timezone, Owner: p.OwnerRepID, Phone: p.Phone, Web: p.Website, Tags: p.Tags, Attrs: p.Attrs,
+		Joined: p.JoinedAt, Left: p.LeftAt,
 	})
 }
 
@@ -94,6 +97,7 @@ func decodePartner(id, v string) (Partner, error) {
 		ID: id, Name: d.Name, Type: d.Type, Tier: d.Tier, Region: d.Region, Country: d.Country,
 		Timezone: d.TZ, OwnerRepID: d.Owner, Phone: d.Phone, Website: d.Web, Tags: d.Tags, Attrs: d.Attrs,
 		UpdatedAt: st.updated,
+		JoinedAt:  d.Joined, LeftAt: d.Left,
 	}, nil
 }
 

@@ -32,8 +32,58 @@ type Partner struct {
 	Website string            `json:"website,omitempty"`
 	Tags    []string          `json:"tags,omitempty"`
 	Attrs   map[string]string `json:"attrs,omitempty"`
+	// JoinedAt and LeftAt are when the partner joined and left the
+	// program ("" when unknown, or while it is in): a date "2025-03-01"
+	// (midnight UTC) or an RFC 3339 time. Validate keeps a date as given
+	// and writes a time in UTC; Joined and Left read them.
+	JoinedAt string `json:"joined_at,omitempty"`
+	LeftAt   string `json:"left_at,omitempty"`
 	// UpdatedAt is set by the store and moves only when a field changed.
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Joined is JoinedAt as a time; zero when unknown or unreadable (a
+// validated partner's always reads).
+func (p *Partner) Joined() time.Time { t, _ := ParseProgramDate(p.JoinedAt); return t }
+
+// Left is LeftAt as a time; zero while the partner is in the program.
+func (p *Partner) Left() time.Time { t, _ := ParseProgramDate(p.LeftAt); return t }
+
+// ParseProgramDate reads a joined_at or left_at value: "" is the zero
+// time, a date "2025-03-01" is its midnight UTC, else an RFC 3339 time.
+func ParseProgramDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD) or an RFC 3339 time", s)
+	}
+	return t.UTC(), nil
+}
+
+// checkProgramDate normalises a joined_at or left_at value: a date stays
+// as it is, a time is written in UTC, so that equal instants store alike.
+func checkProgramDate(field, v string) (string, time.Time, error) {
+	v = strings.TrimSpace(v)
+	t, err := ParseProgramDate(v)
+	if err != nil {
+		return "", time.Time{}, invalid(field, "%v", err)
+	}
+	if v == "" {
+		return "", t, nil
+	}
+	if t.Before(event.PlausibleSince) {
+		return "", time.Time{}, invalid(field, "%s is before 2000: check for a two-digit year", v)
+	}
+	if _, err := time.Parse(time.DateOnly, v); err == nil {
+		return v, t, nil
+	}
+	return t.Format(time.RFC3339Nano), t, nil
 }
 
 // Contact is a person at a partner.
@@ -303,6 +353,16 @@ func (p *Partner) validate(tz tzCheck) error {
 	}
 	if p.Tags, err = cleanList("tags", p.Tags); err != nil {
 		return err
+	}
+	var joined, left time.Time
+	if p.JoinedAt, joined, err = checkProgramDate("joined_at", p.JoinedAt); err != nil {
+		return err
+	}
+	if p.LeftAt, left, err = checkProgramDate("left_at", p.LeftAt); err != nil {
+		return err
+	}
+	if !joined.IsZero() && !left.IsZero() && left.Before(joined) {
+		return invalid("left_at", "%s is before joined_at %s", p.LeftAt, p.JoinedAt)
 	}
 	p.Attrs, err = cleanAttrs(p.Attrs)
 	return err

@@ -54,6 +54,14 @@ func TestPartnerValidate(t *testing.T) {
 		{name: "unknown time zone", in: Partner{ID: "p", Name: "n", Timezone: "Mars/Base"}, field: "timezone"},
 		{name: "Local time zone", in: Partner{ID: "p", Name: "n", Timezone: "Local"}, field: "timezone"},
 		{name: "bad owner", in: Partner{ID: "p", Name: "n", OwnerRepID: "a b"}, field: "owner_rep_id"},
+		{name: "joined on a date, left at a time in UTC",
+			in:   Partner{ID: "p", Name: "n", JoinedAt: " 2025-03-01 ", LeftAt: "2026-02-01T10:00:00+02:00"},
+			want: Partner{ID: "p", Name: "n", JoinedAt: "2025-03-01", LeftAt: "2026-02-01T08:00:00Z"}},
+		{name: "joined not a date", in: Partner{ID: "p", Name: "n", JoinedAt: "01/03/2025"}, field: "joined_at"},
+		{name: "joined on no such day", in: Partner{ID: "p", Name: "n", JoinedAt: "2025-02-30"}, field: "joined_at"},
+		{name: "joined in a two-digit year", in: Partner{ID: "p", Name: "n", JoinedAt: "0025-03-01"}, field: "joined_at"},
+		{name: "left not a date", in: Partner{ID: "p", Name: "n", LeftAt: "soon"}, field: "left_at"},
+		{name: "left before joining", in: Partner{ID: "p", Name: "n", JoinedAt: "2025-03-01", LeftAt: "2025-02-28"}, field: "left_at"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +75,27 @@ func TestPartnerValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPartnerProgramDates(t *testing.T) {
+	t.Parallel()
+	p := Partner{ID: "p", Name: "n", JoinedAt: "2025-03-01", LeftAt: "2026-02-01T10:00:00+02:00"}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Joined(), time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("Joined = %v, want %v", got, want)
+	}
+	if got, want := p.Left(), time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("Left = %v, want %v", got, want)
+	}
+	if !(&Partner{}).Joined().IsZero() {
+		t.Error("no join date reads as a time")
+	}
+	d, err := decodePartner("p", "0 0 "+p.body())
+	if err != nil || d.JoinedAt != p.JoinedAt || d.LeftAt != p.LeftAt {
+		t.Errorf("stored and read back: %+v, %v", d, err)
 	}
 }
 

@@ -93,6 +93,11 @@ type Event struct {
 	Flow       string    `json:"flow,omitempty"`
 	Step       string    `json:"step,omitempty"`
 	MessageID  string    `json:"message_id,omitempty"`
+	// Origin says who brought a deal or a purchase: "partner" (the
+	// partner found it) or "vendor" (the vendor passed it on); empty when
+	// unknown. Only deal.registered, deal.won and purchase take one: the
+	// program KPIs compare partner- and vendor-sourced results.
+	Origin string `json:"origin,omitempty"`
 
 	// Title is what a person would call the thing engaged with: an email
 	// subject, a webinar topic, a page title. Reps read it in reasons to call.
@@ -112,6 +117,16 @@ type Event struct {
 	// so on the same payload; scoring uses it to spot scanner clicks.
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 }
+
+// Origins of deals and purchases (Event.Origin).
+const (
+	OriginPartner = "partner"
+	OriginVendor  = "vendor"
+)
+
+// TakesOrigin reports whether events of type t may carry an origin: the
+// results of a partner, deals and purchases.
+func (t Type) TakesOrigin() bool { return t == DealRegistered || t == DealWon || t == Purchase }
 
 // Limits on free-text fields, so a single event cannot bloat Redis.
 // Edges cut descriptive text to MaxTextLen (Truncate) and keep at most
@@ -175,6 +190,14 @@ func (e *Event) Validate() error {
 	}
 	if len(e.Tags) > MaxTags {
 		return bad("tags", "more than %d tags", MaxTags)
+	}
+	if e.Origin != "" {
+		if e.Origin != OriginPartner && e.Origin != OriginVendor {
+			return bad("origin", "%q is not %q or %q", e.Origin, OriginPartner, OriginVendor)
+		}
+		if !e.Type.TakesOrigin() {
+			return bad("origin", "only %s, %s and %s events take an origin, not %s", DealRegistered, DealWon, Purchase, e.Type)
+		}
 	}
 	if e.Bounce != "" && e.Bounce != BounceHard && e.Bounce != BounceSoft {
 		return bad("bounce", "must be %q or %q", BounceHard, BounceSoft)

@@ -34,6 +34,11 @@ func TestValidate(t *testing.T) {
 		{"huge url", func(e *event.Event) { e.URL = strings.Repeat("u", 2049) }, "url"},
 		{"bounce kind", func(e *event.Event) { e.Bounce = "medium" }, "bounce"},
 		{"too many tags", func(e *event.Event) { e.Tags = make([]string, 33) }, "tags"},
+		{"deal from the partner", func(e *event.Event) { e.Type, e.Origin = event.DealRegistered, "partner" }, ""},
+		{"won deal from the vendor", func(e *event.Event) { e.Type, e.Origin = event.DealWon, "vendor" }, ""},
+		{"purchase from the vendor", func(e *event.Event) { e.Type, e.Origin = event.Purchase, "vendor" }, ""},
+		{"unknown origin", func(e *event.Event) { e.Type, e.Origin = event.Purchase, "Partner" }, "origin"},
+		{"origin on an open", func(e *event.Event) { e.Origin = "partner" }, "origin"},
 	}
 	for _, tc := range tests {
 		ev := ok()

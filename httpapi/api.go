@@ -18,6 +18,7 @@ import (
 
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/program"
 	"github.com/longtailhq/longtail/webhook"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	// refused, per event, by /v1/events and the webhooks
 	// (event.CheckTime); if zero, event.DefaultMaxFutureSkew (24h).
 	MaxFutureSkew time.Duration
+	// Program is the partner-program configuration (program.* keys) the
+	// /v1/program routes and scorecards compute with; zero fields mean
+	// program.Config's defaults.
+	Program program.Config
 }
 
 // Sink durably queues one request's events as one unit of work: the API
@@ -90,6 +95,8 @@ type Deps struct {
 	Mounts func(mux *http.ServeMux)
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
+	// Program serves GET /v1/program/... and /v1/partners/{id}/scorecard.
+	Program ProgramFacts
 }
 
 // API is the HTTP handler tree.
@@ -109,6 +116,7 @@ type API struct {
 	gate      interface {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
+	program ProgramFacts
 	keys    keyring
 	metrics *metrics
 	mux     *http.ServeMux
@@ -132,6 +140,9 @@ func New(cfg Config, d Deps) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.Program.Validate(); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 	if d.Sink == nil || d.Ready == nil {
 		return nil, errors.New("httpapi: Sink and Ready are required")
 	}
@@ -146,9 +157,13 @@ func New(cfg Config, d Deps) (*API, error) {
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
 		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, outcomes: d.Outcomes, gate: d.Gate,
+		program: d.Program,
 	}
 	if d.Queue != nil && (d.Directory == nil || d.Tokens == nil || d.Outcomes == nil) {
 		return nil, errors.New("httpapi: Queue needs Directory, Tokens and Outcomes")
+	}
+	if d.Program != nil && d.Directory == nil {
+		return nil, errors.New("httpapi: Program needs Directory")
 	}
 	if d.Scores != nil && d.Directory == nil {
 		return nil, errors.New("httpapi: Scores needs Directory")
@@ -168,6 +183,7 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.registerDirectory()
 	a.registerScores()
 	a.registerRepQueue()
+	a.registerProgram()
 	if d.Ops != nil {
 		console, err := a.opsConsole(d.Ops, publicOrigin)
 		if err != nil {

@@ -77,7 +77,7 @@ type EventProcessor interface {
 // crossing they caused: the hand-off task is queued under the crossing's
 // identity and only then acknowledged, so a crash in between queues it
 // again on the retry, as the same task.
-func handleIngestEvents(p EventProcessor, tasks *asynq.Client) asynq.Handler {
+func handleIngestEvents(p EventProcessor, tasks *asynq.Client, program ProgramRecorder) asynq.Handler {
 	return Handle(func(ctx context.Context, pl IngestEventsPayload) error {
 		if len(pl.Events) == 0 {
 			return fmt.Errorf("%s: empty batch: %w", TypeIngestEvents, ErrPermanent)
@@ -89,6 +89,9 @@ func handleIngestEvents(p EventProcessor, tasks *asynq.Client) asynq.Handler {
 		}
 		res, err := p.Process(ctx, pl.Events)
 		if err != nil {
+			return err
+		}
+		if err := recordProgram(ctx, program, res); err != nil {
 			return err
 		}
 		for _, c := range res.Crossings {

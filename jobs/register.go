@@ -15,6 +15,7 @@ type Deps struct {
 	Handoff HandoffDeps
 	Sweeper Sweeper
 	Notify  NotifyDeps
+	Program ProgramDeps
 	// Tasks queues the follow-up tasks: hand-offs of the crossings the
 	// events caused, the notifications of a hand-off.
 	Tasks *asynq.Client
@@ -30,9 +31,10 @@ func Register(mux *asynq.ServeMux, d Deps) {
 	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Messages == nil || d.Sweeper == nil || d.Tasks == nil {
 		panic(errMissingDeps)
 	}
-	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks))
+	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks, d.Program.Recorder))
 	mux.Handle(TypeScoreRFM, handleScoreRFM(d.RFM))
 	mux.Handle(TypeHandoffPartner, handleHandoffPartner(d.Handoff, d.Tasks))
 	mux.Handle(TypeHandoffSweep, handleHandoffSweep(d.Sweeper, d.Log))
 	RegisterNotify(mux, d.Notify)
+	RegisterProgram(mux, d.Program)
 }

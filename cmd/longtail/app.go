@@ -25,6 +25,7 @@ import (
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/outbox"
 	"github.com/longtailhq/longtail/outcome"
+	programstore "github.com/longtailhq/longtail/program/store"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/reptoken"
@@ -55,10 +56,11 @@ type app struct {
 	mail     *mailer.Mailer
 	// outbox and sink are the embedded SMTP server and what it captured,
 	// both nil with smtp.url set.
-	outbox *outbox.Store
-	sink   *outbox.Server
-	hooks  *notify.WebhookSender
-	gate   *nurture.Gate
+	outbox  *outbox.Store
+	sink    *outbox.Server
+	hooks   *notify.WebhookSender
+	gate    *nurture.Gate
+	program *programstore.Store // results log, engaged months, score snapshots; gathers program facts
 }
 
 // newApp wires the service on clock (time.Now outside tests).
@@ -125,12 +127,17 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
+	prog, err := programstore.New(st.rdb, programstore.Deps{Directory: dir, Scores: engine, Outcomes: reps, Clock: clock})
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
 	return &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		edge: edge, registry: reg,
 		reps: reps, tokens: tokens, repMail: repMail, mail: mail, outbox: box, sink: sink, hooks: hooks, gate: gate,
+		program: prog,
 	}, nil
 }
 
@@ -229,6 +236,11 @@ func (a *app) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mounts = append(mounts, page.Register)
+	review, err := ui.NewProgramPages(page, a.program, a.dir, a.cfg.Program)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, review.Register)
 	names := make([]string, len(providers))
 	for i, p := range providers {
 		names[i] = p.Name()
@@ -238,12 +250,14 @@ func (a *app) httpHandler() (http.Handler, error) {
 		Keys: a.cfg.API.Keys, MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, MaxEvents: a.cfg.Ingest.MaxEvents,
 		MetricsToken: a.cfg.Metrics.Token, OpsAllowActions: a.cfg.Ops.AllowActions, PublicURL: a.cfg.HTTP.PublicURL,
 		MaxFutureSkew: a.cfg.Ingest.MaxFutureSkew,
+		Program:       a.cfg.Program,
 	}, httpapi.Deps{
 		Log: a.log, Clock: a.clock,
 		Ready:     func(ctx context.Context) error { return redisconn.Ping(ctx, a.st.rdb, 2*time.Second) },
 		Sink:      a.edge,
 		Providers: []webhook.Provider(providers),
 		Directory: a.dir,
+		Program:   a.program,
 		Scores:    a.engine,
 		Queue:     a.reps,
 		Tokens:    a.tokens,
@@ -271,6 +285,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 func (a *app) jobDeps() jobs.Deps {
 	return jobs.Deps{
 		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Tasks: a.tasks, Log: a.log,
+		Program: jobs.ProgramDeps{Recorder: a.program, Snapshots: a.program, Log: a.log},
 		Handoff: jobs.HandoffDeps{
 			Queue: a.reps, Messages: a.repMail, Webhooks: a.hooks.Len(), Log: a.log,
 		},
@@ -285,6 +300,7 @@ func (a *app) periodic() []jobs.Periodic {
 		{Name: "rfm", Key: "schedules.rfm", Spec: a.cfg.Schedules.RFM, Task: jobs.NewScheduledScoreRFMTask()},
 		{Name: "handoff-sweep", Key: "handoff.sweep_schedule", Spec: a.cfg.Handoff.SweepSchedule, Task: jobs.NewScheduledHandoffSweepTask()},
 		{Name: "notify-digest", Key: "handoff.digest_schedule", Spec: a.cfg.Handoff.DigestSchedule, Task: jobs.NewScheduledNotifyDigestTask()},
+		{Name: "program-snapshot", Key: "schedules.program_snapshot", Spec: a.cfg.Schedules.ProgramSnapshot, Task: jobs.NewScheduledProgramSnapshotTask()},
 	}
 }
 

@@ -31,6 +31,7 @@ func TestHelpExitsZeroAndListsEveryFlag(t *testing.T) {
 		{"simulate", []string{"simulate"}},
 		{"reps", []string{"reps", "token", "r1"}},
 		{"handoff", []string{"handoff", "stats"}},
+		{"program", []string{"program", "tiers"}},
 		{"version", nil},
 	} {
 		t.Run(tc.verb, func(t *testing.T) {

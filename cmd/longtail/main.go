@@ -25,6 +25,7 @@ Usage:
   longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID [--config FILE]
   longtail handoff sweep | stats [REP_ID] [--json] [--config FILE]
   longtail flows   validate [DIR] [--templates DIR] | list [--config FILE]
+  longtail program tiers|at-risk|kpis [--csv] [--config FILE]
   longtail version
 
 --quiet (import) shows no progress. Every command takes --help.
@@ -99,6 +100,8 @@ func runAt(ctx context.Context, now func() time.Time, args, environ []string, st
 		return runHandoff(ctx, now, rest, environ, stdout, stderr)
 	case "flows":
 		return runFlows(ctx, rest, environ, stdout, stderr)
+	case "program":
+		return runProgram(ctx, now, rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "longtail", version())
 		return nil

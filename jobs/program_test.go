@@ -1,0 +1,112 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/hibiken/asynq"
+
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/ingest"
+	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/testclock"
+	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/program"
+	"github.com/longtailhq/longtail/program/store"
+	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/scoring"
+)
+
+// TestProgramRecordsResultsOnceAndSnapshots runs the ingest task as asynq
+// would retry it and checks that each deal and purchase is in the
+// partner's results log once, with its origin, and its engagement month
+// marked; then runs program:snapshot on two days and reads the score of
+// 30 days ago back.
+func TestProgramRecordsResultsOnceAndSnapshots(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := redistest.New(t)
+	start := time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC)
+	clock := testclock.New(start)
+	dir, err := directory.New(rdb, directory.Config{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := scoring.NewEngine(rdb, scoring.Config{}, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.New(rdb, store.Deps{Directory: dir, Scores: engine, Outcomes: q, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { client.Close() })
+	deps := fullDeps(t)
+	deps.Events, deps.Tasks = proc, client
+	deps.Program = jobs.ProgramDeps{Recorder: st, Snapshots: st}
+	mux := asynq.NewServeMux()
+	jobs.Register(mux, deps)
+	if _, _, err := dir.PutPartner(ctx, directory.Partner{ID: "acme", Name: "Acme", JoinedAt: "2026-01-10"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dir.PutContact(ctx, directory.Contact{ID: "jane", PartnerID: "acme", Email: "jane@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	dealAt, buyAt := start.Add(-48*time.Hour), start.Add(-time.Hour)
+	evs := []event.Event{
+		{ID: "d1", Type: event.DealRegistered, ContactID: "jane", OccurredAt: dealAt, Value: 12000, Origin: "partner", Source: "crm"},
+		{ID: "b1", Type: event.Purchase, ContactID: "jane", OccurredAt: buyAt, Value: 30000, Origin: "vendor", Source: "crm"},
+		{ID: "o1", Type: event.EmailOpen, ContactID: "jane", OccurredAt: start, Source: "test"},
+	}
+	for i := range 3 { // the task retried
+		if err := mux.ProcessTask(ctx, jobs.NewIngestEventsTask(evs)); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	// The snapshot task on the day, then 30 days later.
+	if err := mux.ProcessTask(ctx, jobs.NewProgramSnapshotTask()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := engine.Partner(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(30 * 24 * time.Hour)
+	if err := mux.ProcessTask(ctx, jobs.NewProgramSnapshotTask()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := st.Facts(ctx, "acme", clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []program.Result{{At: dealAt, Value: 12000, Origin: program.OriginPartner}}
+	if diff := cmp.Diff(want, f.Deals); diff != "" {
+		t.Errorf("deals (-want, +got):\n%s", diff)
+	}
+	want = []program.Result{{At: buyAt, Value: 30000, Origin: program.OriginVendor}}
+	if diff := cmp.Diff(want, f.Purchases); diff != "" {
+		t.Errorf("purchases (-want, +got):\n%s", diff)
+	}
+	if !f.LastEngagedAt.Equal(start) || len(f.EngagedMonths) != 1 {
+		t.Errorf("engagement: last %v, months %v; want %v in one month", f.LastEngagedAt, f.EngagedMonths, start)
+	}
+	if f.Score30 == nil || !cmp.Equal(*f.Score30, before.Score, cmpopts.EquateApprox(1e-6, 1e-4)) {
+		t.Errorf("score 30 days ago = %v, want the snapshot of %v", f.Score30, before.Score)
+	}
+	if before.Score <= 0 || f.Score >= before.Score {
+		t.Errorf("score now %v, 30 days ago %v: want a decayed, positive score", f.Score, before.Score)
+	}
+}

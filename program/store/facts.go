@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/program"
+	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/scoring"
+)
+
+// Directory is what gathering reads of the directory (*directory.Store).
+type Directory interface {
+	GetPartner(ctx context.Context, id string) (directory.Partner, error)
+	PartnerIDs(ctx context.Context) iter.Seq2[string, error]
+	UnassignedPartnerID() string
+}
+
+// Scores reads a partner's decayed score and RFM (*scoring.Engine).
+type Scores interface {
+	Partner(ctx context.Context, partnerID string) (*scoring.PartnerScore, error)
+}
+
+// Outcomes reads a partner's hand-off history (*repqueue.Queue).
+type Outcomes interface {
+	Timeline(ctx context.Context, partnerID string) ([]repqueue.Transition, error)
+}
+
+// Deps are where Facts come from besides this package's own keys.
+type Deps struct {
+	Directory Directory
+	Scores    Scores
+	Outcomes  Outcomes
+	// Clock dates the nightly snapshot. If nil, time.Now.
+	Clock func() time.Time
+}
+
+// ErrNotFound is returned by Facts for a partner the directory does not
+// know; it wraps directory.ErrNotFound.
+var ErrNotFound = directory.ErrNotFound
+
+func (s *Store) checkDeps() error {
+	if s.deps.Directory == nil || s.deps.Scores == nil || s.deps.Outcomes == nil {
+		return errors.New("program/store: Deps.Directory, Scores and Outcomes are required to gather facts")
+	}
+	return nil
+}
+
+// Facts gathers one partner's facts at now: its directory record (tier,
+// joined_at, left_at), its results log (deal.registered as deals;
+// purchase and deal.won as revenue), its months with engagement and the
+// last one, its score now and the snapshots of 30 and 90 days before
+// now, its hand-off outcomes and its RFM segment.
+//
+// The last re-engagement flow and the program_exit suppression have no
+// source yet (ReengagedAt, ExitedAt stay zero): every partner at risk
+// reads as "reengage" until the nurture side records them.
+func (s *Store) Facts(ctx context.Context, partnerID string, now time.Time) (program.Facts, error) {
+	if err := s.checkDeps(); err != nil {
+		return program.Facts{}, err
+	}
+	p, err := s.deps.Directory.GetPartner(ctx, partnerID)
+	if err != nil {
+		return program.Facts{}, err
+	}
+	out, err := s.gather(ctx, []directory.Partner{p}, now)
+	if err != nil {
+		return program.Facts{}, err
+	}
+	return out[0], nil
+}
+
+// AllFacts gathers the facts of every partner of the directory but the
+// unassigned one (no company), a chunk at a time: this package's keys in
+// one pipeline per chunk, the directory, scores and outcomes on a few
+// concurrent readers (they are one round trip or more per partner, and
+// the nightly run is bound by round trips, not by Redis).
+func (s *Store) AllFacts(ctx context.Context, now time.Time) ([]program.Facts, error) {
+	if err := s.checkDeps(); err != nil {
+		return nil, err
+	}
+	var out []program.Facts
+	var ids []string
+	flush := func() error {
+		ps := make([]directory.Partner, len(ids))
+		found := make([]bool, len(ids))
+		err := concurrently(ctx, len(ids), func(ctx context.Context, i int) error {
+			p, err := s.deps.Directory.GetPartner(ctx, ids[i])
+			if errors.Is(err, directory.ErrNotFound) {
+				return nil // removed while we iterate
+			}
+			ps[i], found[i] = p, err == nil
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		kept := ps[:0]
+		for i, p := range ps {
+			if found[i] {
+				kept = append(kept, p)
+			}
+		}
+		fs, err := s.gather(ctx, kept, now)
+		out = append(out, fs...)
+		ids = ids[:0]
+		return err
+	}
+	for id, err := range s.deps.Directory.PartnerIDs(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		if id == s.deps.Directory.UnassignedPartnerID() {
+			continue
+		}
+		if ids = append(ids, id); len(ids) == chunk {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readers bounds the concurrent per-partner reads of AllFacts.
+const readers = 8
+
+// concurrently runs fn for each i in [0, n) on up to readers goroutines
+// and returns the first error; after one, the rest are not started.
+func concurrently(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	next := make(chan int)
+	for range min(readers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		// The caller's context ended: say so rather than return half.
+		first = context.Cause(ctx)
+	}
+	return first
+}
+
+// SnapshotAll records today's score of every partner of the directory
+// but the unassigned one (the program:snapshot task, nightly). Running it
+// twice a day overwrites the day's snapshot. It returns how many partners
+// it recorded.
+func (s *Store) SnapshotAll(ctx context.Context) (int, error) {
+	if err := s.checkDeps(); err != nil {
+		return 0, err
+	}
+	clock := s.deps.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	now := clock()
+	scores := map[string]float64{}
+	n := 0
+	for id, err := range s.deps.Directory.PartnerIDs(ctx) {
+		if err != nil {
+			return n, err
+		}
+		if id == s.deps.Directory.UnassignedPartnerID() {
+			continue
+		}
+		sc, err := s.deps.Scores.Partner(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		scores[id] = sc.Score
+		if len(scores) == chunk {
+			if err := s.Snapshot(ctx, now, scores); err != nil {
+				return n, err
+			}
+			n += len(scores)
+			clear(scores)
+		}
+	}
+	if err := s.Snapshot(ctx, now, scores); err != nil {
+		return n, err
+	}
+	return n + len(scores), nil
+}
+
+// gather reads this package's keys of the partners in one pipeline, then
+// their scores and outcomes.
+func (s *Store) gather(ctx context.Context, ps []directory.Partner, now time.Time) ([]program.Facts, error) {
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	res := make([]*redis.MapStringStringCmd, len(ps))
+	eng := make([]*redis.ZSliceCmd, len(ps))
+	snap := make([]*redis.StringCmd, len(ps))
+	for i, p := range ps {
+		res[i] = pipe.HGetAll(ctx, resultsKey(p.ID))
+		eng[i] = pipe.ZRangeWithScores(ctx, engagedKey(p.ID), 0, -1)
+		snap[i] = pipe.Get(ctx, snapshotKey(p.ID))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("program/store: read facts: %w", err)
+	}
+	today := dayIndex(now)
+	out := make([]program.Facts, len(ps))
+	for i, p := range ps {
+		f := program.Facts{PartnerID: p.ID, Tier: p.Tier, JoinedAt: p.Joined(), LeftAt: p.Left()}
+		for _, v := range res[i].Val() {
+			kind, at, value, origin, err := parseResult(v)
+			if err != nil {
+				return nil, fmt.Errorf("partner %s: %w", p.ID, err)
+			}
+			r := program.Result{At: at, Value: value, Origin: program.Origin(origin)}
+			if kind == kindDeal {
+				f.Deals = append(f.Deals, r)
+			} else {
+				f.Purchases = append(f.Purchases, r)
+			}
+		}
+		for _, z := range eng[i].Val() {
+			at := time.UnixMilli(int64(z.Score)).UTC()
+			f.EngagedMonths = append(f.EngagedMonths, at)
+			if at.After(f.LastEngagedAt) {
+				f.LastEngagedAt = at
+			}
+		}
+		ring := snap[i].Val()
+		f.Score30, f.Score90 = snapshotOn(ring, today-30), snapshotOn(ring, today-90)
+		out[i] = f
+	}
+	err := concurrently(ctx, len(ps), func(ctx context.Context, i int) error {
+		f := &out[i]
+		sc, err := s.deps.Scores.Partner(ctx, f.PartnerID)
+		if err != nil {
+			return err
+		}
+		f.Score = sc.Score
+		if sc.RFM != nil {
+			f.Segment = sc.RFM.Segment
+		}
+		tl, err := s.deps.Outcomes.Timeline(ctx, f.PartnerID)
+		if err != nil {
+			return err
+		}
+		for _, t := range tl {
+			if t.Kind == repqueue.KindOutcome && t.Outcome != "" {
+				f.Outcomes = append(f.Outcomes, program.Outcome{At: t.At, Kind: t.Outcome})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

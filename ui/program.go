@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/longtailhq/longtail/program"
+)
+
+// programFuncs are the program pages' template functions, beside the
+// rep pages' funcs.
+var programFuncs = template.FuncMap{
+	"pct":   func(v float64) float64 { return 100 * v },
+	"add":   func(a, b int) int { return a + b },
+	"deref": func(v *float64) float64 { return *v },
+	"money": func(v float64, currency string) string { return program.Money(v, currency, "en") },
+}
+
+// maxProgramRows bounds the tier table and the at-risk list on the page;
+// the CSV exports have every row.
+const maxProgramRows = 200
+
+type programData struct {
+	base
+	Date     string
+	Tiers    []program.TierRow
+	TiersAll int
+	Risks    []program.Risk
+	RisksAll int
+	KPIs     program.KPIReport
+	Chart    cohortChart
+	Currency string
+}
+
+// cohortChart is the cohort chart drawn as inline SVG (the pages run no
+// script): one line per cohort, the share of its members productive by
+// each month since joining.
+type cohortChart struct {
+	Width, Height    int
+	Left, Top, PlotW int
+	PlotH, Bottom    int
+	Lines            []chartLine
+	XTicks           []chartTick
+	YTicks           []chartTick
+}
+
+type chartLine struct {
+	Name   string
+	Class  string
+	Points string
+	Last   string // the share at the last month, for the legend
+}
+
+type chartTick struct {
+	Pos   int
+	Label string
+}
+
+func drawCohorts(k program.KPIReport) cohortChart {
+	c := cohortChart{Width: 720, Height: 280, Left: 48, Top: 16, PlotW: 640, PlotH: 220}
+	c.Bottom = c.Top + c.PlotH
+	const months = 24
+	x := func(m int) int { return c.Left + (m-1)*c.PlotW/(months-1) }
+	y := func(share float64) int { return c.Top + int(float64(c.PlotH)*(1-share)+0.5) }
+	for _, m := range []int{1, 3, 6, 9, 12, 15, 18, 21, 24} {
+		c.XTicks = append(c.XTicks, chartTick{Pos: x(m), Label: strconv.Itoa(m)})
+	}
+	for _, s := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		c.YTicks = append(c.YTicks, chartTick{Pos: y(s), Label: strconv.Itoa(int(s*100)) + "%"})
+	}
+	for i, co := range k.Cohorts {
+		if len(co.ProductiveByMonth) == 0 {
+			continue
+		}
+		pts := make([]string, len(co.ProductiveByMonth))
+		for m, s := range co.ProductiveByMonth {
+			pts[m] = strconv.Itoa(x(m+1)) + "," + strconv.Itoa(y(s))
+		}
+		last := co.ProductiveByMonth[len(co.ProductiveByMonth)-1]
+		c.Lines = append(c.Lines, chartLine{Name: co.Quarter.String(), Class: fmt.Sprintf("series-%d", i%6),
+			Points: strings.Join(pts, " "), Last: strconv.FormatFloat(100*last, 'f', 0, 64) + "%"})
+	}
+	return c
+}
+
+func (rv *ProgramPages) gather(w http.ResponseWriter, r *http.Request) ([]program.Facts, time.Time, bool) {
+	now := rv.h.now()
+	all, err := rv.facts.AllFacts(r.Context(), now)
+	if err != nil {
+		rv.h.unavailable(w, r, err)
+		return nil, now, false
+	}
+	return all, now, true
+}
+
+func (rv *ProgramPages) showProgram(w http.ResponseWriter, r *http.Request, s *session) {
+	all, now, ok := rv.gather(w, r)
+	if !ok {
+		return
+	}
+	d := programData{base: rv.h.base(s, "Partner program"), Date: now.UTC().Format("2 January 2006"), Currency: rv.cfg.Currency}
+	d.Tiers = program.TierRows(all, rv.cfg, now)
+	d.Risks = program.AtRiskAll(all, rv.cfg, now)
+	d.TiersAll, d.RisksAll = len(d.Tiers), len(d.Risks)
+	d.Tiers, d.Risks = d.Tiers[:min(len(d.Tiers), maxProgramRows)], d.Risks[:min(len(d.Risks), maxProgramRows)]
+	d.KPIs = program.KPIs(all, rv.cfg, now)
+	d.Chart = drawCohorts(d.KPIs)
+	rv.render(w, rv.overview, pageProgram, d)
+}
+
+// csv serves one export of the program view as a download.
+func (rv *ProgramPages) csv(which string) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, _ *session) {
+		all, now, ok := rv.gather(w, r)
+		if !ok {
+			return
+		}
+		var buf bytes.Buffer
+		var err error
+		switch which {
+		case "tiers":
+			err = program.WriteTiersCSV(&buf, program.TierRows(all, rv.cfg, now))
+		case "at-risk":
+			err = program.WriteAtRiskCSV(&buf, program.AtRiskAll(all, rv.cfg, now))
+		default:
+			err = program.WriteCohortsCSV(&buf, program.KPIs(all, rv.cfg, now))
+		}
+		if err != nil {
+			rv.h.unavailable(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="program-%s-%s.csv"`, which, now.UTC().Format(time.DateOnly)))
+		_, _ = w.Write(buf.Bytes())
+	}
+}
