@@ -76,8 +76,9 @@ type EventProcessor interface {
 // handleIngestEvents scores the events, then hands off each threshold
 // crossing they caused: the hand-off task is queued under the crossing's
 // identity and only then acknowledged, so a crash in between queues it
-// again on the retry, as the same task.
-func handleIngestEvents(p EventProcessor, tasks *asynq.Client) asynq.Handler {
+// again on the retry, as the same task. Then nurture (when on) sees each
+// contact's new events.
+func handleIngestEvents(p EventProcessor, tasks *asynq.Client, nu Nurture) asynq.Handler {
 	return Handle(func(ctx context.Context, pl IngestEventsPayload) error {
 		if len(pl.Events) == 0 {
 			return fmt.Errorf("%s: empty batch: %w", TypeIngestEvents, ErrPermanent)
@@ -98,6 +99,9 @@ func handleIngestEvents(p EventProcessor, tasks *asynq.Client) asynq.Handler {
 			if err := p.AckCrossing(ctx, c); err != nil {
 				return fmt.Errorf("%s: %w", TypeIngestEvents, err)
 			}
+		}
+		if nu != nil {
+			return nurtureEvents(ctx, nu, tasks, res)
 		}
 		return nil
 	})

@@ -172,6 +172,9 @@ var ErrInFlight = errors.New("nurture: the same send is in flight in another att
 // errRender: a template failed for this contact.
 var errRender = errors.New("nurture: render")
 
+// ErrEarly: a wait_for timeout ran before its time; retry.
+var ErrEarly = errors.New("nurture: the step ran before its time")
+
 // ErrTransient wraps a failure a retry may fix (a 4xx, the network).
 var ErrTransient = errors.New("nurture: transient send failure")
 
@@ -186,8 +189,16 @@ func (e *Engine) Run(ctx context.Context, t Task) (*Next, error) {
 	if err != nil {
 		return nil, err
 	}
-	if en.Seq != t.Seq || en.Step != t.Step || en.Status.Over() || en.Status == StatusPaused {
+	if en.Status.Over() || en.Status == StatusPaused {
 		return nil, nil
+	}
+	if en.Seq != t.Seq || en.Step != t.Step {
+		// Overtaken: the step ran, or an event resumed the wait. Answer
+		// with the enrollment's current schedule, so a worker that died
+		// between committing a step and queueing the next one is repaired
+		// by any later task of the enrollment (queueing it again is a
+		// no-op: the task id is the same).
+		return e.schedule(en), nil
 	}
 	now := e.now()
 	f, ok := e.Library().Flows.Get(en.Flow)
@@ -260,6 +271,14 @@ func (e *Engine) Run(ctx context.Context, t Task) (*Next, error) {
 		return nil, err
 	}
 	return e.advance(ctx, f, en, step.ID, "done", next, now, now)
+}
+
+// schedule is the run the enrollment is waiting for, or nil.
+func (e *Engine) schedule(en *Enrollment) *Next {
+	if (en.Status != StatusActive && en.Status != StatusWaiting) || en.NextAt.IsZero() {
+		return nil
+	}
+	return &Next{Task: Task{Enrollment: en.ID, Step: en.Step, Seq: en.Seq}, At: en.NextAt}
 }
 
 func orEnd(step string) string {
@@ -371,8 +390,10 @@ func (e *Engine) waitFor(ctx context.Context, f *flow.Flow, step flow.Step, en *
 		return &Next{Task: Task{Enrollment: out.ID, Step: step.ID, Seq: out.Seq}, At: w.Until}, nil
 	}
 	if en.Waiter != nil && now.Before(en.Waiter.Until) {
-		// Run early (a clock skew between workers): come back at the timeout.
-		return &Next{Task: Task{Enrollment: en.ID, Step: step.ID, Seq: en.Seq}, At: en.Waiter.Until}, nil
+		// Run before its time (clocks of workers differ): fail, so the
+		// queue retries this very task later (queueing it again would be
+		// refused: it is the task running).
+		return nil, fmt.Errorf("%w: the wait of %s ends at %s", ErrEarly, en.ID, en.Waiter.Until.Format(time.RFC3339Nano))
 	}
 	next, err := f.Next(step.ID, flow.Outcome{Result: flow.TimedOut})
 	if err != nil {

@@ -27,7 +27,9 @@ type Enrolled struct {
 	// Created is false when the contact was already enrolled (or has ended
 	// the flow and may not enter it again yet): Enrollment is that one.
 	Created bool
-	// Next is the first step to schedule, when Created.
+	// Next is the step to schedule: the first one when Created, else the
+	// enrollment's current one (nil when it is over or paused). Queueing it
+	// again is harmless: its task id is the same.
 	Next *Next
 }
 
@@ -61,7 +63,9 @@ func (e *Engine) enroll(ctx context.Context, f *flow.Flow, c directory.Contact) 
 		case err != nil:
 			return Enrolled{}, err
 		case !cur.Status.Over() || !f.Reentry.Allows(cur.EndedAt, e.now()):
-			return Enrolled{Enrollment: cur}, nil
+			// Already enrolled: its current schedule comes back too, so a
+			// caller that died before queueing it can queue it again.
+			return Enrolled{Enrollment: cur, Next: e.schedule(cur)}, nil
 		}
 		d, err := e.cfg.Gate.MayMail(ctx, c.ID)
 		if err != nil {

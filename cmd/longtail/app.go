@@ -54,6 +54,7 @@ type app struct {
 	mail     *mailer.Mailer // nil without smtp.url
 	hooks    *notify.WebhookSender
 	gate     *nurture.Gate
+	nurture  *nurture.Engine // nil: nurture sending is off (see newNurture)
 }
 
 // newApp wires the service on clock (time.Now outside tests).
@@ -104,10 +105,10 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 		log.Warn().Msg("smtp.url is not set: rep notifications are logged and shown on the queue page, not emailed")
 	}
 	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log}
+	var once *sendonce.Store
 	if mail != nil {
 		// Only a real mailer goes in the interface: a nil one means log only.
-		once, err := sendonce.New(st.rdb, sendonce.Config{Clock: clock})
-		if err != nil {
+		if once, err = sendonce.New(st.rdb, sendonce.Config{Clock: clock}); err != nil {
 			return nil, err
 		}
 		repDeps.Mailer, repDeps.Once = mail, once
@@ -122,11 +123,15 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
-	return &app{
+	a := &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		edge: edge, registry: reg,
 		reps: reps, tokens: tokens, repMail: repMail, mail: mail, hooks: hooks, gate: gate,
-	}, nil
+	}
+	if a.nurture, err = a.newNurture(mail, once, log); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 func (a *app) Close() {
@@ -237,8 +242,17 @@ func (a *app) jobDeps() jobs.Deps {
 		Handoff: jobs.HandoffDeps{
 			Queue: a.reps, Messages: a.repMail, Webhooks: a.hooks.Len(), Log: a.log,
 		},
-		Notify: jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
+		Notify:  jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
+		Nurture: a.nurtureJobs(),
 	}
+}
+
+// nurtureJobs is the engine for jobs.Deps, a nil interface when it is off.
+func (a *app) nurtureJobs() jobs.Nurture {
+	if a.nurture == nil {
+		return nil
+	}
+	return a.nurture
 }
 
 // periodic is the schedule the scheduler role registers.

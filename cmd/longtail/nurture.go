@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/longtailhq/longtail/mailer"
+	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/sendonce"
+	"github.com/longtailhq/longtail/tracking"
+)
+
+// trackingLinks signs the links of nurture emails with tracking.secret:
+// the one-click unsubscribe URL and the tracked form of template links,
+// under http.public_url.
+type trackingLinks struct {
+	signer *tracking.Signer
+	base   string
+}
+
+func (l trackingLinks) claims(r nurture.MessageRef) tracking.Claims {
+	return tracking.Claims{ContactID: r.ContactID, PartnerID: r.PartnerID, Flow: r.Flow, Step: r.Step, MessageID: r.MessageID}
+}
+
+func (l trackingLinks) Unsubscribe(r nurture.MessageRef) (string, error) {
+	tok, err := l.signer.Sign(tracking.KindUnsubscribe, l.claims(r))
+	if err != nil {
+		return "", err
+	}
+	return l.base + tracking.KindUnsubscribe.Path(tok), nil
+}
+
+func (l trackingLinks) Track(r nurture.MessageRef, rawURL, topic string) (string, error) {
+	c := l.claims(r)
+	c.URL, c.Topic = rawURL, topic
+	tok, err := l.signer.Sign(tracking.KindClick, c)
+	if err != nil {
+		return "", err
+	}
+	return l.base + tracking.KindClick.Path(tok), nil
+}
+
+// newNurture builds the nurture engine, or returns nil (nurture sending
+// off, said in the log) when a part it needs is not configured: a mail
+// server (smtp.url), a sender (smtp.from) and tracking.secret (every
+// nurture email carries a signed unsubscribe link).
+func (a *app) newNurture(mail *mailer.Mailer, once *sendonce.Store, log zerolog.Logger) (*nurture.Engine, error) {
+	var missing []string
+	if mail == nil {
+		missing = append(missing, "smtp.url")
+	}
+	if a.cfg.SMTP.From == "" {
+		missing = append(missing, "smtp.from")
+	}
+	if a.cfg.Tracking.Secret == "" {
+		missing = append(missing, "tracking.secret")
+	}
+	if len(missing) > 0 {
+		log.Warn().Strs("missing", missing).Msg("nurture sending is off: no flow step runs until these are set")
+		return nil, nil
+	}
+	if once == nil {
+		return nil, errors.New("nurture: no send-once store")
+	}
+	lib, err := a.cfg.Nurture.Library(segmentNames(a.cfg.Scoring))
+	if err != nil {
+		return nil, err
+	}
+	rules, err := a.cfg.Nurture.SendRules()
+	if err != nil {
+		return nil, err
+	}
+	store, err := nurture.NewStore(a.st.rdb)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := tracking.NewSigner([]byte(a.cfg.Tracking.Secret))
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimSuffix(strings.TrimSuffix(pageURL(a.cfg), "/ui/queue"), "/")
+	return nurture.NewEngine(nurture.EngineConfig{
+		Library: lib, Rules: rules, Store: store, Dir: a.dir, Gate: a.gate,
+		Signals: nurture.ScoreSignals{Scores: a.engine}, Mailer: mail, Once: once,
+		Links: trackingLinks{signer: signer, base: base}, Points: a.edge,
+		From: a.cfg.SMTP.From, UnsubscribeMailto: a.cfg.Nurture.UnsubscribeAddress(a.cfg.SMTP.From),
+		Clock: a.clock, Log: log,
+	})
+}
