@@ -224,6 +224,8 @@ func (a *app) httpHandler() (http.Handler, error) {
 		EnqueueRFM: func(ctx context.Context) error {
 			return jobs.EnqueueRFM(ctx, a.tasks, a.clock())
 		},
+		Flows:          a.httpFlows(),
+		EnqueueNurture: a.enqueueNurture(),
 		Mounts: func(mux *http.ServeMux) {
 			for _, m := range mounts {
 				m(mux)

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 
 	"github.com/rs/zerolog"
 
+	"github.com/longtailhq/longtail/httpapi"
+	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/sendonce"
@@ -88,4 +91,22 @@ func (a *app) newNurture(mail *mailer.Mailer, once *sendonce.Store, log zerolog.
 		From: a.cfg.SMTP.From, UnsubscribeMailto: a.cfg.Nurture.UnsubscribeAddress(a.cfg.SMTP.From),
 		Clock: a.clock, Log: log,
 	})
+}
+
+// httpFlows is the engine for the /v1/flows routes, nil when it is off.
+func (a *app) httpFlows() httpapi.Flows {
+	if a.nurture == nil {
+		return nil
+	}
+	return a.nurture
+}
+
+// enqueueNurture queues steps the API asked for, nil when nurture is off.
+func (a *app) enqueueNurture() func(ctx context.Context, next ...nurture.Next) error {
+	if a.nurture == nil {
+		return nil
+	}
+	return func(ctx context.Context, next ...nurture.Next) error {
+		return jobs.EnqueueNurture(ctx, a.tasks, next...)
+	}
 }

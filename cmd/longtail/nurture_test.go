@@ -47,8 +47,10 @@ Hi {{with .Contact.FirstName}}{{.}}{{else}}there{{end}},
 
 var unsubRE = regexp.MustCompile(`<(https?://[^>]+/u/[^>]+)>`)
 
-func TestNurtureEndToEnd(t *testing.T) {
-	t.Parallel()
+// startNurture runs serve with the e2e flow, a real SMTP server and a
+// real Redis, and seeds a rep, a partner and a contact (jane).
+func startNurture(t *testing.T) (*service, *smtptest.Server, *nurture.Store) {
+	t.Helper()
 	smtp := smtptest.Start(t)
 	dir := t.TempDir()
 	flows, tmpls := filepath.Join(dir, "flows"), filepath.Join(dir, "templates")
@@ -89,15 +91,6 @@ nurture:
 			t.Fatalf("PUT %s = %d", path, code)
 		}
 	}
-	// The same registration twice (a webinar platform's retry under two
-	// ids): one enrollment, one welcome.
-	now := time.Now().UTC().Format(time.RFC3339)
-	reg := fmt.Sprintf(`{"id":"zoom-1","type":"webinar.registered","email":"jane@acme.example","topic":"security","occurred_at":%q}
-{"id":"zoom-2","type":"webinar.registered","email":"jane@acme.example","topic":"security","occurred_at":%q}
-`, now, now)
-	if code := doAs(t, s, testAPIKey, "POST", "/v1/events", reg, nil); code != 200 {
-		t.Fatalf("POST /v1/events = %d", code)
-	}
 	rdb, _, err := redisconn.Open(redisURL)
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +99,21 @@ nurture:
 	store, err := nurture.NewStore(rdb)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return s, smtp, store
+}
+
+func TestNurtureEndToEnd(t *testing.T) {
+	t.Parallel()
+	s, smtp, store := startNurture(t)
+	// The same registration twice (a webinar platform's retry under two
+	// ids): one enrollment, one welcome.
+	now := time.Now().UTC().Format(time.RFC3339)
+	reg := fmt.Sprintf(`{"id":"zoom-1","type":"webinar.registered","email":"jane@acme.example","topic":"security","occurred_at":%q}
+{"id":"zoom-2","type":"webinar.registered","email":"jane@acme.example","topic":"security","occurred_at":%q}
+`, now, now)
+	if code := doAs(t, s, testAPIKey, "POST", "/v1/events", reg, nil); code != 200 {
+		t.Fatalf("POST /v1/events = %d", code)
 	}
 	enrollmentID := nurture.EnrollmentID("acme", "e2e", "jane")
 	// The welcome is sent, the pause passes, the flow waits for a click.
@@ -194,4 +202,88 @@ func mailHeaders(t *testing.T, m smtptest.Message) mail.Header {
 		t.Fatal(err)
 	}
 	return msg.Header
+}
+
+func TestNurtureAPI(t *testing.T) {
+	t.Parallel()
+	s, smtp, _ := startNurture(t)
+	for path, body := range map[string]string{
+		"/v1/contacts/omar": `{"partner_id":"acme","email":"omar@acme.example","first_name":"Omar","consent":"granted"}`,
+		"/v1/contacts/ivan": `{"partner_id":"acme","email":"ivan@acme.example","consent":"withdrawn"}`,
+	} {
+		if code := doAs(t, s, testAPIKey, "PUT", path, body, nil); code != 200 {
+			t.Fatalf("PUT %s = %d", path, code)
+		}
+	}
+	var flows struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Steps int    `json:"steps"`
+		} `json:"items"`
+	}
+	if code := doAs(t, s, testAPIKey, "GET", "/v1/flows", "", &flows); code != 200 || len(flows.Items) != 1 || flows.Items[0].ID != "e2e" || flows.Items[0].Steps != 7 {
+		t.Fatalf("GET /v1/flows = %d %+v", code, flows)
+	}
+	var one map[string]any
+	if code := doAs(t, s, testAPIKey, "GET", "/v1/flows/e2e", "", &one); code != 200 || one["id"] != "e2e" {
+		t.Fatalf("GET /v1/flows/e2e = %d %v", code, one)
+	}
+	type errBody struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	var en nurture.Enrollment
+	var eb errBody
+	for _, tc := range []struct {
+		path, body string
+		want       int
+		out        any
+	}{
+		{"/v1/flows/e2e/enrollments", `{"email":"omar@acme.example"}`, 201, &en},
+		{"/v1/flows/e2e/enrollments", `{"contact_id":"omar"}`, 200, &en},
+		{"/v1/flows/nope/enrollments", `{"contact_id":"omar"}`, 404, &eb},
+		{"/v1/flows/e2e/enrollments", `{"contact_id":"nobody"}`, 404, &eb},
+		{"/v1/flows/e2e/enrollments", `{}`, 400, &eb},
+	} {
+		if code := doAs(t, s, testAPIKey, "POST", tc.path, tc.body, tc.out); code != tc.want {
+			t.Errorf("POST %s %s = %d, want %d", tc.path, tc.body, code, tc.want)
+		}
+	}
+	if en.ID != nurture.EnrollmentID("acme", "e2e", "omar") || en.ContactID != "omar" {
+		t.Errorf("enrollment %+v", en)
+	}
+	eb = errBody{}
+	if code := doAs(t, s, testAPIKey, "POST", "/v1/flows/e2e/enrollments", `{"contact_id":"ivan"}`, &eb); code != 422 ||
+		eb.Error.Code != "not_mailable" || eb.Error.Message != "consent_withdrawn" {
+		t.Errorf("enrol a withdrawn contact = %d %+v, want 422 not_mailable", code, eb)
+	}
+	// The welcome reaches the SMTP server; then the enrollment is ended.
+	eventually(t, 15*time.Second, func() error {
+		if n := len(smtp.Messages()); n != 1 {
+			return errorf("%d messages", n)
+		}
+		return nil
+	})
+	var list struct {
+		Items []nurture.Enrollment `json:"items"`
+	}
+	if code := doAs(t, s, testAPIKey, "GET", "/v1/contacts/omar@acme.example/enrollments", "", &list); code != 200 || len(list.Items) != 1 || len(list.Items[0].History) == 0 {
+		t.Errorf("GET enrollments = %d %+v", code, list)
+	}
+	if code := doAs(t, s, testAPIKey, "DELETE", "/v1/flows/e2e/enrollments/omar", "", nil); code != 200 {
+		t.Errorf("DELETE = %d", code)
+	}
+	if code := doAs(t, s, testAPIKey, "DELETE", "/v1/flows/e2e/enrollments/omar", "", nil); code != 404 {
+		t.Errorf("DELETE twice = %d, want 404", code)
+	}
+	var funnel struct {
+		Steps []nurture.FunnelStep `json:"steps"`
+	}
+	if code := doAs(t, s, testAPIKey, "GET", "/v1/flows/e2e/funnel", "", &funnel); code != 200 || len(funnel.Steps) != 7 ||
+		funnel.Steps[0].Counts[nurture.CountSent] != 1 || funnel.Steps[0].Counts[nurture.CountEntered] != 1 {
+		t.Errorf("funnel = %d %+v", code, funnel)
+	}
+	s.settle(t, jobs.QueueNurture)
+	if n := len(smtp.Messages()); n != 1 {
+		t.Errorf("%d messages after the end, want the welcome only", n)
+	}
 }
