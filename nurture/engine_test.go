@@ -650,3 +650,24 @@ func TestReloadRemovingAStepExitsCleanly(t *testing.T) {
 		t.Errorf("gap removed = %d, want 1", raw["gap"][nurture.CountRemoved])
 	}
 }
+
+// A worker that committed a step and died before queueing the next one
+// is repaired by the retry of the same task: the engine answers a task it
+// has overtaken with the enrollment's current schedule (queued under the
+// same task id, so never twice).
+func TestRetryOfACommittedStepAnswersTheCurrentSchedule(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{flow: twoSends})
+	r := b.enroll(t, "two-sends", "jane")
+	first, err := b.eng.Run(b.ctx, r.Next.Task)
+	if err != nil || first == nil || first.Step != "gap" {
+		t.Fatalf("first run: %+v %v", first, err)
+	}
+	retry, err := b.eng.Run(b.ctx, r.Next.Task)
+	if err != nil || retry == nil || *retry != *first {
+		t.Fatalf("retry: %+v %v, want %+v", retry, err, first)
+	}
+	if n := len(b.smtp.Messages()); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
