@@ -210,6 +210,7 @@ func TestNurtureAPI(t *testing.T) {
 	for path, body := range map[string]string{
 		"/v1/contacts/omar": `{"partner_id":"acme","email":"omar@acme.example","first_name":"Omar","consent":"granted"}`,
 		"/v1/contacts/ivan": `{"partner_id":"acme","email":"ivan@acme.example","consent":"withdrawn"}`,
+		"/v1/contacts/zoe":  `{"partner_id":"acme","email":"zoe@acme.example","consent":"granted"}`,
 	} {
 		if code := doAs(t, s, testAPIKey, "PUT", path, body, nil); code != 200 {
 			t.Fatalf("PUT %s = %d", path, code)
@@ -282,8 +283,22 @@ func TestNurtureAPI(t *testing.T) {
 		funnel.Steps[0].Counts[nurture.CountSent] != 1 || funnel.Steps[0].Counts[nurture.CountEntered] != 1 {
 		t.Errorf("funnel = %d %+v", code, funnel)
 	}
+	// The command line enrols like the API; a second time it says so.
+	out := s.cli(t, "flows", "enroll", "e2e", "zoe@acme.example")
+	if !strings.Contains(out, "enrolled zoe in e2e") {
+		t.Errorf("flows enroll: %q", out)
+	}
+	if out := s.cli(t, "flows", "enroll", "e2e", "zoe"); !strings.Contains(out, "zoe was already in e2e") {
+		t.Errorf("flows enroll again: %q", out)
+	}
+	eventually(t, 15*time.Second, func() error {
+		if n := len(smtp.Messages()); n != 2 {
+			return errorf("%d messages, want zoe's welcome too", n)
+		}
+		return nil
+	})
 	s.settle(t, jobs.QueueNurture)
-	if n := len(smtp.Messages()); n != 1 {
-		t.Errorf("%d messages after the end, want the welcome only", n)
+	if n := len(smtp.Messages()); n != 2 {
+		t.Errorf("%d messages after the end, want omar's and zoe's welcome only", n)
 	}
 }
