@@ -309,9 +309,15 @@ func (e *Engine) globalExit(ctx context.Context, en *Enrollment, now time.Time) 
 	}
 	switch {
 	case pauses(d.Reason):
-		_, err := e.cfg.Store.Commit(ctx, en, Change{Step: en.Step, Status: StatusPaused, Reason: d.Reason, Waiter: en.Waiter}, now)
+		_, err := e.cfg.Store.Commit(ctx, en, Change{Step: en.Step, Status: StatusPaused, Reason: d.Reason, Waiter: en.Waiter,
+			Done: &HistoryItem{At: now, Step: en.Step, Outcome: "paused: " + d.Reason}}, now)
 		if errors.Is(err, ErrMoved) {
-			err = nil
+			return true, nil
+		}
+		if err == nil && d.Reason == "in_call_queue" {
+			// The funnel's "handed off": the step the enrollment was at
+			// when its partner went to a rep.
+			e.count(ctx, en.Flow, en.Step, CountHandedOff)
 		}
 		return true, err
 	case strings.HasPrefix(d.Reason, ReasonSuppressed), d.Reason == ReasonConsentWithdrawn:
@@ -591,4 +597,34 @@ func (s ScoreSignals) Profile(ctx context.Context, c directory.Contact, p direct
 	prof := flow.Profile{Persona: c.Persona, PartnerType: p.Type, Tier: p.Tier, Segment: seg, Score: ps.Score, Tags: p.Tags, Locale: c.Locale}
 	facts := flow.Facts{Score: ps.Score, Interests: cs.Interests, Segment: seg, Tags: slices.Clone(p.Tags)}
 	return prof, facts, nil
+}
+
+// ErrUnknownStep: the flow has no step of that id, or it does not send.
+var ErrUnknownStep = errors.New("nurture: no such send step")
+
+// Preview builds the email a send step would send the contact now (the
+// sender, links and headers as a send would make them), sending nothing
+// and changing nothing: `longtail flows preview`.
+func (e *Engine) Preview(ctx context.Context, flowID, stepID, contactID string) (*email.Email, error) {
+	f, ok := e.Library().Flows.Get(flowID)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownFlow, flowID)
+	}
+	step, ok := f.Step(stepID)
+	if !ok || step.Kind != flow.KindSend {
+		return nil, fmt.Errorf("%w: flow %s has no send step %q", ErrUnknownStep, flowID, stepID)
+	}
+	c, err := e.cfg.Dir.GetContact(ctx, contactID)
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownContact, contactID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.cfg.Dir.GetPartner(ctx, c.PartnerID)
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+		return nil, err
+	}
+	en := &Enrollment{ID: EnrollmentID(c.PartnerID, f.ID, c.ID), Flow: f.ID, ContactID: c.ID, PartnerID: c.PartnerID, Step: step.ID}
+	return e.build(ctx, f, step, en, c, p)
 }

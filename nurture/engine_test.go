@@ -671,3 +671,30 @@ func TestRetryOfACommittedStepAnswersTheCurrentSchedule(t *testing.T) {
 		t.Errorf("%d messages, want 1", n)
 	}
 }
+
+func TestPreviewSendsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	m, err := b.eng.Preview(b.ctx, "test-flow", "welcome", "jane")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(m.Text), "Hi Jane,") || m.Subject != "Deal registration, Jane" || !strings.Contains(m.From, "camille.martin@vendor.example") {
+		t.Errorf("preview: %q %q %q", m.From, m.Subject, m.Text)
+	}
+	if n := len(b.smtp.Messages()); n != 0 {
+		t.Errorf("%d messages sent by a preview", n)
+	}
+	for _, tc := range []struct {
+		flow, step, contact string
+		want                error
+	}{
+		{"nope", "welcome", "jane", nurture.ErrUnknownFlow},
+		{"test-flow", "pause", "jane", nurture.ErrUnknownStep},
+		{"test-flow", "welcome", "nobody", nurture.ErrUnknownContact},
+	} {
+		if _, err := b.eng.Preview(b.ctx, tc.flow, tc.step, tc.contact); !errors.Is(err, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc, err, tc.want)
+		}
+	}
+}

@@ -83,6 +83,9 @@ func TestPauseInCallQueueAndResume(t *testing.T) {
 	if en.Status != nurture.StatusPaused || len(b.smtp.Messages()) != 0 {
 		t.Fatalf("status %s (%s), %d messages; want paused and none", en.Status, en.Reason, len(b.smtp.Messages()))
 	}
+	if funnel, _ := b.eng.Funnel(b.ctx, "two-sends"); funnel[0].Counts[nurture.CountHandedOff] != 1 {
+		t.Errorf("first handed_off = %d, want 1", funnel[0].Counts[nurture.CountHandedOff])
+	}
 	// The rep calls: not now. The partner is recycled; nurture waits out
 	// the cooldown, then resumes where it stopped.
 	ent, err := b.queue.Claim(b.ctx, "rep-camille", "acme")

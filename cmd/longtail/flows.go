@@ -19,6 +19,7 @@ const flowsUsage = `Usage:
   longtail flows validate [DIR] [--templates DIR] [--config FILE]
   longtail flows list [--config FILE]
   longtail flows enroll FLOW ID|EMAIL [--config FILE]
+  longtail flows preview FLOW STEP --contact ID|EMAIL [--html] [--config FILE]
 
 validate checks every flow file (*.yaml) of DIR (default: nurture.flows_dir,
 else the flows shipped in the binary) and every template (--templates,
@@ -32,7 +33,9 @@ enroll enrols a contact (by id or email) in a flow, as POST
 /v1/flows/{id}/enrollments does, and queues its first step for a worker
 (longtail serve). It needs redis.url, smtp.url, smtp.from and tracking.secret.
 
-preview comes later.
+preview prints the email send step STEP of FLOW would send the contact now
+(headers, then the plain part, or the HTML part with --html), built as a
+send builds it, and sends nothing. It needs the same settings as enroll.
 `
 
 // runFlows is `longtail flows`: the nurture flow files, checked and listed
@@ -49,8 +52,10 @@ func runFlows(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	case "validate", "list":
 	case "enroll":
 		return runFlowsEnroll(ctx, rest, environ, stdout, stderr)
+	case "preview":
+		return runFlowsPreview(ctx, rest, environ, stdout, stderr)
 	default:
-		return fmt.Errorf("%w: unknown flows subcommand %q (validate, list, enroll)", errUsage, sub)
+		return fmt.Errorf("%w: unknown flows subcommand %q (validate, list, enroll, preview)", errUsage, sub)
 	}
 	fs := flag.NewFlagSet("flows "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -293,6 +293,13 @@ func TestNurtureAPI(t *testing.T) {
 	if out := s.cli(t, "flows", "enroll", "e2e", "zoe"); !strings.Contains(out, "zoe was already in e2e") {
 		t.Errorf("flows enroll again: %q", out)
 	}
+	// A preview shows the email and sends nothing (counted below).
+	preview := s.cli(t, "flows", "preview", "e2e", "welcome", "--contact", "zoe@acme.example")
+	for _, want := range []string{`From: "Anne Martin" <anne@vendor.example>`, "Subject: Hello there", "List-Unsubscribe: <http", "\nHi there,\n"} {
+		if !strings.Contains(preview, want) {
+			t.Errorf("preview lacks %q:\n%s", want, preview)
+		}
+	}
 	eventually(t, 15*time.Second, func() error {
 		if n := len(smtp.Messages()); n != 2 {
 			return errorf("%d messages, want zoe's welcome too", n)
