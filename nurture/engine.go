@@ -189,7 +189,7 @@ func (e *Engine) Run(ctx context.Context, t Task) (*Next, error) {
 	if err != nil {
 		return nil, err
 	}
-	if en.Status.Over() || en.Status == StatusPaused {
+	if en.Status.Over() {
 		return nil, nil
 	}
 	if en.Seq != t.Seq || en.Step != t.Step {
@@ -211,8 +211,8 @@ func (e *Engine) Run(ctx context.Context, t Task) (*Next, error) {
 		return nil, e.exit(ctx, en, ReasonStepRemoved, CountRemoved, now)
 	}
 	// Global exits, before every step.
-	if stop, err := e.globalExit(ctx, en, now); stop || err != nil {
-		return nil, err
+	if stop, next, err := e.globalExit(ctx, en, now); stop || err != nil {
+		return next, err
 	}
 	c, err := e.cfg.Dir.GetContact(ctx, en.ContactID)
 	if errors.Is(err, directory.ErrNotFound) {
@@ -275,7 +275,7 @@ func (e *Engine) Run(ctx context.Context, t Task) (*Next, error) {
 
 // schedule is the run the enrollment is waiting for, or nil.
 func (e *Engine) schedule(en *Enrollment) *Next {
-	if (en.Status != StatusActive && en.Status != StatusWaiting) || en.NextAt.IsZero() {
+	if en.Status.Over() || en.NextAt.IsZero() {
 		return nil
 	}
 	return &Next{Task: Task{Enrollment: en.ID, Step: en.Step, Seq: en.Seq}, At: en.NextAt}
@@ -298,33 +298,52 @@ func (e *Engine) tags(ctx context.Context, en *Enrollment, have []string) ([]str
 
 // globalExit applies the gate: the person's own choices and suppression
 // end the enrollment; a partner in the call queue (or its cooldown) pauses
-// it; a partner recycled as converted or not a fit ends it.
-func (e *Engine) globalExit(ctx context.Context, en *Enrollment, now time.Time) (bool, error) {
+// it, with a run to look again at the end of the cooldown, or after
+// PauseRecheck while the partner is with a rep (ResumePartner resumes at
+// once when told); a partner recycled as converted or not a fit ends it.
+// stop says the step must not run; next is the re-check to schedule.
+func (e *Engine) globalExit(ctx context.Context, en *Enrollment, now time.Time) (stop bool, next *Next, err error) {
 	d, err := e.cfg.Gate.MayMail(ctx, en.ContactID)
 	if err != nil {
-		return true, err
+		return true, nil, err
 	}
 	if d.Allowed {
-		return false, nil
+		return false, nil, nil
 	}
 	switch {
 	case pauses(d.Reason):
-		_, err := e.cfg.Store.Commit(ctx, en, Change{Step: en.Step, Status: StatusPaused, Reason: d.Reason, Waiter: en.Waiter,
-			Done: &HistoryItem{At: now, Step: en.Step, Outcome: "paused: " + d.Reason}}, now)
-		if errors.Is(err, ErrMoved) {
-			return true, nil
+		at := now.Add(PauseRecheck)
+		if until, ok := strings.CutPrefix(d.Reason, "cooldown until "); ok {
+			if t, perr := time.Parse(time.RFC3339, until); perr == nil && t.After(now) {
+				at = t
+			}
 		}
-		if err == nil && d.Reason == "in_call_queue" {
+		c := Change{Step: en.Step, Status: StatusPaused, Reason: d.Reason, Waiter: en.Waiter, NextAt: at}
+		if en.Status != StatusPaused {
+			c.Done = &HistoryItem{At: now, Step: en.Step, Outcome: "paused: " + d.Reason}
+		}
+		out, err := e.cfg.Store.Commit(ctx, en, c, now)
+		if errors.Is(err, ErrMoved) {
+			return true, nil, nil
+		}
+		if err != nil {
+			return true, nil, err
+		}
+		if en.Status != StatusPaused && d.Reason == "in_call_queue" {
 			// The funnel's "handed off": the step the enrollment was at
 			// when its partner went to a rep.
 			e.count(ctx, en.Flow, en.Step, CountHandedOff)
 		}
-		return true, err
+		return true, &Next{Task: Task{Enrollment: out.ID, Step: out.Step, Seq: out.Seq}, At: at}, nil
 	case strings.HasPrefix(d.Reason, ReasonSuppressed), d.Reason == ReasonConsentWithdrawn:
-		return true, e.exit(ctx, en, d.Reason, CountUnsubscribed, now)
+		return true, nil, e.exit(ctx, en, d.Reason, CountUnsubscribed, now)
 	}
-	return true, e.exit(ctx, en, d.Reason, CountExited, now)
+	return true, nil, e.exit(ctx, en, d.Reason, CountExited, now)
 }
+
+// PauseRecheck is how often a paused enrollment asks the gate again while
+// its partner is with a rep (a cooldown is waited out to its end).
+const PauseRecheck = time.Hour
 
 // pauses: the call queue holds the partner for now (queued, claimed, or a
 // not-now cooldown); anything else the gate refuses ends the enrollment.
@@ -384,7 +403,7 @@ func (e *Engine) count(ctx context.Context, flowID, step, counter string) {
 // waitFor records the waiter on the first run and schedules the timeout;
 // the run at the timeout (same seq: no event claimed it) takes the else.
 func (e *Engine) waitFor(ctx context.Context, f *flow.Flow, step flow.Step, en *Enrollment, now time.Time) (*Next, error) {
-	if en.Status != StatusWaiting {
+	if en.Waiter == nil {
 		w := &Waiter{Until: now.Add(step.WaitFor.Within), Event: string(step.WaitFor.Event), Topic: step.WaitFor.Topic, Step: step.WaitFor.Step}
 		out, err := e.cfg.Store.Commit(ctx, en, Change{Step: step.ID, Status: StatusWaiting, NextAt: w.Until, Waiter: w}, now)
 		if errors.Is(err, ErrMoved) {
@@ -395,11 +414,22 @@ func (e *Engine) waitFor(ctx context.Context, f *flow.Flow, step flow.Step, en *
 		}
 		return &Next{Task: Task{Enrollment: out.ID, Step: step.ID, Seq: out.Seq}, At: w.Until}, nil
 	}
-	if en.Waiter != nil && now.Before(en.Waiter.Until) {
-		// Run before its time (clocks of workers differ): fail, so the
-		// queue retries this very task later (queueing it again would be
-		// refused: it is the task running).
-		return nil, fmt.Errorf("%w: the wait of %s ends at %s", ErrEarly, en.ID, en.Waiter.Until.Format(time.RFC3339Nano))
+	if now.Before(en.Waiter.Until) {
+		if en.Status == StatusWaiting {
+			// Run before its time (clocks of workers differ): fail, so the
+			// queue retries this very task later (queueing it again would be
+			// refused: it is the task running).
+			return nil, fmt.Errorf("%w: the wait of %s ends at %s", ErrEarly, en.ID, en.Waiter.Until.Format(time.RFC3339Nano))
+		}
+		// Back from a pause: wait on, for the time that is left.
+		out, err := e.cfg.Store.Commit(ctx, en, Change{Step: step.ID, Status: StatusWaiting, NextAt: en.Waiter.Until, Waiter: en.Waiter}, now)
+		if errors.Is(err, ErrMoved) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Next{Task: Task{Enrollment: out.ID, Step: step.ID, Seq: out.Seq}, At: en.Waiter.Until}, nil
 	}
 	next, err := f.Next(step.ID, flow.Outcome{Result: flow.TimedOut})
 	if err != nil {
@@ -442,8 +472,8 @@ func (e *Engine) send(ctx context.Context, f *flow.Flow, step flow.Step, en *Enr
 		if err != nil {
 			return nil, err
 		}
-		_, err := e.globalExit(ctx, en, now)
-		return nil, err
+		_, next, err := e.globalExit(ctx, en, now)
+		return next, err
 	}
 	sendID := "nu:" + en.ID + ":" + step.ID + ":" + fmt.Sprint(en.Seq)
 	m, err := e.cfg.Once.Mark(ctx, partnerTag(en.PartnerID), sendID)

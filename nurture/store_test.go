@@ -69,15 +69,25 @@ func TestEndAndListAndReentry(t *testing.T) {
 
 func TestPauseInCallQueueAndResume(t *testing.T) {
 	t.Parallel()
+	for _, auto := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ResumePartner", true: "re-check"}[auto], func(t *testing.T) {
+			t.Parallel()
+			testPause(t, auto)
+		})
+	}
+}
+
+func testPause(t *testing.T, auto bool) {
 	b := setup(t, options{flow: twoSends})
 	r := b.enroll(t, "two-sends", "jane")
 	// The partner is handed off: the gate says in_call_queue, the step pauses.
 	if _, _, err := b.queue.Handoff(b.ctx, "acme", 1, b.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
+	pausedAt := b.clock.Now()
 	n, err := b.eng.Run(b.ctx, r.Next.Task)
-	if err != nil || n != nil {
-		t.Fatalf("run in call queue: %+v %v", n, err)
+	if err != nil || n == nil || n.Step != "first" || !n.At.Equal(pausedAt.Add(nurture.PauseRecheck)) {
+		t.Fatalf("run in call queue: %+v %v, want a re-check of first in an hour", n, err)
 	}
 	en := b.enrollment(t, r.Enrollment.ID)
 	if en.Status != nurture.StatusPaused || len(b.smtp.Messages()) != 0 {
@@ -94,6 +104,18 @@ func TestPauseInCallQueueAndResume(t *testing.T) {
 	}
 	if _, err := b.queue.RecordOutcome(b.ctx, ent.RepID, "acme", repqueue.Outcome{Kind: repqueue.OutcomeNotNow}); err != nil {
 		t.Fatal(err)
+	}
+	if auto {
+		// Nobody calls ResumePartner: the re-checks find the cooldown,
+		// wait it out, and the flow goes on by itself.
+		b.drive(t, []nurture.Next{*n}, nil)
+		if got := len(b.smtp.Messages()); got != 2 {
+			t.Fatalf("%d messages after the cooldown, want 2", got)
+		}
+		if sent := b.smtp.Messages(); len(sent) > 0 && b.clock.Now().Before(pausedAt.Add(repqueue.DefaultNotNowCooldown)) {
+			t.Errorf("sent at %s, inside the cooldown", b.clock.Now())
+		}
+		return
 	}
 	b.clock.Advance(repqueue.DefaultNotNowCooldown + time.Hour)
 	next, err := b.eng.ResumePartner(b.ctx, "acme")
