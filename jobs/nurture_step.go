@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -56,6 +57,9 @@ func EnqueueNurture(ctx context.Context, c *asynq.Client, next ...nurture.Next) 
 func handleNurtureStep(n Nurture, tasks *asynq.Client) asynq.Handler {
 	return Handle(func(ctx context.Context, p NurtureStepPayload) error {
 		next, err := n.Run(ctx, nurture.Task{Enrollment: p.Enrollment, Step: p.Step, Seq: p.Seq})
+		if errors.Is(err, nurture.ErrBadEnrollmentID) {
+			return fmt.Errorf("%s: %w: %w", TypeNurtureStep, err, ErrPermanent)
+		}
 		if err != nil {
 			return err
 		}
