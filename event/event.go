@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"strings"
 	"time"
@@ -38,12 +39,20 @@ const (
 	// rubric's (0 by default), unlike deal.registered's 15.
 	DealWon  Type = "deal.won"
 	Purchase Type = "purchase"
+	// NurtureScore is a nurture flow's score step: points marketing ops
+	// give for reaching a step, carried in Value (scoring takes them as
+	// they are, with no multiplier; scoring.points.nurture.score is 0).
+	NurtureScore Type = "nurture.score"
 )
+
+// MaxNurturePoints bounds the points of a nurture.score event, as flow
+// files bound a score step's.
+const MaxNurturePoints = 1000
 
 // Types lists every valid type, in documentation order.
 var types = []Type{
 	EmailDelivered, EmailOpen, EmailClick, EmailBounce, EmailSpam, EmailUnsubscribe, EmailReply,
-	WebVisit, ContentDownload, WebinarRegistered, WebinarAttended, EventAttended, DealRegistered, DealWon, Purchase,
+	WebVisit, ContentDownload, WebinarRegistered, WebinarAttended, EventAttended, DealRegistered, DealWon, Purchase, NurtureScore,
 }
 
 // Types returns every valid event type in documentation order.
@@ -180,7 +189,10 @@ func (e *Event) Validate() error {
 	if e.OccurredAt.IsZero() {
 		return bad("occurred_at", "required")
 	}
-	if e.Value < 0 {
+	switch {
+	case e.Type == NurtureScore && (e.Value == 0 || math.Abs(e.Value) > MaxNurturePoints):
+		return bad("value", "the points of a nurture.score event must be non-zero and within ±%d", MaxNurturePoints)
+	case e.Type != NurtureScore && e.Value < 0:
 		return bad("value", "must not be negative")
 	}
 	for name, v := range map[string]string{"url": e.URL, "title": e.Title, "user_agent": e.UserAgent, "topic": e.Topic} {

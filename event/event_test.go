@@ -60,11 +60,29 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestNurtureScorePoints(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value float64
+		ok    bool
+	}{{5, true}, {-5, true}, {1000, true}, {0, false}, {1001, false}, {-1001, false}} {
+		ev := event.Event{ID: "n1", Type: event.NurtureScore, ContactID: "c1", OccurredAt: time.Unix(1e9, 0), Value: tc.value}
+		if err := ev.Validate(); (err == nil) != tc.ok {
+			t.Errorf("value %v: err %v, want ok %v", tc.value, err, tc.ok)
+		}
+	}
+	neg := event.Event{ID: "p1", Type: event.Purchase, ContactID: "c1", OccurredAt: time.Unix(1e9, 0), Value: -5}
+	if neg.Validate() == nil {
+		t.Error("a negative purchase value passed")
+	}
+}
+
 func TestTypes(t *testing.T) {
 	t.Parallel()
-	// DESIGN.md's 14, and deal.won (issue 13: a converted call).
-	if n := len(event.Types()); n != 15 {
-		t.Errorf("%d types, want DESIGN.md's 14 and deal.won", n)
+	// DESIGN.md's 14, deal.won (issue 13: a converted call) and
+	// nurture.score (issue 12: a flow's score step).
+	if n := len(event.Types()); n != 16 {
+		t.Errorf("%d types, want DESIGN.md's 14, deal.won and nurture.score", n)
 	}
 	for _, typ := range event.Types() {
 		if !typ.Valid() {

@@ -84,6 +84,10 @@ type Deps struct {
 	Outcomes Outcomes
 	// EnqueueRFM queues an RFM ranking run (POST /v1/scoring/rfm).
 	EnqueueRFM func(ctx context.Context) error
+	// Flows serves the /v1/flows routes with EnqueueNurture, which queues
+	// the first step of an enrolment; both nil when nurture is off.
+	Flows          Flows
+	EnqueueNurture func(ctx context.Context, next ...nurture.Next) error
 	// Providers are the configured webhook providers.
 	Providers []webhook.Provider
 	// Ops is the task-queue monitor (asynqmon), served under /ops/queues/
@@ -116,10 +120,12 @@ type API struct {
 	gate      interface {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
-	program ProgramFacts
-	keys    keyring
-	metrics *metrics
-	mux     *http.ServeMux
+	program        ProgramFacts
+	flows          Flows
+	enqueueNurture func(ctx context.Context, next ...nurture.Next) error
+	keys           keyring
+	metrics        *metrics
+	mux            *http.ServeMux
 }
 
 // New validates cfg and deps and builds the route table.
@@ -158,6 +164,10 @@ func New(cfg Config, d Deps) (*API, error) {
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
 		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, outcomes: d.Outcomes, gate: d.Gate,
 		program: d.Program,
+		flows: d.Flows, enqueueNurture: d.EnqueueNurture,
+	}
+	if (d.Flows == nil) != (d.EnqueueNurture == nil) {
+		return nil, errors.New("httpapi: Flows and EnqueueNurture go together")
 	}
 	if d.Queue != nil && (d.Directory == nil || d.Tokens == nil || d.Outcomes == nil) {
 		return nil, errors.New("httpapi: Queue needs Directory, Tokens and Outcomes")
@@ -184,6 +194,7 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.registerScores()
 	a.registerRepQueue()
 	a.registerProgram()
+	a.registerFlows()
 	if d.Ops != nil {
 		console, err := a.opsConsole(d.Ops, publicOrigin)
 		if err != nil {

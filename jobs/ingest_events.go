@@ -76,8 +76,10 @@ type EventProcessor interface {
 // handleIngestEvents scores the events, then hands off each threshold
 // crossing they caused: the hand-off task is queued under the crossing's
 // identity and only then acknowledged, so a crash in between queues it
-// again on the retry, as the same task.
-func handleIngestEvents(p EventProcessor, tasks *asynq.Client, program ProgramRecorder) asynq.Handler {
+// again on the retry, as the same task. The program view then records
+// the deals and purchases, and nurture (when on) sees each contact's new
+// events.
+func handleIngestEvents(p EventProcessor, tasks *asynq.Client, program ProgramRecorder, nu Nurture) asynq.Handler {
 	return Handle(func(ctx context.Context, pl IngestEventsPayload) error {
 		if len(pl.Events) == 0 {
 			return fmt.Errorf("%s: empty batch: %w", TypeIngestEvents, ErrPermanent)
@@ -101,6 +103,9 @@ func handleIngestEvents(p EventProcessor, tasks *asynq.Client, program ProgramRe
 			if err := p.AckCrossing(ctx, c); err != nil {
 				return fmt.Errorf("%s: %w", TypeIngestEvents, err)
 			}
+		}
+		if nu != nil {
+			return nurtureEvents(ctx, nu, tasks, res)
 		}
 		return nil
 	})

@@ -22,11 +22,14 @@ const (
 	QueueHandoff  = "handoff"
 	QueueIngest   = "ingest"
 	QueuePeriodic = "periodic"
+	// QueueNurture holds nurture steps: mail that can wait seconds behind
+	// a hand-off and ingestion.
+	QueueNurture = "nurture"
 )
 
 // Queues returns the weighted queue map for asynq.Config.
 func Queues() map[string]int {
-	return map[string]int{QueueHandoff: 6, QueueIngest: 3, QueuePeriodic: 1}
+	return map[string]int{QueueHandoff: 6, QueueIngest: 3, QueueNurture: 2, QueuePeriodic: 1}
 }
 
 // Handle adapts a typed handler: it decodes the JSON payload into T and

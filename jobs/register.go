@@ -16,6 +16,9 @@ type Deps struct {
 	Sweeper Sweeper
 	Notify  NotifyDeps
 	Program ProgramDeps
+	// Nurture runs nurture steps and sees ingested events; nil turns
+	// nurture off (no step task is registered).
+	Nurture Nurture
 	// Tasks queues the follow-up tasks: hand-offs of the crossings the
 	// events caused, the notifications of a hand-off.
 	Tasks *asynq.Client
@@ -31,7 +34,10 @@ func Register(mux *asynq.ServeMux, d Deps) {
 	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Messages == nil || d.Sweeper == nil || d.Tasks == nil {
 		panic(errMissingDeps)
 	}
-	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks, d.Program.Recorder))
+	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks, d.Program.Recorder, d.Nurture))
+	if d.Nurture != nil {
+		mux.Handle(TypeNurtureStep, handleNurtureStep(d.Nurture, d.Tasks))
+	}
 	mux.Handle(TypeScoreRFM, handleScoreRFM(d.RFM))
 	mux.Handle(TypeHandoffPartner, handleHandoffPartner(d.Handoff, d.Tasks))
 	mux.Handle(TypeHandoffSweep, handleHandoffSweep(d.Sweeper, d.Log))

@@ -124,6 +124,9 @@ func (r *Rubric) Points(ev event.Event, t Target) (points float64, filtered stri
 	if rule.scanners && r.scannerUA(ev.UserAgent) {
 		return 0, FilteredScannerClick
 	}
+	if rule.valuePoints {
+		return ev.Value, ""
+	}
 	p := r.cfg.Points[ev.Type]
 	if p == 0 {
 		return 0, ""

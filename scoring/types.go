@@ -29,6 +29,9 @@ type typeRule struct {
 	// scannerWindow: less than ScannerClickWindow after its message's
 	// delivery, it is a scanner's click.
 	scannerWindow bool
+	// valuePoints: the event carries its points in Value (a nurture score
+	// step's), taken as they are instead of the configured points.
+	valuePoints bool
 	// perMessage is the marker kind that makes it count once per message
 	// (store.KindOpen, store.KindClick), 0 when it does not.
 	perMessage byte
@@ -58,6 +61,8 @@ var typeRules = map[event.Type]typeRule{
 	// scoring.points.deal.won gives it points where a rubric wants them.
 	event.DealWon:  {code: "dw"},
 	event.Purchase: {code: "pu"},
+	// nurture.score is a flow's score step; its points are the step's.
+	event.NurtureScore: {code: "ns", valuePoints: true},
 }
 
 // typeOfCode inverts the codes of rules.

@@ -61,6 +61,7 @@ type app struct {
 	hooks   *notify.WebhookSender
 	gate    *nurture.Gate
 	program *programstore.Store // results log, engaged months, score snapshots; gathers program facts
+	nurture *nurture.Engine     // nil: nurture sending is off (see newNurture)
 }
 
 // newApp wires the service on clock (time.Now outside tests).
@@ -133,12 +134,16 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
-	return &app{
+	a := &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		edge: edge, registry: reg,
 		reps: reps, tokens: tokens, repMail: repMail, mail: mail, outbox: box, sink: sink, hooks: hooks, gate: gate,
 		program: prog,
-	}, nil
+	}
+	if a.nurture, err = a.newNurture(mail, once, from, log); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // embeddedFrom is smtp.from on the embedded server when none is set.
@@ -270,6 +275,8 @@ func (a *app) httpHandler() (http.Handler, error) {
 		EnqueueRFM: func(ctx context.Context) error {
 			return jobs.EnqueueRFM(ctx, a.tasks, a.clock())
 		},
+		Flows:          a.httpFlows(),
+		EnqueueNurture: a.enqueueNurture(),
 		Mounts: func(mux *http.ServeMux) {
 			for _, m := range mounts {
 				m(mux)
@@ -289,8 +296,17 @@ func (a *app) jobDeps() jobs.Deps {
 		Handoff: jobs.HandoffDeps{
 			Queue: a.reps, Messages: a.repMail, Webhooks: a.hooks.Len(), Log: a.log,
 		},
-		Notify: jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
+		Notify:  jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
+		Nurture: a.nurtureJobs(),
 	}
+}
+
+// nurtureJobs is the engine for jobs.Deps, a nil interface when it is off.
+func (a *app) nurtureJobs() jobs.Nurture {
+	if a.nurture == nil {
+		return nil
+	}
+	return a.nurture
 }
 
 // periodic is the schedule the scheduler role runs. Names are part of

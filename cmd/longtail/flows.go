@@ -18,6 +18,8 @@ import (
 const flowsUsage = `Usage:
   longtail flows validate [DIR] [--templates DIR] [--config FILE]
   longtail flows list [--config FILE]
+  longtail flows enroll FLOW ID|EMAIL [--config FILE]
+  longtail flows preview FLOW STEP --contact ID|EMAIL [--html] [--config FILE]
 
 validate checks every flow file (*.yaml) of DIR (default: nurture.flows_dir,
 else the flows shipped in the binary) and every template (--templates,
@@ -27,12 +29,18 @@ message. It exits 1 when there is any.
 
 list prints the flows: id, name, audience, triggers and number of steps.
 
-preview, enroll and sending come with the nurture engine.
+enroll enrols a contact (by id or email) in a flow, as POST
+/v1/flows/{id}/enrollments does, and queues its first step for a worker
+(longtail serve). It needs redis.url, smtp.url, smtp.from and tracking.secret.
+
+preview prints the email send step STEP of FLOW would send the contact now
+(headers, then the plain part, or the HTML part with --html), built as a
+send builds it, and sends nothing. It needs the same settings as enroll.
 `
 
 // runFlows is `longtail flows`: the nurture flow files, checked and listed
 // without touching Redis.
-func runFlows(_ context.Context, args, environ []string, stdout, stderr io.Writer) error {
+func runFlows(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: flows needs a subcommand: validate [DIR] or list", errUsage)
 	}
@@ -42,8 +50,12 @@ func runFlows(_ context.Context, args, environ []string, stdout, stderr io.Write
 		fmt.Fprint(stdout, flowsUsage)
 		return nil
 	case "validate", "list":
+	case "enroll":
+		return runFlowsEnroll(ctx, rest, environ, stdout, stderr)
+	case "preview":
+		return runFlowsPreview(ctx, rest, environ, stdout, stderr)
 	default:
-		return fmt.Errorf("%w: unknown flows subcommand %q (validate, list)", errUsage, sub)
+		return fmt.Errorf("%w: unknown flows subcommand %q (validate, list, enroll, preview)", errUsage, sub)
 	}
 	fs := flag.NewFlagSet("flows "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -21,6 +21,17 @@ func newAdminKey() (string, error) {
 	return adminKeyPrefix + hex.EncodeToString(b), nil
 }
 
+// newTrackingSecret is tracking.secret for one run on the embedded default:
+// the open, click and unsubscribe links of this run's emails verify only
+// while serve runs, as nothing else of the run outlives it either.
+func newTrackingSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate a tracking secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
 // quickStart is what serve prints, once, on the embedded default: where
 // the other commands find its Redis and, when serve generated it, the
 // admin key with curl lines to paste. Without it the first run of

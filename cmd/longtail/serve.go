@@ -68,6 +68,15 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 			cfg.API.Keys = []string{qs.AdminKey}
 			log.Warn().Msg("api.keys is empty: generated an admin API key for this run (printed on stdout, valid until serve stops)")
 		}
+		// Nurture emails carry signed unsubscribe and tracked links: with
+		// a secret for the run, enrolling a contact puts its email in the
+		// outbox with no set-up.
+		if cfg.Tracking.Secret == "" {
+			if cfg.Tracking.Secret, err = newTrackingSecret(); err != nil {
+				return err
+			}
+			log.Info().Msg("tracking.secret is empty: generated one for this run (links in this run's emails work until serve stops)")
+		}
 	}
 
 	app, err := newApp(ctx, cfg, st, log, now)

@@ -1,0 +1,144 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jordan-wright/email"
+
+	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/jobs"
+	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/repqueue"
+	"github.com/longtailhq/longtail/scoring"
+	"github.com/longtailhq/longtail/sendonce"
+)
+
+type noMail struct{}
+
+func (noMail) Send(context.Context, *email.Email) error {
+	return fmt.Errorf("the benchmark sends nothing")
+}
+
+type noLinks struct{}
+
+func (noLinks) Unsubscribe(nurture.MessageRef) (string, error) { return "https://x.example/u/t", nil }
+func (noLinks) Track(_ nurture.MessageRef, u, _ string) (string, error) {
+	return u, nil
+}
+
+type noPoints struct{}
+
+func (noPoints) Record(context.Context, []event.Event) error { return nil }
+
+// BenchmarkScheduleEnrollments compares enrolling contacts and queueing
+// their first step (what a trigger or POST /v1/flows/{id}/enrollments
+// does: the gate, the enrollment's commit, the funnel count, the step
+// task) with queueing trivial asynq tasks on the same Redis, in the same
+// run. The issue's target is a ratio of at least 0.3.
+//
+//	go test -run '^$' -bench ScheduleEnrollments -benchtime 20000x ./jobs/
+func BenchmarkScheduleEnrollments(b *testing.B) {
+	ctx := context.Background()
+	rdb := redistest.New(b)
+	dir, err := directory.New(rdb, directory.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	scores, err := scoring.NewEngine(rdb, scoring.Config{}, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := repqueue.New(rdb, dir, scores, repqueue.Config{}, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gate, err := nurture.NewGate(dir, scores, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := nurture.NewStore(rdb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	once, err := sendonce.New(rdb, sendonce.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lib, err := nurture.LoadLibrary(
+		nurture.Source{FS: fstest.MapFS{"b.yaml": {Data: []byte("id: bench\nname: Bench\nwindow: always\nsteps:\n  - {id: hello, send: hello}\n")}}, Name: "flows"},
+		nurture.Source{FS: fstest.MapFS{"hello.en.txt": {Data: []byte(`{{define "subject"}}Hi{{end}}Hello {{.Rep.Name}}`)}}, Name: "templates"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rules, err := nurture.Config{}.SendRules()
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := nurture.NewEngine(nurture.EngineConfig{
+		Library: lib, Rules: rules, Store: store, Dir: dir, Gate: gate, Signals: nurture.ScoreSignals{Scores: scores},
+		Mailer: noMail{}, Once: once, Links: noLinks{}, Points: noPoints{}, From: "V <v@vendor.example>",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := b.N
+	batch := dir.NewBatch()
+	var parts []directory.PartnerPut
+	for i := range 100 {
+		id := fmt.Sprintf("p%03d", i)
+		parts = append(parts, directory.PartnerPut{ID: id, Merge: func(directory.Partner, bool) (directory.Partner, error) {
+			return directory.Partner{ID: id, Name: "P"}, nil
+		}})
+	}
+	if _, err := batch.PutPartners(ctx, parts); err != nil {
+		b.Fatal(err)
+	}
+	var contacts []directory.ContactPut
+	for i := range n {
+		contacts = append(contacts, directory.ContactPut{ID: fmt.Sprintf("c%07d", i), PartnerID: fmt.Sprintf("p%03d", i%100), Email: fmt.Sprintf("c%07d@p.example", i),
+			Merge: func(c directory.Contact, _ bool) directory.Contact { return c }})
+	}
+	for len(contacts) > 0 {
+		k := min(len(contacts), 1000)
+		if _, err := batch.PutContacts(ctx, contacts[:k]); err != nil {
+			b.Fatal(err)
+		}
+		contacts = contacts[k:]
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+
+	at := time.Now().Add(time.Hour) // scheduled, so no worker would run them
+	start := time.Now()
+	for i := range n {
+		if _, err := client.Enqueue(asynq.NewTask("bench:trivial", nil), asynq.TaskID(fmt.Sprintf("t%07d", i)), asynq.ProcessAt(at), asynq.Queue("bench")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	trivial := time.Since(start)
+
+	b.ResetTimer()
+	start = time.Now()
+	for i := range n {
+		r, err := eng.Enroll(ctx, "bench", fmt.Sprintf("c%07d", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Next.At = at
+		if err := jobs.EnqueueNurture(ctx, client, *r.Next); err != nil {
+			b.Fatal(err)
+		}
+	}
+	enrol := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(n)/enrol.Seconds(), "enrollments/s")
+	b.ReportMetric(float64(n)/trivial.Seconds(), "trivial-tasks/s")
+	b.ReportMetric(trivial.Seconds()/enrol.Seconds(), "ratio")
+}
