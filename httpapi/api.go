@@ -164,7 +164,7 @@ func New(cfg Config, d Deps) (*API, error) {
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
 		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, outcomes: d.Outcomes, gate: d.Gate,
 		program: d.Program,
-		flows: d.Flows, enqueueNurture: d.EnqueueNurture,
+		flows:   d.Flows, enqueueNurture: d.EnqueueNurture,
 	}
 	if (d.Flows == nil) != (d.EnqueueNurture == nil) {
 		return nil, errors.New("httpapi: Flows and EnqueueNurture go together")
