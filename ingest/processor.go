@@ -31,6 +31,21 @@ type Config struct {
 	// DropUnknownContacts drops events whose email no contact has, instead
 	// of creating the contact under the unassigned partner. Default false.
 	DropUnknownContacts bool
+	// Observer, if set, hears what Process did with every event (package
+	// metrics counts them). Nil observes nothing.
+	Observer Observer
+}
+
+// Observer hears the fate of each event Process handles, on Process's
+// goroutine: implementations must be cheap and safe for concurrent use.
+// An event retried after a crash reaches EventScored again as a
+// duplicate, so counting the non-duplicates counts each event once.
+type Observer interface {
+	// EventScored: ev reached scoring; r says whether it was a duplicate
+	// and what it earned.
+	EventScored(ev event.Event, r scoring.EventResult)
+	// EventDropped: ev found no contact (DropUnknownContacts).
+	EventDropped(ev event.Event)
 }
 
 // Processor applies batches of events: contact resolution, then one
@@ -116,7 +131,10 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) (*Result, er
 	for i, r := range scored {
 		g := groups[i]
 		res.Contacts[i] = ContactResult{ContactID: g.target.ContactID, PartnerID: g.target.PartnerID, Events: g.events, Scored: r}
-		for _, er := range r.Events {
+		for j, er := range r.Events {
+			if p.cfg.Observer != nil && j < len(g.events) {
+				p.cfg.Observer.EventScored(g.events[j], er)
+			}
 			if er.Duplicate {
 				p.stats.duplicates.Add(1)
 			} else {
@@ -159,6 +177,9 @@ func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, i
 			return nil, 0, err
 		}
 		if !ok {
+			if p.cfg.Observer != nil {
+				p.cfg.Observer.EventDropped(ev)
+			}
 			p.stats.dropped.Add(1)
 			dropped++
 			continue
