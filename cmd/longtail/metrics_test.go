@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,7 +62,8 @@ func TestMetricsEndToEnd(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startService(t, "LONGTAIL_CONFIG="+cfgPath, "LONGTAIL_REDIS_URL="+redistest.URL(t))
+	s := startService(t, "LONGTAIL_CONFIG="+cfgPath, "LONGTAIL_REDIS_URL="+redistest.URL(t),
+		"LONGTAIL_WEBHOOKS_BREVO_TOKEN=brevo-webhook-token-0123456789")
 	admin := testAPIKey
 	for _, put := range [][2]string{
 		{"/v1/reps/rep-a", `{"name":"Anne Martin","email":"anne@vendor.example","daily_capacity":5,"active":true}`},
@@ -88,6 +90,10 @@ func TestMetricsEndToEnd(t *testing.T) {
 		now.Format(time.RFC3339), now.Format(time.RFC3339))
 	if code := doAs(t, s, admin, "POST", "/v1/events", again, nil); code != 200 {
 		t.Fatalf("POST /v1/events = %d", code)
+	}
+	// A webhook delivery without the provider's credentials is refused.
+	if code := doAs(t, s, "not-the-brevo-token", "POST", "/webhooks/brevo", `{"event":"opened"}`, nil); code != 401 {
+		t.Fatalf("POST /webhooks/brevo with a wrong token = %d, want 401", code)
 	}
 	var q queueJSON
 	eventually(t, 10*time.Second, func() error {
@@ -140,6 +146,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		{`longtail_queue_depth{queue="periodic",state="pending"}`, 0},
 		{`longtail_task_latency_seconds{queue="ingest"}`, 0},
 		{`longtail_tasks_failed_total{queue="ingest"}`, 0},
+		{`longtail_webhook_rejected_total{provider="brevo",reason="unauthorized"}`, 1},
 	} {
 		v, ok := got[c.series]
 		switch {
@@ -152,9 +159,36 @@ func TestMetricsEndToEnd(t *testing.T) {
 	if v := got[`longtail_tasks_processed_total{queue="ingest"}`]; v < 3 {
 		t.Errorf(`longtail_tasks_processed_total{queue="ingest"} = %g, want the 3 ingest tasks at least`, v)
 	}
+	families := map[string]bool{}
 	for series := range got {
 		if !strings.HasPrefix(series, "longtail_") {
 			t.Errorf("series %s is not prefixed longtail_", series)
 		}
+		name, _, _ := strings.Cut(series, "{")
+		families[name] = true
+	}
+	// What the Grafana dashboard and the HPA read is what /metrics serves.
+	for _, file := range []string{"../../deploy/grafana/longtail.json", "../../deploy/k8s/hpa.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := seriesName.FindAllString(string(data), -1)
+		if len(names) == 0 {
+			t.Errorf("%s names no longtail_ series", file)
+		}
+		for _, n := range names {
+			// Served once an event is dropped, which this configuration
+			// (directory.drop_unknown_contacts off) never does.
+			if n == "longtail_events_dropped_total" {
+				continue
+			}
+			if !families[n] {
+				t.Errorf("%s reads %s, which /metrics does not serve", file, n)
+			}
+		}
 	}
 }
+
+// seriesName matches a series name as dashboards and manifests spell it.
+var seriesName = regexp.MustCompile(`\blongtail_[a-z_]*[a-z]\b`)
