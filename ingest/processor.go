@@ -126,7 +126,14 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("score %d contacts: %w", len(batches), err)
 	}
-	res := &Result{Contacts: make([]ContactResult, len(groups)), Dropped: dropped}
+	res := &Result{Contacts: make([]ContactResult, len(groups)), Dropped: len(dropped)}
+	if p.cfg.Observer != nil {
+		// Heard only once the batch scored: a failed batch is retried and
+		// drops its events again.
+		for _, ev := range dropped {
+			p.cfg.Observer.EventDropped(ev)
+		}
+	}
 	seen := map[string]bool{}
 	for i, r := range scored {
 		g := groups[i]
@@ -163,25 +170,22 @@ func (p *Processor) AckCrossing(ctx context.Context, c scoring.Crossing) error {
 }
 
 // resolve finds each event's contact and partner and groups the batch by
-// contact, keeping event order within a group. It returns how many events
+// contact, keeping event order within a group. It returns the events that
 // found no contact.
-func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, int, error) {
+func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, []event.Event, error) {
 	byContact := map[string]*group{}
 	var order []*group
 	contacts := map[string]directory.Contact{} // by "id:" or "email:" key
 	partners := map[string]directory.Partner{}
-	dropped := 0
+	var dropped []event.Event
 	for _, ev := range evs {
 		c, ok, err := p.contactFor(ctx, ev, contacts)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		if !ok {
-			if p.cfg.Observer != nil {
-				p.cfg.Observer.EventDropped(ev)
-			}
 			p.stats.dropped.Add(1)
-			dropped++
+			dropped = append(dropped, ev)
 			continue
 		}
 		g := byContact[c.ID]
@@ -190,7 +194,7 @@ func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, i
 			if !ok {
 				part, err = p.dir.GetPartner(ctx, c.PartnerID)
 				if err != nil && !errors.Is(err, directory.ErrNotFound) {
-					return nil, 0, fmt.Errorf("partner %s: %w", c.PartnerID, err)
+					return nil, nil, fmt.Errorf("partner %s: %w", c.PartnerID, err)
 				}
 				partners[c.PartnerID] = part
 			}
