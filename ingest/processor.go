@@ -31,6 +31,21 @@ type Config struct {
 	// DropUnknownContacts drops events whose email no contact has, instead
 	// of creating the contact under the unassigned partner. Default false.
 	DropUnknownContacts bool
+	// Observer, if set, hears what Process did with every event (package
+	// metrics counts them). Nil observes nothing.
+	Observer Observer
+}
+
+// Observer hears the fate of each event Process handles, on Process's
+// goroutine: implementations must be cheap and safe for concurrent use.
+// An event retried after a crash reaches EventScored again as a
+// duplicate, so counting the non-duplicates counts each event once.
+type Observer interface {
+	// EventScored: ev reached scoring; r says whether it was a duplicate
+	// and what it earned.
+	EventScored(ev event.Event, r scoring.EventResult)
+	// EventDropped: ev found no contact (DropUnknownContacts).
+	EventDropped(ev event.Event)
 }
 
 // Processor applies batches of events: contact resolution, then one
@@ -111,12 +126,22 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("score %d contacts: %w", len(batches), err)
 	}
-	res := &Result{Contacts: make([]ContactResult, len(groups)), Dropped: dropped}
+	res := &Result{Contacts: make([]ContactResult, len(groups)), Dropped: len(dropped)}
+	if p.cfg.Observer != nil {
+		// Heard only once the batch scored: a failed batch is retried and
+		// drops its events again.
+		for _, ev := range dropped {
+			p.cfg.Observer.EventDropped(ev)
+		}
+	}
 	seen := map[string]bool{}
 	for i, r := range scored {
 		g := groups[i]
 		res.Contacts[i] = ContactResult{ContactID: g.target.ContactID, PartnerID: g.target.PartnerID, Events: g.events, Scored: r}
-		for _, er := range r.Events {
+		for j, er := range r.Events {
+			if p.cfg.Observer != nil && j < len(g.events) {
+				p.cfg.Observer.EventScored(g.events[j], er)
+			}
 			if er.Duplicate {
 				p.stats.duplicates.Add(1)
 			} else {
@@ -145,22 +170,22 @@ func (p *Processor) AckCrossing(ctx context.Context, c scoring.Crossing) error {
 }
 
 // resolve finds each event's contact and partner and groups the batch by
-// contact, keeping event order within a group. It returns how many events
+// contact, keeping event order within a group. It returns the events that
 // found no contact.
-func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, int, error) {
+func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, []event.Event, error) {
 	byContact := map[string]*group{}
 	var order []*group
 	contacts := map[string]directory.Contact{} // by "id:" or "email:" key
 	partners := map[string]directory.Partner{}
-	dropped := 0
+	var dropped []event.Event
 	for _, ev := range evs {
 		c, ok, err := p.contactFor(ctx, ev, contacts)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		if !ok {
 			p.stats.dropped.Add(1)
-			dropped++
+			dropped = append(dropped, ev)
 			continue
 		}
 		g := byContact[c.ID]
@@ -169,7 +194,7 @@ func (p *Processor) resolve(ctx context.Context, evs []event.Event) ([]*group, i
 			if !ok {
 				part, err = p.dir.GetPartner(ctx, c.PartnerID)
 				if err != nil && !errors.Is(err, directory.ErrNotFound) {
-					return nil, 0, fmt.Errorf("partner %s: %w", c.PartnerID, err)
+					return nil, nil, fmt.Errorf("partner %s: %w", c.PartnerID, err)
 				}
 				partners[c.PartnerID] = part
 			}

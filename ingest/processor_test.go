@@ -2,6 +2,8 @@ package ingest_test
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +184,50 @@ func TestProcessReportsACrossingUntilAcked(t *testing.T) {
 	}
 	if len(res.Crossings) != 0 {
 		t.Errorf("crossings after the ack: %+v, want none", res.Crossings)
+	}
+}
+
+// observed records what an ingest.Observer hears.
+type observed struct {
+	mu      sync.Mutex
+	scored  []string // "id" or "id dup"
+	dropped []string
+}
+
+func (o *observed) EventScored(ev event.Event, r scoring.EventResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := ev.ID
+	if r.Duplicate {
+		s += " dup"
+	}
+	o.scored = append(o.scored, s)
+}
+
+func (o *observed) EventDropped(ev event.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.dropped = append(o.dropped, ev.ID)
+}
+
+// The observer hears each event with its own result, in batch order per
+// contact: a redelivered event as a duplicate, an unknown contact's as
+// dropped.
+func TestProcessTellsTheObserver(t *testing.T) {
+	t.Parallel()
+	o := &observed{}
+	b := setup(t, ingest.Config{DropUnknownContacts: true, Observer: o})
+	ctx := context.Background()
+	batch := []event.Event{ev("1", event.WebVisit, "", "jane"), ev("2", event.EmailClick, "", "jane"), ev("3", event.EmailOpen, "who@nowhere.example", "")}
+	for range 2 {
+		if _, err := b.proc.Process(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := strings.Join(o.scored, ","), "1,2,1 dup,2 dup"; got != want {
+		t.Errorf("scored %q, want %q", got, want)
+	}
+	if got, want := strings.Join(o.dropped, ","), "3,3"; got != want {
+		t.Errorf("dropped %q, want %q", got, want)
 	}
 }

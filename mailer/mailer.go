@@ -121,6 +121,41 @@ type Config struct {
 	// a Wait error fails the send as transient. Tests inject one to
 	// observe pacing without measuring time.
 	Limiter Limiter
+	// Observer, if set, hears how long each SMTP conversation took and how
+	// it ended (package metrics turns it into a histogram). Nil observes
+	// nothing.
+	Observer Observer
+}
+
+// Observer hears every send that reached the SMTP stage: d runs from
+// taking a session (a kept one or a new dial) to the server's final
+// reply, so the rate limit and the wait for a free session are not in
+// it. err is Send's result. It must be cheap and safe for concurrent use.
+type Observer interface {
+	ObserveSend(d time.Duration, err error)
+}
+
+// How a send ended, as metrics label it (Result).
+const (
+	ResultSent      = "sent"      // the server accepted the message
+	ResultDeferred  = "deferred"  // a transient failure: nothing went out, a retry may send
+	ResultFailed    = "failed"    // ErrPermanent: the same message will be refused again
+	ResultUncertain = "uncertain" // ErrUncertain: the server may have taken it
+)
+
+// Result names how a send that returned err ended: ResultSent,
+// ResultDeferred, ResultFailed or ResultUncertain. Every sender labels
+// its email metrics with it, so "deferred" means the same everywhere.
+func Result(err error) string {
+	switch {
+	case err == nil:
+		return ResultSent
+	case errors.Is(err, ErrUncertain):
+		return ResultUncertain
+	case errors.Is(err, ErrPermanent):
+		return ResultFailed
+	}
+	return ResultDeferred
 }
 
 // Limiter paces sends (*rate.Limiter implements it).
@@ -176,6 +211,7 @@ type Mailer struct {
 	timeout time.Duration
 	slots   chan struct{}
 	limiter Limiter // nil: unlimited
+	obs     Observer
 	// checkIdle is Config.CheckIdle with its default.
 	checkIdle time.Duration
 
@@ -234,6 +270,7 @@ func New(cfg Config) (*Mailer, error) {
 		timeout: cfg.Timeout,
 		slots:   make(chan struct{}, cfg.PoolSize),
 		limiter: lim,
+		obs:     cfg.Observer,
 
 		checkIdle: cfg.CheckIdle,
 	}, nil
@@ -374,7 +411,7 @@ func SetMessageID(e *email.Email, id string) error {
 //
 // Send honours ctx and bounds the whole exchange by the configured Timeout,
 // whichever ends first; a cancelled send aborts the connection at once.
-func (m *Mailer) Send(ctx context.Context, e *email.Email) error {
+func (m *Mailer) Send(ctx context.Context, e *email.Email) (err error) {
 	if e == nil {
 		return fmt.Errorf("mailer: nil message: %w", ErrPermanent)
 	}
@@ -406,6 +443,10 @@ func (m *Mailer) Send(ctx context.Context, e *email.Email) error {
 		return fmt.Errorf("mailer: waiting for a free SMTP session: %w", ctx.Err())
 	}
 	defer func() { <-m.slots }()
+	if m.obs != nil {
+		start := time.Now()
+		defer func() { m.obs.ObserveSend(time.Since(start), err) }()
+	}
 
 	deadline := time.Now().Add(m.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {

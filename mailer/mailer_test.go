@@ -248,13 +248,21 @@ func TestSendClassifiesFailures(t *testing.T) {
 			if tt.url != nil {
 				url = tt.url(srv)
 			}
-			m := newMailer(t, url)
+			obs := &sends{}
+			m := newMailer(t, url, func(c *mailer.Config) { c.Observer = obs })
 			if tt.setup != nil {
 				tt.setup(srv)
 			}
 			err := m.Send(context.Background(), message(t, "x@longtail"))
 			if err == nil {
 				t.Fatal("Send succeeded, want an error")
+			}
+			want := mailer.ResultDeferred
+			if tt.wantPermanent {
+				want = mailer.ResultFailed
+			}
+			if got := obs.String(); got != want {
+				t.Errorf("observer heard %q, want one %q send", got, want)
 			}
 			if got := errors.Is(err, mailer.ErrPermanent); got != tt.wantPermanent {
 				t.Errorf("errors.Is(ErrPermanent) = %v, want %v (err: %v)", got, tt.wantPermanent, err)
@@ -693,5 +701,49 @@ func TestHeloName(t *testing.T) {
 		if got := msgs[len(msgs)-1].Helo; got != want {
 			t.Errorf("%s: EHLO name = %q, want %q", url, got, want)
 		}
+	}
+}
+
+// sends records what a mailer.Observer hears: each send's result.
+type sends struct {
+	mu      sync.Mutex
+	results []string
+}
+
+func (s *sends) ObserveSend(d time.Duration, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d <= 0 {
+		s.results = append(s.results, "no duration")
+	}
+	s.results = append(s.results, mailer.Result(err))
+}
+
+func (s *sends) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.results, ",")
+}
+
+// The observer hears every send that reached the SMTP stage once, with
+// its result; a message refused before (no Message-ID) is not a send.
+func TestObserverHearsEachSend(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t)
+	obs := &sends{}
+	m := newMailer(t, srv.URL, func(c *mailer.Config) { c.Observer = obs })
+	for _, id := range []string{"a@longtail", "b@longtail"} {
+		if err := m.Send(context.Background(), message(t, id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Send(context.Background(), &email.Email{To: []string{"x@example.com"}}); err == nil {
+		t.Fatal("a message without Message-ID was sent")
+	}
+	if got, want := obs.String(), "sent,sent"; got != want {
+		t.Errorf("observer heard %q, want %q", got, want)
+	}
+	if n := len(srv.Messages()); n != 2 {
+		t.Errorf("server got %d messages, want 2", n)
 	}
 }

@@ -73,7 +73,24 @@ type RepDeps struct {
 	Once *sendonce.Store
 	// Log gets one line per notification; no email address above debug.
 	Log zerolog.Logger
+	// Observer, if set, hears every send attempt's result (package
+	// metrics counts them). Nil observes nothing.
+	Observer EmailObserver
 }
+
+// EmailObserver hears each attempt to send an email: kind is what it is
+// ("handoff", "digest"; nurture sends "nurture"), flow the nurture flow
+// ("" for rep mail), result mailer.Result of the send. Emails skipped
+// because they were sent already are not attempts.
+type EmailObserver interface {
+	ObserveEmail(kind, flow, result string)
+}
+
+// Kinds of rep email, as EmailObserver hears them.
+const (
+	KindHandoff = "handoff"
+	KindDigest  = "digest"
+)
 
 // RepNotifier tells reps about their hand-offs: it builds the message of a
 // queue entry, says how its rep wants to hear of it, and emails a hand-off
@@ -173,7 +190,7 @@ func (n *RepNotifier) SendHandoff(ctx context.Context, step string, h Handoff) e
 		log.Debug().Str("rep_email", h.RepEmail).Strs("reasons", h.Reasons).Msg("rep notification details")
 		return nil
 	}
-	return n.sendOnce(ctx, directory.PartnerTag(h.PartnerID), step, e, log)
+	return n.sendOnce(ctx, KindHandoff, directory.PartnerTag(h.PartnerID), step, e, log)
 }
 
 // digestStep names a rep's digest of one day. The "notify:digest:" prefix
@@ -219,7 +236,7 @@ func (n *RepNotifier) SendDigests(ctx context.Context) error {
 			log.Info().Str("subject", e.Subject).Msg("digest not emailed: smtp.url is not set")
 			continue
 		}
-		if err := n.sendOnce(ctx, directory.RepTag(rep.ID), step, e, log); err != nil && firstErr == nil {
+		if err := n.sendOnce(ctx, KindDigest, directory.RepTag(rep.ID), step, e, log); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -236,7 +253,7 @@ func invalid(step string, err error) error {
 
 // sendOnce sends e at most once under (tag, step): see package sendonce
 // for the markers and the crash policy.
-func (n *RepNotifier) sendOnce(ctx context.Context, tag, step string, e *email.Email, log zerolog.Logger) error {
+func (n *RepNotifier) sendOnce(ctx context.Context, kind, tag, step string, e *email.Email, log zerolog.Logger) error {
 	m, err := n.d.Once.Mark(ctx, tag, step)
 	if err != nil {
 		return fmt.Errorf("notify: %s: %w", step, err)
@@ -256,6 +273,9 @@ func (n *RepNotifier) sendOnce(ctx context.Context, tag, step string, e *email.E
 	sendCtx, cancel := context.WithTimeout(ctx, n.d.Once.SendTimeout())
 	err = n.d.Mailer.Send(sendCtx, e)
 	cancel()
+	if n.d.Observer != nil {
+		n.d.Observer.ObserveEmail(kind, "", mailer.Result(err))
+	}
 	switch {
 	case err == nil:
 		if err := n.d.Once.Confirm(m); err != nil {

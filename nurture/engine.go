@@ -31,6 +31,18 @@ type Directory interface {
 	GetRep(ctx context.Context, id string) (directory.Rep, error)
 }
 
+// EmailObserver counts emails by kind ("nurture"), flow and result.
+type EmailObserver interface {
+	ObserveEmail(kind, flow, result string)
+}
+
+// observe tells the EmailObserver, if any, how a send of flow ended.
+func (e *Engine) observe(flowID, result string) {
+	if e.cfg.Emails != nil {
+		e.cfg.Emails.ObserveEmail("nurture", flowID, result)
+	}
+}
+
 // Mailer sends one email; *mailer.Mailer implements it. Its errors wrap
 // mailer.ErrPermanent (5xx) and mailer.ErrUncertain (the message may have
 // gone); anything else is transient.
@@ -98,6 +110,10 @@ type EngineConfig struct {
 	SenderDomain bool
 	// UnsubscribeMailto is the effective nurture.unsubscribe_mailto ("" for none).
 	UnsubscribeMailto string
+	// Emails, when set, hears how every send ended, by flow: sent,
+	// deferred (a window, the cap or a transient failure), failed or
+	// uncertain (mailer.Result's names); *metrics.Metrics implements it.
+	Emails EmailObserver
 	// UncertainIsResent sends again a step found "sending" without "sent"
 	// (a worker died between marking it and the server's answer). If
 	// false (the default), it is counted as uncertain and not resent.
@@ -446,6 +462,7 @@ func (e *Engine) send(ctx context.Context, f *flow.Flow, step flow.Step, en *Enr
 		return nil, err
 	}
 	if at := flow.NextSend(now, f.WindowOr(e.cfg.Rules.Window), loc, e.cfg.Rules.Cap, sent); at.After(now) {
+		e.observe(f.ID, mailer.ResultDeferred)
 		out, err := e.cfg.Store.Commit(ctx, en, Change{Step: step.ID, Status: StatusActive, NextAt: at,
 			Done: &HistoryItem{At: now, Step: step.ID, Outcome: "deferred to " + at.Format(time.RFC3339)}}, now)
 		if errors.Is(err, ErrMoved) {
@@ -486,6 +503,7 @@ func (e *Engine) send(ctx context.Context, f *flow.Flow, step flow.Step, en *Enr
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		err := e.cfg.Mailer.Send(sctx, msg)
 		cancel()
+		e.observe(f.ID, mailer.Result(err))
 		switch {
 		case err == nil:
 			if err := e.cfg.Once.Confirm(m); err != nil {

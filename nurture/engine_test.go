@@ -3,6 +3,7 @@ package nurture_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/mail"
 	"slices"
 	"strings"
@@ -110,6 +111,7 @@ type bundle struct {
 	eng    *nurture.Engine
 	points *points
 	optout *nurture.Optout
+	emails *emailCounts
 }
 
 type options struct {
@@ -182,9 +184,10 @@ func setup(t *testing.T, o options) *bundle {
 		t.Fatal(err)
 	}
 	pts := &points{}
+	emails := &emailCounts{n: map[string]int{}}
 	eng, err := nurture.NewEngine(nurture.EngineConfig{
 		Library: lib, Rules: rules, Store: store, Dir: dir, Gate: gate, Signals: nurture.ScoreSignals{Scores: scores},
-		Mailer: m, Once: once, Links: testLinks{signer}, Points: pts,
+		Mailer: m, Once: once, Links: testLinks{signer}, Points: pts, Emails: emails,
 		From: "Vendor Partners <partners@vendor.example>", UnsubscribeMailto: "unsubscribe@vendor.example", Clock: clock.Now,
 	})
 	if err != nil {
@@ -194,7 +197,7 @@ func setup(t *testing.T, o options) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{ctx: ctx, clock: clock, dir: dir, scores: scores, queue: q, store: store, once: once, smtp: srv, eng: eng, points: pts, optout: optout}
+	b := &bundle{ctx: ctx, clock: clock, dir: dir, scores: scores, queue: q, store: store, once: once, smtp: srv, eng: eng, points: pts, optout: optout, emails: emails}
 	b.seed(t)
 	return b
 }
@@ -569,6 +572,28 @@ func TestOverTheCapIsDeferredNotLost(t *testing.T) {
 	if d := funnel[2].Counts[nurture.CountDeferred]; d != 1 {
 		t.Errorf("second deferred %d times, want 1", d)
 	}
+	// What the metrics hear (longtail_emails_total): two sent, one deferred.
+	if got := b.emails.get(); got["nurture two-sends sent"] != 2 || got["nurture two-sends deferred"] != 1 || len(got) != 2 {
+		t.Errorf("emails observed %v, want 2 sent and 1 deferred of two-sends", got)
+	}
+}
+
+// emailCounts is an EmailObserver that counts "kind flow result".
+type emailCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *emailCounts) ObserveEmail(kind, flow, result string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[kind+" "+flow+" "+result]++
+}
+
+func (c *emailCounts) get() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }
 
 func TestOutsideTheWindowWaitsForIt(t *testing.T) {

@@ -110,6 +110,13 @@ func (q *Queue) Handoff(ctx context.Context, partnerID string, seq int64, crosse
 		return q.lostHandoff(ctx, partnerID, seq, c, resID)
 	}
 	e.Version = 1
+	if q.obs != nil {
+		route := RouteUnrouted
+		if c != nil {
+			route = c.step
+		}
+		q.obs.HandedOff(route)
+	}
 	pipe = q.rdb.Pipeline()
 	if c != nil {
 		pipe.ZAdd(ctx, dueKey, redis.Z{Score: float64(e.DueAt.UnixMilli()), Member: partnerID})

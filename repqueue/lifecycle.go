@@ -257,6 +257,9 @@ func (q *Queue) applyOutcome(ctx context.Context, e *Entry, raw map[string]strin
 	if err != nil || out == nil {
 		return nil, err
 	}
+	if q.obs != nil {
+		q.obs.OutcomeRecorded(o.Kind)
+	}
 	pipe := q.rdb.Pipeline()
 	if state == StateQueued {
 		pipe.ZAdd(ctx, repQueueKey(repID), redis.Z{Score: float64(avail.UnixMilli()), Member: e.PartnerID})

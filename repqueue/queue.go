@@ -84,7 +84,30 @@ type Queue struct {
 	// zones memoises rep time zones: time.LoadLocation reads the zoneinfo
 	// database on every call.
 	zones sync.Map // string → *time.Location, nil when unknown
+	// obs hears hand-offs and outcomes (Observe); nil observes nothing.
+	obs Observer
 }
+
+// Observer hears what the queue records, once per write that recorded
+// it (a retried Handoff or RecordOutcome that changes nothing is not
+// heard again), for metrics. It must be cheap and safe for concurrent use.
+type Observer interface {
+	// HandedOff: a hand-off was created, routed by route: RouteOwner,
+	// RouteTerritory, RouteRoundRobin, RouteUnrouted, or "retry" when the
+	// rep a crashed earlier attempt reserved took it (its rule unknown).
+	HandedOff(route string)
+	// OutcomeRecorded: a rep recorded an outcome of kind (Outcomes()).
+	OutcomeRecorded(kind string)
+}
+
+// RouteUnrouted is the route of a hand-off no rep could take, as an
+// Observer hears it.
+const RouteUnrouted = "unrouted"
+
+// Observe sets the queue's Observer. Call it once, before the queue is
+// used: it is wiring, not a runtime switch (repqueue.Config is read from
+// YAML and holds no interfaces).
+func (q *Queue) Observe(o Observer) { q.obs = o }
 
 // New validates cfg, fills in its defaults and returns a queue. clock is
 // the time source for due dates, SLAs, callbacks and cooldowns; nil means

@@ -21,6 +21,7 @@ import (
 	"github.com/longtailhq/longtail/internal/clientip"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/mailer"
+	"github.com/longtailhq/longtail/metrics"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/outbox"
@@ -62,6 +63,9 @@ type app struct {
 	gate    *nurture.Gate
 	program *programstore.Store // results log, engaged months, score snapshots; gathers program facts
 	nurture *nurture.Engine     // nil: nurture sending is off (see newNurture)
+	// metrics feeds the longtail_ series from the domain hooks; nurture
+	// counts its emails through metrics.ObserveEmail too.
+	metrics *metrics.Metrics
 }
 
 // newApp wires the service on clock (time.Now outside tests).
@@ -83,7 +87,11 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts}, dir, engine)
+	reg, met, err := newRegistry(st.rdb, log)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts, Observer: met}, dir, engine)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +99,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
+	reps.Observe(met)
 	tokens, err := reptoken.New(st.rdb, dir, clock)
 	if err != nil {
 		return nil, err
@@ -107,7 +116,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	mail, err := mailer.New(mailer.Config{URL: smtpURL, From: from, Rate: cfg.SMTP.Rate})
+	mail, err := mailer.New(mailer.Config{URL: smtpURL, From: from, Rate: cfg.SMTP.Rate, Observer: met})
 	if err != nil {
 		if sink != nil {
 			_ = sink.Close()
@@ -119,7 +128,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log, Mailer: mail, Once: once}
+	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log, Mailer: mail, Once: once, Observer: met}
 	repMail, err := notify.NewRepNotifier(notify.RepConfig{Mode: cfg.Handoff.Notify, PageURL: pageURL(cfg), Clock: clock}, repDeps)
 	if err != nil {
 		return nil, err
@@ -132,18 +141,39 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
 	a := &app{
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		edge: edge, registry: reg,
 		reps: reps, tokens: tokens, repMail: repMail, mail: mail, outbox: box, sink: sink, hooks: hooks, gate: gate,
-		program: prog,
+		program: prog, metrics: met,
 	}
 	if a.nurture, err = a.newNurture(mail, once, from, log); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// newRegistry is the process's Prometheus registry: Go and process
+// figures, the domain counters (package metrics), the asynq queues and
+// the Redis errors of the shared client rdb.
+func newRegistry(rdb redis.UniversalClient, log zerolog.Logger) (*prometheus.Registry, *metrics.Metrics, error) {
+	reg := prometheus.NewRegistry()
+	// Every series is longtail_: the Go runtime's too (longtail_go_...).
+	prometheus.WrapRegistererWithPrefix("longtail_", reg).MustRegister(collectors.NewGoCollector())
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "longtail"}))
+	queues := make([]string, 0, len(jobs.Queues()))
+	for q := range jobs.Queues() {
+		queues = append(queues, q)
+	}
+	qc, err := metrics.NewQueueCollector(metrics.QueueConfig{
+		Inspector: asynq.NewInspectorFromRedisClient(rdb), Queues: queues, Log: log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	reg.MustRegister(qc)
+	rdb.AddHook(metrics.NewRedisHook(reg))
+	return reg, metrics.New(reg), nil
 }
 
 // embeddedFrom is smtp.from on the embedded server when none is set.

@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -19,8 +23,10 @@ import (
 // startHealth serves /healthz and /readyz on addr for a process without
 // the API (worker, scheduler), so an orchestrator can probe it as it
 // probes an api process: /healthz says the process answers, /readyz that
-// Redis does too. It answers nothing else.
-func startHealth(ctx context.Context, addr string, rdb redis.UniversalClient, log zerolog.Logger, stdout io.Writer, errc chan<- error) (*http.Server, error) {
+// Redis does too. It also serves /metrics from reg (behind metricsToken
+// when set, as on the API): a worker's counters (events scored, emails
+// sent, SMTP latency) exist only in the worker. It answers nothing else.
+func startHealth(ctx context.Context, addr string, rdb redis.UniversalClient, reg *prometheus.Registry, metricsToken string, log zerolog.Logger, stdout io.Writer, errc chan<- error) (*http.Server, error) {
 	reply := func(w http.ResponseWriter, status int, v any) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -41,9 +47,22 @@ func startHealth(ctx context.Context, addr string, rdb redis.UniversalClient, lo
 		}
 		reply(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if metricsToken != "" {
+			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(metricsToken)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="longtail metrics"`)
+				reply(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{
+					"code": "unauthorized", "message": "/metrics needs the metrics token as a bearer token"}})
+				return
+			}
+		}
+		metricsHandler.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		reply(w, http.StatusNotFound, map[string]any{"error": map[string]string{
-			"code": "not_found", "message": "this process serves only /healthz and /readyz"}})
+			"code": "not_found", "message": "this process serves only /healthz, /readyz and /metrics"}})
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // Worker and scheduler processes answer the orchestrator's probes on
-// http.health_listen, and nothing else there.
+// http.health_listen, and /metrics, and nothing else there.
 func TestHealthListenForRolesWithoutTheAPI(t *testing.T) {
 	t.Parallel()
 	for _, role := range []string{"worker", "scheduler"} {
@@ -37,7 +37,8 @@ func TestHealthListenForRolesWithoutTheAPI(t *testing.T) {
 				{"/healthz", http.StatusOK, `"ok"`},
 				{"/readyz", http.StatusOK, `"ready"`},
 				{"/v1/events", http.StatusNotFound, `"not_found"`},
-				{"/metrics", http.StatusNotFound, `"not_found"`},
+				// A worker's counters live in the worker: it serves them.
+				{"/metrics", http.StatusOK, `longtail_queue_depth{queue="ingest",state="pending"} 0`},
 			}
 			for _, tt := range tests {
 				if code, body := get(tt.path); code != tt.code || !strings.Contains(body, tt.body) {
@@ -51,6 +52,10 @@ func TestHealthListenForRolesWithoutTheAPI(t *testing.T) {
 			}
 			if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"unavailable"`) {
 				t.Errorf("readyz without Redis = %d %s, want 503 unavailable", code, body)
+			}
+			// The failed pings are counted as Redis errors.
+			if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, `longtail_redis_errors_total{op=`) {
+				t.Errorf("metrics without Redis = %d, want 200 with longtail_redis_errors_total:\n%s", code, body)
 			}
 			// Redis back: ready again, without a restart.
 			if err := srv.Start(); err != nil {

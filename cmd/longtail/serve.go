@@ -119,9 +119,9 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 		}()
 	}
 
-	// Probes for roles without the API (which answers them itself).
+	// Probes and /metrics for roles without the API (which answers them itself).
 	if !role.api && cfg.HTTP.HealthListen != "" {
-		health, err := startHealth(ctx, cfg.HTTP.HealthListen, st.rdb, log, stdout, errc)
+		health, err := startHealth(ctx, cfg.HTTP.HealthListen, st.rdb, app.registry, cfg.Metrics.Token, log, stdout, errc)
 		if err != nil {
 			return err
 		}
