@@ -72,7 +72,10 @@ func BenchmarkScheduleEnrollments(b *testing.B) {
 		b.Fatal(err)
 	}
 	lib, err := nurture.LoadLibrary(
-		nurture.Source{FS: fstest.MapFS{"b.yaml": {Data: []byte("id: bench\nname: Bench\nwindow: always\nsteps:\n  - {id: hello, send: hello}\n")}}, Name: "flows"},
+		nurture.Source{FS: fstest.MapFS{
+			"b.yaml":  {Data: []byte("id: bench\nname: Bench\nwindow: always\nsteps:\n  - {id: hello, send: hello}\n")},
+			"b2.yaml": {Data: []byte("id: bench-batch\nname: Bench batch\nwindow: always\nsteps:\n  - {id: hello, send: hello}\n")},
+		}, Name: "flows"},
 		nurture.Source{FS: fstest.MapFS{"hello.en.txt": {Data: []byte(`{{define "subject"}}Hi{{end}}Hello {{.Rep.Name}}`)}}, Name: "templates"}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -137,8 +140,47 @@ func BenchmarkScheduleEnrollments(b *testing.B) {
 		}
 	}
 	enrol := time.Since(start)
+
+	// The batch path, as a segment trigger enrols: EnrollMany and
+	// EnqueueNurtureMany, 1,000 contacts at a time, into another flow.
+	start = time.Now()
+	for lo := 0; lo < n; lo += enrollBatch {
+		ids := make([]string, 0, enrollBatch)
+		for i := lo; i < min(n, lo+enrollBatch); i++ {
+			ids = append(ids, fmt.Sprintf("c%07d", i))
+		}
+		res, err := eng.EnrollMany(ctx, "bench-batch", ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		next := make([]nurture.Next, 0, len(res))
+		for _, r := range res {
+			if r.Err != nil || !r.Created {
+				b.Fatalf("EnrollMany: created %v, %v", r.Created, r.Err)
+			}
+			r.Next.At = at
+			next = append(next, *r.Next)
+		}
+		if err := jobs.EnqueueNurtureMany(ctx, client, next); err != nil {
+			b.Fatal(err)
+		}
+	}
+	batched := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(n)/enrol.Seconds(), "enrollments/s")
+	b.ReportMetric(float64(n)/batched.Seconds(), "batched-enrollments/s")
 	b.ReportMetric(float64(n)/trivial.Seconds(), "trivial-tasks/s")
 	b.ReportMetric(trivial.Seconds()/enrol.Seconds(), "ratio")
+	b.ReportMetric(trivial.Seconds()/batched.Seconds(), "batched-ratio")
+	// Every step task of both paths is queued, once.
+	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueNurture)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if info.Scheduled != 2*n {
+		b.Fatalf("%d nurture steps scheduled; want %d", info.Scheduled, 2*n)
+	}
 }
+
+// enrollBatch is how many contacts one EnrollMany call of the benchmark enrols.
+const enrollBatch = 1000

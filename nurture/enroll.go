@@ -67,7 +67,7 @@ func (e *Engine) enroll(ctx context.Context, f *flow.Flow, c directory.Contact) 
 			// caller that died before queueing it can queue it again.
 			return Enrolled{Enrollment: cur, Next: e.schedule(cur)}, nil
 		}
-		d, err := e.cfg.Gate.MayMail(ctx, c.ID)
+		d, err := e.mayMail(ctx, c)
 		if err != nil {
 			return Enrolled{}, err
 		}

@@ -67,22 +67,40 @@ func (g *Gate) MayMail(ctx context.Context, contactID string) (Decision, error) 
 	if err != nil {
 		return Decision{}, fmt.Errorf("nurture: contact %s: %w", contactID, err)
 	}
+	return g.MayMailContact(ctx, c)
+}
+
+// MayMailContact is MayMail for a contact the caller has just read, so
+// that enrolling reads it once. The sends' last check before DATA asks
+// MayMail, which reads the contact as it is then.
+func (g *Gate) MayMailContact(ctx context.Context, c directory.Contact) (Decision, error) {
 	if c.Consent == directory.ConsentWithdrawn {
-		return Decision{Reason: ReasonConsentWithdrawn}, nil
+		return decide(c, "", true, ""), nil
 	}
 	sup, err := g.supp.Suppressed(ctx, c.PartnerID, c.ID)
 	if err != nil {
-		return Decision{}, fmt.Errorf("nurture: suppression of %s: %w", contactID, err)
+		return Decision{}, fmt.Errorf("nurture: suppression of %s: %w", c.ID, err)
 	}
 	if sup != "" {
-		return Decision{Reason: ReasonSuppressed + ": " + sup}, nil
+		return decide(c, sup, true, ""), nil
 	}
 	ok, why, err := g.queue.MayMail(ctx, c.PartnerID, c.ID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("nurture: call queue of %s: %w", c.PartnerID, err)
 	}
-	if !ok {
-		return Decision{Reason: why}, nil
+	return decide(c, sup, ok, why), nil
+}
+
+// decide is the gate's rule, from what it read: the contact, its
+// suppression ("" for none) and the call queue's answer.
+func decide(c directory.Contact, sup string, queueOK bool, why string) Decision {
+	switch {
+	case c.Consent == directory.ConsentWithdrawn:
+		return Decision{Reason: ReasonConsentWithdrawn}
+	case sup != "":
+		return Decision{Reason: ReasonSuppressed + ": " + sup}
+	case !queueOK:
+		return Decision{Reason: why}
 	}
-	return Decision{Allowed: true}, nil
+	return Decision{Allowed: true}
 }

@@ -274,19 +274,33 @@ type Change struct {
 // Commit writes c over e if e is still at seq e.Seq, and returns the
 // enrollment as written. ErrMoved when another transition came first.
 func (s *Store) Commit(ctx context.Context, e *Enrollment, c Change, now time.Time) (*Enrollment, error) {
+	keys, args := commitArgs(e, c, now)
+	q, err := commitScript.Run(ctx, s.rdb, keys, args...).Int64()
+	return committed(e, c, now, q, err)
+}
+
+// commitArgs are the keys and arguments of commitScript for c over e.
+func commitArgs(e *Enrollment, c Change, now time.Time) ([]string, []any) {
 	hist := ""
 	if c.Done != nil {
 		hist = ms(c.Done.At) + " " + c.Done.Step + " " + c.Done.Outcome
 	}
-	entered := c.EnteredAt
-	if entered.IsZero() {
-		entered = e.EnteredAt
-	}
 	args := []any{e.Seq, hist, historyLength, e.Flow + ":" + e.ContactID,
 		"f", e.Flow, "c", e.ContactID, "s", c.Step, "st", string(c.Status), "r", c.Reason,
-		"n", ms(c.NextAt), "e", ms(entered), "u", ms(now), "x", ms(c.EndedAt), "w", encodeWaiter(c.Waiter)}
+		"n", ms(c.NextAt), "e", ms(enteredAt(e, c)), "u", ms(now), "x", ms(c.EndedAt), "w", encodeWaiter(c.Waiter)}
 	keys := []string{enrollmentKey(e.PartnerID, e.Flow, e.ContactID), historyKey(e.PartnerID, e.Flow, e.ContactID), partnerIndexKey(e.PartnerID)}
-	q, err := commitScript.Run(ctx, s.rdb, keys, args...).Int64()
+	return keys, args
+}
+
+func enteredAt(e *Enrollment, c Change) time.Time {
+	if c.EnteredAt.IsZero() {
+		return e.EnteredAt
+	}
+	return c.EnteredAt
+}
+
+// committed is the enrollment commitScript wrote (new seq q), or its error.
+func committed(e *Enrollment, c Change, now time.Time, q int64, err error) (*Enrollment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nurture: commit %s: %w", e.ID, err)
 	}
@@ -295,7 +309,7 @@ func (s *Store) Commit(ctx context.Context, e *Enrollment, c Change, now time.Ti
 	}
 	out := *e
 	out.Step, out.Status, out.Reason, out.NextAt, out.Waiter = c.Step, c.Status, c.Reason, c.NextAt, c.Waiter
-	out.EnteredAt, out.UpdatedAt, out.EndedAt, out.Seq, out.History = entered, now, c.EndedAt, q, nil
+	out.EnteredAt, out.UpdatedAt, out.EndedAt, out.Seq, out.History = enteredAt(e, c), now, c.EndedAt, q, nil
 	return &out, nil
 }
 

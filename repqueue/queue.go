@@ -401,18 +401,24 @@ func (q *Queue) MayMail(ctx context.Context, partnerID, contactID string) (bool,
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, "", fmt.Errorf("repqueue: may mail %s: %w", partnerID, err)
 	}
-	if s := st.Val(); s == StateQueued || s == StateClaimed {
-		return false, HoldInCallQueue, nil
+	ok, why := q.mayMail(st.Val(), n.Val())
+	return ok, why, nil
+}
+
+// mayMail decides MayMail from the partner's entry state and nurture hash.
+func (q *Queue) mayMail(state string, n map[string]string) (bool, string) {
+	if state == StateQueued || state == StateClaimed {
+		return false, HoldInCallQueue
 	}
-	if n.Val()[nStop] != "" {
-		return false, n.Val()[nStop], nil
+	if n[nStop] != "" {
+		return false, n[nStop]
 	}
-	if u := n.Val()[nUntil]; u != "" {
+	if u := n[nUntil]; u != "" {
 		if until := fromMS(u); until.After(q.now()) {
-			return false, "cooldown until " + until.Format(time.RFC3339), nil
+			return false, "cooldown until " + until.Format(time.RFC3339)
 		}
 	}
-	return true, "", nil
+	return true, ""
 }
 
 // Nurture hash fields.

@@ -3,7 +3,7 @@
 # same machine in the same run (these machines are shared and noisy: read
 # the ratios, not the absolute figures).
 #
-#   scripts/bench.sh            # ~2 minutes
+#   scripts/bench.sh            # ~3 minutes
 #
 # Targets: edge ≥ 100,000 events/s; import ≥ 20,000 rows/s; scoring ≥ 0.3 ×
 # raw pipelined EVALSHA (scripts/bench-scoring.sh); event → queue entry
@@ -44,3 +44,9 @@ echo; echo "== scoring vs raw pipelined EVALSHA"
 
 echo; echo "== event → queue entry latency at 5,000 events/s (whole service)"
 bench ./cmd/longtail/ BenchmarkEventToQueue 1x
+
+echo; echo "== nurture: emails rendered and delivered through mailer vs a bare SMTP loop (ratio ≥ 0.5, ≥ 1,000 emails/s)"
+bench ./nurture/message/ BenchmarkRenderAndDeliver 5000x
+
+echo; echo "== nurture: 100,000 enrollments scheduled vs trivial asynq tasks (batched-ratio ≥ 0.3)"
+bench ./jobs/ BenchmarkScheduleEnrollments 100000x
