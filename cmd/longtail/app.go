@@ -278,6 +278,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 		},
 		Flows:          a.httpFlows(),
 		EnqueueNurture: a.enqueueNurture(),
+		ReloadFlows:    a.httpReloadFlows(),
 		ContactsCreated: func(ctx context.Context, ids ...string) error {
 			return jobs.NewNurtureTriggerQueue(a.tasks).ContactsCreated(ctx, ids...)
 		},
