@@ -50,10 +50,10 @@ type NurtureTriggers interface {
 
 func newNurtureTriggerTask(p NurtureTriggerPayload, id string) *asynq.Task {
 	return asynq.NewTask(TypeNurtureTrigger, marshal(TypeNurtureTrigger, p),
-		asynq.TaskID(TypeNurtureTrigger+":"+id), asynq.Queue(QueueNurture), asynq.MaxRetry(20),
-		// Kept a day after it ran, so the same cause queued again (a
-		// retried import, a repeated outcome) is refused by its id.
-		asynq.Retention(24*time.Hour))
+		// The id refuses the same cause queued again while it waits; once
+		// it ran, a repeat is harmless (an enrolled contact stays where it
+		// is, a resumed enrollment is no longer paused), so it is not kept.
+		asynq.TaskID(TypeNurtureTrigger+":"+id), asynq.Queue(QueueNurture), asynq.MaxRetry(20))
 }
 
 // NurtureTriggerQueue queues trigger tasks; the zero value is unusable.
