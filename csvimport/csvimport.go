@@ -71,6 +71,10 @@ type Options struct {
 	// BatchSize is how many rows are written per pipelined round of Redis
 	// commands. If zero, 1000.
 	BatchSize int
+	// Created, if set, is told after each batch the ids of the contacts
+	// it created (not those it updated): nurture's contact.created
+	// trigger. An error stops the import like a failed write.
+	Created func(ctx context.Context, contactIDs []string) error
 }
 
 // Report says what an import did.
@@ -145,6 +149,7 @@ func Import(ctx context.Context, s Store, kind Kind, r io.Reader, opt Options) (
 		batch: s.NewBatch(), kind: kind, h: h, rep: &Report{},
 		seenID:    map[string]int{},
 		seenEmail: map[string]int{},
+		created:   opt.Created,
 	}
 	done, reported := 0, -1
 	flush := func() error {
@@ -279,6 +284,7 @@ type importer struct {
 	pending   []*row
 	seenID    map[string]int
 	seenEmail map[string]int
+	created   func(ctx context.Context, contactIDs []string) error
 }
 
 func (im *importer) reject(line int, reason string) {
@@ -359,6 +365,7 @@ func (im *importer) flush(ctx context.Context) error {
 	}
 	var res []directory.PutResult
 	var err error
+	var newIDs []string // contacts: the id of row i when it was created
 	switch im.kind {
 	case KindPartners:
 		items := make([]directory.PartnerPut, len(rows))
@@ -382,17 +389,24 @@ func (im *importer) flush(ctx context.Context) error {
 		res, err = im.batch.PutReps(ctx, items)
 	default:
 		items := make([]directory.ContactPut, len(rows))
+		newIDs = make([]string, len(rows))
+		resolved := make([]string, len(rows))
 		for i, r := range rows {
 			items[i] = directory.ContactPut{
 				Email: r.email, ID: r.id, PartnerID: r.pid, KeepPartner: !r.pidGiven,
 				Resolved: func(id string) error {
+					resolved[i] = id
 					if prev, dup := firstSeen(im.seenID, id, r.line); dup {
 						return fmt.Errorf("duplicate id %q (also on line %d)", id, prev)
 					}
 					return nil
 				},
-				Merge: func(c directory.Contact, _ bool) directory.Contact {
+				Merge: func(c directory.Contact, found bool) directory.Contact {
 					im.applyContact(&c, r.rec)
+					newIDs[i] = ""
+					if !found {
+						newIDs[i] = resolved[i] // Merge sees the stored contact, without its id when new
+					}
 					return c
 				},
 			}
@@ -402,7 +416,11 @@ func (im *importer) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var created []string
 	for i, r := range res {
+		if r.Err == nil && newIDs != nil && newIDs[i] != "" {
+			created = append(created, newIDs[i])
+		}
 		switch {
 		case r.Err != nil:
 			im.reject(rows[i].line, r.Err.Error())
@@ -411,6 +429,11 @@ func (im *importer) flush(ctx context.Context) error {
 			im.rep.Unchanged++
 		default:
 			im.rep.Imported++
+		}
+	}
+	if len(created) > 0 && im.created != nil {
+		if err := im.created(ctx, created); err != nil {
+			return fmt.Errorf("contact.created: %w", err)
 		}
 	}
 	return nil

@@ -88,6 +88,13 @@ type Deps struct {
 	// the first step of an enrolment; both nil when nurture is off.
 	Flows          Flows
 	EnqueueNurture func(ctx context.Context, next ...nurture.Next) error
+	// ReloadFlows, if set with Flows, serves POST /v1/flows/reload: it
+	// reloads the flows and templates, or refuses an invalid set (an error
+	// wrapping nurture.ErrReloadInvalid) and keeps the old one.
+	ReloadFlows func(ctx context.Context) (nurture.Reloaded, error)
+	// ContactsCreated, if set, is told of each contact PUT /v1/contacts/{id}
+	// creates: nurture's contact.created trigger.
+	ContactsCreated func(ctx context.Context, ids ...string) error
 	// Providers are the configured webhook providers.
 	Providers []webhook.Provider
 	// Ops is the task-queue monitor (asynqmon), served under /ops/queues/
@@ -123,6 +130,8 @@ type API struct {
 	program        ProgramFacts
 	flows          Flows
 	enqueueNurture func(ctx context.Context, next ...nurture.Next) error
+	created        func(ctx context.Context, ids ...string) error
+	reloadFlows    func(ctx context.Context) (nurture.Reloaded, error)
 	keys           keyring
 	metrics        *metrics
 	mux            *http.ServeMux
@@ -165,6 +174,7 @@ func New(cfg Config, d Deps) (*API, error) {
 		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, outcomes: d.Outcomes, gate: d.Gate,
 		program: d.Program,
 		flows:   d.Flows, enqueueNurture: d.EnqueueNurture,
+		created: d.ContactsCreated, reloadFlows: d.ReloadFlows,
 	}
 	if (d.Flows == nil) != (d.EnqueueNurture == nil) {
 		return nil, errors.New("httpapi: Flows and EnqueueNurture go together")

@@ -92,10 +92,20 @@ func (a *API) putContact(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &c) || !pathID(w, r, &c.ID) {
 		return
 	}
-	out, _, err := a.dir.PutContact(r.Context(), c)
+	out, created, err := a.dir.PutContact(r.Context(), c)
 	if err != nil {
 		directoryError(w, r, err)
 		return
+	}
+	if created && a.created != nil {
+		// The contact stands; a failure to queue its trigger is ours (503),
+		// and a retried PUT finds the contact no longer new: the trigger is
+		// lost in that case, said in the log.
+		if err := a.created(r.Context(), out.ID); err != nil {
+			a.log.Error().Err(err).Str("contact_id", out.ID).Msg("contact.created: the nurture trigger was not queued")
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "the contact was saved, but its nurture trigger could not be queued")
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -35,6 +35,45 @@ func (a *API) registerFlows() {
 	a.handle("DELETE /v1/flows/{id}/enrollments/{contact}", a.requireAdmin(a.deleteEnrollment))
 	a.handle("GET /v1/flows/{id}/funnel", a.requireAdmin(a.funnel))
 	a.handle("GET /v1/contacts/{id}/enrollments", a.requireAdmin(a.contactEnrollments))
+	if a.reloadFlows != nil {
+		a.handle("POST /v1/flows/reload", a.requireAdmin(a.reload))
+	}
+}
+
+// reloadRefused is the 422 of a refused reload: the usual error, with
+// every problem on its own in errors.
+type reloadRefused struct {
+	Error struct {
+		Code    string   `json:"code"`
+		Message string   `json:"message"`
+		Errors  []string `json:"errors"`
+	} `json:"error"`
+}
+
+// reload reloads this process's flows and templates (each process holds
+// its own: POST to every api process, SIGHUP the workers).
+func (a *API) reload(w http.ResponseWriter, r *http.Request) {
+	out, err := a.reloadFlows(r.Context())
+	if errors.Is(err, nurture.ErrReloadInvalid) {
+		var body reloadRefused
+		body.Error.Code = "invalid_flows"
+		var list flow.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				body.Error.Errors = append(body.Error.Errors, e.Error())
+			}
+		} else {
+			body.Error.Errors = []string{strings.TrimPrefix(strings.TrimPrefix(err.Error(), nurture.ErrReloadInvalid.Error()), "\n")}
+		}
+		body.Error.Message = fmt.Sprintf("refused, the running flows are unchanged: %s", strings.Join(body.Error.Errors, "; "))
+		writeJSON(w, http.StatusUnprocessableEntity, body)
+		return
+	}
+	if err != nil {
+		internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 type flowSummary struct {

@@ -38,6 +38,7 @@ func NewNurtureStepTask(n nurture.Next) *asynq.Task {
 type Nurture interface {
 	Run(ctx context.Context, t nurture.Task) (*nurture.Next, error)
 	OnEvents(ctx context.Context, in nurture.ContactEvents) ([]nurture.Next, error)
+	NurtureTriggers
 }
 
 // EnqueueNurture queues the steps the engine asked for.

@@ -37,6 +37,11 @@ func Register(mux *asynq.ServeMux, d Deps) {
 	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks, d.Program.Recorder, d.Nurture))
 	if d.Nurture != nil {
 		mux.Handle(TypeNurtureStep, handleNurtureStep(d.Nurture, d.Tasks))
+		mux.Handle(TypeNurtureTrigger, handleNurtureTrigger(d.Nurture, d.Tasks))
+	} else {
+		// Triggers are queued by processes that do not know whether the
+		// worker runs nurture (an import): with it off, they are done.
+		mux.Handle(TypeNurtureTrigger, handleNurtureTrigger(nil, d.Tasks))
 	}
 	mux.Handle(TypeScoreRFM, handleScoreRFM(d.RFM))
 	mux.Handle(TypeHandoffPartner, handleHandoffPartner(d.Handoff, d.Tasks))

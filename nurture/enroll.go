@@ -50,10 +50,14 @@ func (e *Engine) Enroll(ctx context.Context, flowID, contactID string) (Enrolled
 	if err != nil {
 		return Enrolled{}, err
 	}
-	return e.enroll(ctx, f, c)
+	return e.enroll(ctx, f, c, false)
 }
 
-func (e *Engine) enroll(ctx context.Context, f *flow.Flow, c directory.Contact) (Enrolled, error) {
+// enroll enrols c in f. mayPause (triggers) lets in a contact the gate
+// only pauses (its partner with a rep, or in a not-now cooldown): the
+// enrollment then pauses at its first step, which is what a flow triggered
+// by handoff.recycled during the cooldown expects.
+func (e *Engine) enroll(ctx context.Context, f *flow.Flow, c directory.Contact, mayPause bool) (Enrolled, error) {
 	id := EnrollmentID(c.PartnerID, f.ID, c.ID)
 	for range 3 {
 		cur, err := e.cfg.Store.Get(ctx, id)
@@ -71,7 +75,7 @@ func (e *Engine) enroll(ctx context.Context, f *flow.Flow, c directory.Contact) 
 		if err != nil {
 			return Enrolled{}, err
 		}
-		if !d.Allowed {
+		if !d.Allowed && !(mayPause && pauses(d.Reason)) {
 			return Enrolled{}, &NotMailableError{Reason: d.Reason}
 		}
 		now := e.now()
@@ -294,7 +298,7 @@ func (e *Engine) Trigger(ctx context.Context, contactID string, causes ...flow.C
 				continue
 			}
 			seen[f.ID] = true
-			r, err := e.enroll(ctx, f, c)
+			r, err := e.enroll(ctx, f, c, true)
 			var nm *NotMailableError
 			if errors.As(err, &nm) {
 				return out, nil // nobody enrols a contact the gate refuses

@@ -106,7 +106,7 @@ func (e *Engine) EnrollMany(ctx context.Context, flowID string, contactIDs []str
 			cs = append(cs, contacts[i])
 		}
 	}
-	res, err := e.enrollBatch(ctx, f, cs)
+	res, err := e.enrollBatch(ctx, f, cs, false)
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +116,9 @@ func (e *Engine) EnrollMany(ctx context.Context, flowID string, contactIDs []str
 	return out, nil
 }
 
-// enrollBatch is enroll for each contact of cs.
-func (e *Engine) enrollBatch(ctx context.Context, f *flow.Flow, cs []directory.Contact) ([]EnrollResult, error) {
+// enrollBatch is enroll for each contact of cs; mayPause as enroll's (a
+// trigger enrols a contact whose partner is only paused).
+func (e *Engine) enrollBatch(ctx context.Context, f *flow.Flow, cs []directory.Contact, mayPause bool) ([]EnrollResult, error) {
 	out := make([]EnrollResult, len(cs))
 	if len(cs) == 0 {
 		return out, nil
@@ -154,7 +155,7 @@ func (e *Engine) enrollBatch(ctx context.Context, f *flow.Flow, cs []directory.C
 		switch {
 		case errs[k] != nil:
 			out[i].Err = errs[k]
-		case !decisions[k].Allowed:
+		case !decisions[k].Allowed && !(mayPause && pauses(decisions[k].Reason)):
 			out[i].Err = &NotMailableError{Reason: decisions[k].Reason}
 		default:
 			commits = append(commits, Commit{E: curs[i], C: Change{Step: first, Status: StatusActive, NextAt: now, EnteredAt: now,
@@ -175,7 +176,7 @@ func (e *Engine) enrollBatch(ctx context.Context, f *flow.Flow, cs []directory.C
 		case errors.Is(cerrs[k], ErrMoved):
 			// Another trigger (or the same contact twice in this batch)
 			// came first: the single path reads it again and answers.
-			r, err := e.enroll(ctx, f, cs[i])
+			r, err := e.enroll(ctx, f, cs[i], mayPause)
 			out[i] = EnrollResult{Enrolled: r, Err: err}
 			continue
 		case cerrs[k] != nil:
@@ -268,7 +269,7 @@ func (e *Engine) TriggerMany(ctx context.Context, contactIDs []string, causes ..
 	}
 	var out []Next
 	for _, f := range order {
-		res, err := e.enrollBatch(ctx, f, members[f.ID])
+		res, err := e.enrollBatch(ctx, f, members[f.ID], true)
 		if err != nil {
 			return out, err
 		}

@@ -6,7 +6,10 @@
 //     it can cross the threshold again (repqueue.Queue.RecordOutcome);
 //  2. a converted call's deal reaches scoring and monetary RFM as a
 //     deal.won event, through the same durable queue as any event;
-//  3. every handoff.webhooks receiver is told of the outcome.
+//  3. every handoff.webhooks receiver is told of the outcome;
+//  4. nurture is told (Deps.Nurture): a recycled partner's paused
+//     enrollments resume and its handoff.recycled flows enrol; converted
+//     and not_a_fit end its enrollments.
 //
 // Every step is idempotent: recording the same outcome again changes
 // nothing in the queue, repeats the re-arm, and queues the deal event and
@@ -49,11 +52,22 @@ type Webhooks interface {
 	Enqueue(ctx context.Context, p notify.Payload) error
 }
 
-// Deps are a Recorder's collaborators; all are required.
+// Nurture is told of each outcome, to resume and trigger the partner's
+// nurture on a recycle and end it on converted or not_a_fit; once per
+// hand-off and outcome however often it is called
+// (*jobs.NurtureTriggerQueue implements it).
+type Nurture interface {
+	Outcome(ctx context.Context, partnerID, handoffID, outcome string, recycled bool) error
+}
+
+// Deps are a Recorder's collaborators; all are required but Nurture.
 type Deps struct {
 	Queue    Queue
 	Events   Events
 	Webhooks Webhooks
+	// Nurture, if set, follows outcomes in nurture (nil: nurture is not
+	// told; the gate still pauses and stops it).
+	Nurture Nurture
 	// Clock dates the webhook of an outcome that leaves the entry open
 	// (callback, no answer), which has no time of its own: a retry of such
 	// an outcome may reach the receivers again, with a later date. A
@@ -95,6 +109,11 @@ func (r *Recorder) Record(ctx context.Context, repID, partnerID string, o repque
 	}
 	if err := r.announce(ctx, e); err != nil {
 		errs = append(errs, fmt.Errorf("queue the outcome webhooks: %w", err))
+	}
+	if r.d.Nurture != nil && e.State == repqueue.StateClosed {
+		if err := r.d.Nurture.Outcome(ctx, e.PartnerID, e.HandoffID(), e.Outcome, e.Recycles()); err != nil {
+			errs = append(errs, fmt.Errorf("queue the nurture follow-up: %w", err))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return e, fmt.Errorf("outcome: %s for partner %s: %w: %w", e.Outcome, partnerID, ErrFollowUp, err)

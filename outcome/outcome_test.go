@@ -2,6 +2,7 @@ package outcome_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -49,7 +50,8 @@ func TestRecordRunsEachFollowUpOnce(t *testing.T) {
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	t.Cleanup(func() { _ = client.Close() })
-	r, err := outcome.New(outcome.Deps{Queue: q, Events: jobs.NewEventQueue(client, time.Second), Webhooks: jobs.NewWebhookQueue(client, 2), Clock: clk.Now})
+	r, err := outcome.New(outcome.Deps{Queue: q, Events: jobs.NewEventQueue(client, time.Second), Webhooks: jobs.NewWebhookQueue(client, 2), Clock: clk.Now,
+		Nurture: jobs.NewNurtureTriggerQueue(client)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +102,23 @@ func TestRecordRunsEachFollowUpOnce(t *testing.T) {
 	// outcome per receiver.
 	if len(ingest) != 1 || len(hooks) != 4 {
 		t.Errorf("queued %d deal-event tasks and %d webhook deliveries, want 1 and 4 (2 outcomes × 2 receivers)", len(ingest), len(hooks))
+	}
+	// Nurture is told once per outcome: the conversion ends the partner's
+	// enrollments, the recycle resumes and triggers them.
+	nurt, err := ins.ListPendingTasks(jobs.QueueNurture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, task := range nurt {
+		var p jobs.NurtureTriggerPayload
+		if err := json.Unmarshal(task.Payload, &p); err != nil || task.Type != jobs.TypeNurtureTrigger {
+			t.Fatalf("task %s %s: %v", task.Type, task.Payload, err)
+		}
+		got[p.PartnerID] = p.Outcome
+	}
+	if len(nurt) != 2 || got["won"] != "converted" || got["later"] != "recycled" {
+		t.Errorf("nurture tasks %v (%d), want won converted and later recycled, once each", got, len(nurt))
 	}
 	// not_now recycled the partner: it may cross the threshold again.
 	res, err := engine.Apply(ctx, scoring.Target{PartnerID: "later", ContactID: "c-later"},

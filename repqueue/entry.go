@@ -118,6 +118,10 @@ type Entry struct {
 // Open reports whether the entry is queued or claimed.
 func (e *Entry) Open() bool { return e.State == StateQueued || e.State == StateClaimed }
 
+// Recycles reports whether the entry's closing outcome handed the partner
+// back to nurture (not now, wrong contact, the last no answer).
+func (e *Entry) Recycles() bool { return recycles(e) }
+
 // HandoffID is the identity of the crossing the entry hands off, as
 // scoring.Crossing.HandoffID spells it.
 func (e *Entry) HandoffID() string {

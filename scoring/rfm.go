@@ -22,6 +22,16 @@ type RFMSummary struct {
 	// "threshold" (fewer than scoring.rfm.min_population partners with a
 	// value for it).
 	Basis RFMBasis `json:"basis"`
+	// Entered lists the partners whose segment changed at this run (from
+	// the one stored by the previous run; a first ranking counts as
+	// entering): what nurture's {segment: X} trigger fires on.
+	Entered []SegmentEntry `json:"-"`
+}
+
+// SegmentEntry is a partner that entered Segment at a ranking run; From
+// is its segment before ("" when it had none).
+type SegmentEntry struct {
+	PartnerID, Segment, From string
 }
 
 // RFMBasis says, per metric, how ranks were set: BasisQuintile,
@@ -49,6 +59,7 @@ type rfmFacts struct {
 	recency   int // days since the last scored engagement, purchase or deal
 	frequency int
 	monetary  float64
+	segment   string // the segment the previous run stored
 }
 
 const rfmChunk = 500
@@ -110,6 +121,12 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 		for i, pid := range chunk {
 			f := rfmFacts{id: pid, recency: -1}
 			fields := partners[i].Val()
+			if raw := fields["rfm"]; raw != "" {
+				var prev RFM
+				if json.Unmarshal([]byte(raw), &prev) == nil {
+					f.segment = prev.Segment
+				}
+			}
 			if ms := int64(store.ParsePartnerHead(fields["h"]).Last); ms > 0 {
 				f.engaged = true
 				f.recency = int(max(now.Sub(time.UnixMilli(ms)), 0) / Day)
@@ -171,6 +188,9 @@ func (e *Engine) ComputeRFM(ctx context.Context, partnerIDs []string, now time.T
 			}
 			res.Segment = e.segment(res.R, res.F, res.M)
 			sum.Segments[res.Segment]++
+			if res.Segment != fa.segment {
+				sum.Entered = append(sum.Entered, SegmentEntry{PartnerID: fa.id, Segment: res.Segment, From: fa.segment})
+			}
 			b, err := json.Marshal(res)
 			if err != nil {
 				return nil, fmt.Errorf("scoring: rfm encode: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/longtailhq/longtail/event"
 )
 
@@ -109,8 +110,44 @@ func TestComputeRFMQuintiles(t *testing.T) {
 	}
 	if diff := cmp.Diff(&RFMSummary{Partners: 10, Segments: map[string]int{
 		"lost": 3, "hibernating": 2, "potential": 1, "champions": 4,
-	}, Basis: RFMBasis{q, q, q}}, sum); diff != "" {
+	}, Basis: RFMBasis{q, q, q}}, sum, cmpopts.IgnoreFields(RFMSummary{}, "Entered")); diff != "" {
 		t.Errorf("summary (-want, +got):\n%s", diff)
+	}
+	// A first ranking: every partner entered its segment, from none.
+	var entered []SegmentEntry
+	for i, r := range want {
+		entered = append(entered, SegmentEntry{PartnerID: ids[i], Segment: r.Segment})
+	}
+	if diff := cmp.Diff(entered, sum.Entered); diff != "" {
+		t.Errorf("entered at the first run (-want, +got):\n%s", diff)
+	}
+	// The same figures again: nobody entered anything.
+	again, err := b.eng.ComputeRFM(b.ctx, ids, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Entered) != 0 {
+		t.Errorf("entered at an identical run: %+v, want none", again.Entered)
+	}
+	// p0 engages today: it leaves "lost" (and only it moves to a new
+	// segment, from "lost").
+	b.apply(t, Target{PartnerID: "p0", ContactID: "c"}, visits("p0", 0, 9)...)
+	moved, err := b.eng.ComputeRFM(b.ctx, ids, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := b.rfmRows(t, ids)
+	var changed []SegmentEntry
+	for i, r := range rows {
+		if r.Segment != want[i].Segment {
+			changed = append(changed, SegmentEntry{PartnerID: ids[i], Segment: r.Segment, From: want[i].Segment})
+		}
+	}
+	if len(changed) == 0 || changed[0].PartnerID != "p0" {
+		t.Fatalf("p0 did not change segment: %+v", changed)
+	}
+	if diff := cmp.Diff(changed, moved.Entered); diff != "" {
+		t.Errorf("entered after p0 engaged (-want, +got):\n%s", diff)
 	}
 	if p, err := b.eng.Partner(b.ctx, "unassigned"); err != nil || p.RFM != nil {
 		t.Errorf("the unassigned partner was ranked: %+v, %v", p.RFM, err)
@@ -170,7 +207,7 @@ func TestComputeRFMSmallPopulation(t *testing.T) {
 	}
 	if diff := cmp.Diff(&RFMSummary{Partners: 5, Segments: map[string]int{
 		"potential": 1, "new": 1, "at risk": 1, "lost": 2,
-	}, Basis: RFMBasis{th, th, th}}, sum); diff != "" {
+	}, Basis: RFMBasis{th, th, th}}, sum, cmpopts.IgnoreFields(RFMSummary{}, "Entered")); diff != "" {
 		t.Errorf("summary (-want, +got):\n%s", diff)
 	}
 	if p, err := b.eng.Partner(b.ctx, "unassigned"); err != nil || p.RFM != nil {

@@ -255,6 +255,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 	}
 	outcomes, err := outcome.New(outcome.Deps{
 		Queue: a.reps, Events: a.edge, Webhooks: jobs.NewWebhookQueue(a.tasks, a.hooks.Len()), Clock: a.clock,
+		Nurture: jobs.NewNurtureTriggerQueue(a.tasks),
 	})
 	if err != nil {
 		return nil, err
@@ -307,6 +308,10 @@ func (a *app) httpHandler() (http.Handler, error) {
 		},
 		Flows:          a.httpFlows(),
 		EnqueueNurture: a.enqueueNurture(),
+		ReloadFlows:    a.httpReloadFlows(),
+		ContactsCreated: func(ctx context.Context, ids ...string) error {
+			return jobs.NewNurtureTriggerQueue(a.tasks).ContactsCreated(ctx, ids...)
+		},
 		Mounts: func(mux *http.ServeMux) {
 			for _, m := range mounts {
 				m(mux)
@@ -367,10 +372,20 @@ func (r rfmRunner) RunRFM(ctx context.Context) error {
 		}
 		ids = append(ids, id)
 	}
-	sum, err := r.a.engine.ComputeRFM(ctx, ids, r.a.clock())
+	now := r.a.clock()
+	sum, err := r.a.engine.ComputeRFM(ctx, ids, now)
 	if err != nil {
 		return fmt.Errorf("rfm: %w", err)
 	}
-	r.a.log.Info().Int("partners", sum.Partners).Interface("segments", sum.Segments).Msg("rfm ranked")
+	r.a.log.Info().Int("partners", sum.Partners).Interface("segments", sum.Segments).Int("entered", len(sum.Entered)).Msg("rfm ranked")
+	// The partners that entered a segment fire nurture's {segment: X}
+	// trigger. A run that dies between ranking and queueing loses these
+	// (its retry sees the segments unchanged).
+	q := jobs.NewNurtureTriggerQueue(r.a.tasks)
+	for _, en := range sum.Entered {
+		if err := q.SegmentEntered(ctx, en.PartnerID, en.Segment, now); err != nil {
+			return err
+		}
+	}
 	return nil
 }

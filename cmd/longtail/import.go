@@ -11,8 +11,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/longtailhq/longtail/csvimport"
 	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/jobs"
 )
 
 func runImport(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -68,7 +71,13 @@ func runImport(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 			}
 		}
 	}
-	rep, err := csvimport.Import(ctx, dir, kind, f, csvimport.Options{Name: path, Progress: progress})
+	// New contacts fire nurture's contact.created trigger, as a task the
+	// workers run (this process does not run nurture).
+	tasks := asynq.NewClientFromRedisClient(st.rdb)
+	defer tasks.Close()
+	triggers := jobs.NewNurtureTriggerQueue(tasks)
+	created := func(ctx context.Context, ids []string) error { return triggers.ContactsCreated(ctx, ids...) }
+	rep, err := csvimport.Import(ctx, dir, kind, f, csvimport.Options{Name: path, Progress: progress, Created: created})
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(stderr)

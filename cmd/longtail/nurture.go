@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -112,5 +113,43 @@ func (a *app) enqueueNurture() func(ctx context.Context, next ...nurture.Next) e
 	}
 	return func(ctx context.Context, next ...nurture.Next) error {
 		return jobs.EnqueueNurture(ctx, a.tasks, next...)
+	}
+}
+
+// reloadFlows reloads this process's flows and templates from the
+// configured directories (nurture.flows_dir, nurture.templates_dir, or the
+// embedded sets), validated as `flows validate` does; an invalid set is
+// refused and the running one kept.
+func (a *app) reloadFlows(context.Context) (nurture.Reloaded, error) {
+	if a.nurture == nil {
+		return nurture.Reloaded{}, errors.New("nurture sending is off: no flows to reload")
+	}
+	return a.nurture.Reload(func() (*nurture.Library, error) {
+		return a.cfg.Nurture.Library(segmentNames(a.cfg.Scoring))
+	})
+}
+
+// httpReloadFlows is POST /v1/flows/reload's reload, nil when nurture is off.
+func (a *app) httpReloadFlows() func(ctx context.Context) (nurture.Reloaded, error) {
+	if a.nurture == nil {
+		return nil
+	}
+	return a.reloadFlows
+}
+
+// watchReload reloads the flows on every signal from sig (SIGHUP) until
+// ctx ends. A refused set is logged by the engine; serve goes on.
+func (a *app) watchReload(ctx context.Context, sig <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+			if a.nurture == nil {
+				a.log.Info().Msg("SIGHUP: nurture sending is off, no flows to reload")
+				continue
+			}
+			_, _ = a.reloadFlows(ctx)
+		}
 	}
 }

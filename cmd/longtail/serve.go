@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -84,6 +87,14 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 		return err
 	}
 	defer app.Close()
+
+	// SIGHUP reloads the flows and templates without stopping serve.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	hctx, stopHup := context.WithCancel(ctx)
+	hdone := make(chan struct{})
+	go func() { defer close(hdone); app.watchReload(hctx, hup) }()
+	defer func() { signal.Stop(hup); stopHup(); <-hdone }()
 
 	errc := make(chan error, 3)
 	var httpSrv *http.Server
