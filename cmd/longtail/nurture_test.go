@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/longtailhq/longtail/internal/redistest"
 	"github.com/longtailhq/longtail/internal/smtptest"
+	"github.com/longtailhq/longtail/internal/webhooktest"
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/redisconn"
@@ -49,9 +52,10 @@ var unsubRE = regexp.MustCompile(`<(https?://[^>]+/u/[^>]+)>`)
 
 // startNurture runs serve with the e2e flow, a real SMTP server and a
 // real Redis, and seeds a rep, a partner and a contact (jane).
-func startNurture(t *testing.T) (*service, *smtptest.Server, *nurture.Store) {
+func startNurture(t *testing.T) (*service, *smtptest.Server, *nurture.Store, *webhooktest.SendGrid) {
 	t.Helper()
 	smtp := smtptest.Start(t)
+	sg := webhooktest.NewSendGrid(t)
 	dir := t.TempDir()
 	flows, tmpls := filepath.Join(dir, "flows"), filepath.Join(dir, "templates")
 	for p, body := range map[string]string{
@@ -72,11 +76,14 @@ smtp:
   from: "Vendor Partners <partners@vendor.example>"
 tracking:
   secret: %q
+webhooks:
+  sendgrid:
+    public_key: %q
 nurture:
   flows_dir: %q
   templates_dir: %q
   frequency_cap: {count: 10, per: 7d}
-`, smtp.URL, strings.Repeat("k", 32), flows, tmpls)
+`, smtp.URL, strings.Repeat("k", 32), sg.PublicKey(), flows, tmpls)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +109,12 @@ nurture:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, smtp, store
+	return s, smtp, store, sg
 }
 
 func TestNurtureEndToEnd(t *testing.T) {
 	t.Parallel()
-	s, smtp, store := startNurture(t)
+	s, smtp, store, sg := startNurture(t)
 	// The same registration twice (a webinar platform's retry under two
 	// ids): one enrollment, one welcome.
 	now := time.Now().UTC().Format(time.RFC3339)
@@ -141,10 +148,33 @@ func TestNurtureEndToEnd(t *testing.T) {
 		!strings.Contains(h.Get("X-Smtpapi"), `"lt_step":"welcome"`) || !strings.Contains(h.Get("List-Unsubscribe"), "mailto:partners@vendor.example") {
 		t.Errorf("headers of the welcome: %v", h)
 	}
-	// The click on the welcome, with the correlation a provider echoes.
-	click := fmt.Sprintf(`{"id":"sg-click-1","type":"email.click","email":"jane@acme.example","flow":"e2e","step":"welcome","url":"https://vendor.example/security","occurred_at":%q}`, time.Now().UTC().Format(time.RFC3339))
-	if code := doAs(t, s, testAPIKey, "POST", "/v1/events", click, nil); code != 200 {
-		t.Fatalf("POST click = %d", code)
+	// The click on the welcome arrives as SendGrid posts it: a signed
+	// webhook whose event carries, at its top level, the unique_args the
+	// welcome's X-SMTPAPI header gave (lt_contact, lt_flow, lt_step,
+	// lt_message). It resumes the wait_for and scores for Jane.
+	var smtpapi struct {
+		UniqueArgs map[string]string `json:"unique_args"`
+	}
+	if err := json.Unmarshal([]byte(h.Get("X-Smtpapi")), &smtpapi); err != nil || smtpapi.UniqueArgs["lt_contact"] != "jane" {
+		t.Fatalf("X-SMTPAPI %q: %v", h.Get("X-Smtpapi"), err)
+	}
+	ev := map[string]any{"email": "jane@acme.example", "timestamp": time.Now().Unix(), "event": "click",
+		"url": "https://vendor.example/security", "sg_event_id": "sg-click-1", "sg_message_id": "sg-msg-1.filter0001",
+		"useragent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}
+	for k, v := range smtpapi.UniqueArgs {
+		ev[k] = v
+	}
+	body, _ := json.Marshal([]any{ev})
+	req, _ := http.NewRequest("POST", s.URL+"/webhooks/sendgrid", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	sg.Sign(req.Header, body, time.Now())
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("SendGrid click webhook = %d", resp.StatusCode)
 	}
 	eventually(t, 15*time.Second, func() error {
 		if n := len(smtp.Messages()); n != 2 {
@@ -152,6 +182,29 @@ func TestNurtureEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+	// The click scored for Jane (the contact the metadata names), once.
+	var jane struct {
+		Timeline []struct {
+			ID     string  `json:"id"`
+			Type   string  `json:"type"`
+			Points float64 `json:"points"`
+		} `json:"timeline"`
+	}
+	if code := doAs(t, s, testAPIKey, "GET", "/v1/contacts/jane", "", &jane); code != 200 {
+		t.Fatalf("GET /v1/contacts/jane = %d", code)
+	}
+	clicks := 0
+	for _, it := range jane.Timeline {
+		if it.Type == "email.click" {
+			clicks++
+			if it.ID != "sendgrid:sg-click-1" || it.Points != 5 {
+				t.Errorf("Jane's click %+v, want sendgrid:sg-click-1 scoring 5", it)
+			}
+		}
+	}
+	if clicks != 1 {
+		t.Errorf("Jane's timeline has %d clicks, want the webhook's one: %+v", clicks, jane.Timeline)
+	}
 	thanks := mailHeaders(t, smtp.Messages()[1])
 	if !strings.Contains(thanks.Get("X-Smtpapi"), `"lt_step":"thanks"`) {
 		t.Fatalf("second message: %v", thanks)
@@ -163,7 +216,7 @@ func TestNurtureEndToEnd(t *testing.T) {
 	}
 	u := strings.Replace(m[1], "http://localhost:8080", s.URL, 1)
 	u = s.URL + u[strings.Index(u, "/u/"):]
-	resp, err := s.HTTP.Post(u, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	resp, err = s.HTTP.Post(u, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +261,7 @@ func mailHeaders(t *testing.T, m smtptest.Message) mail.Header {
 
 func TestNurtureAPI(t *testing.T) {
 	t.Parallel()
-	s, smtp, store := startNurture(t)
+	s, smtp, store, _ := startNurture(t)
 	for path, body := range map[string]string{
 		"/v1/contacts/omar": `{"partner_id":"acme","email":"omar@acme.example","first_name":"Omar","consent":"granted"}`,
 		"/v1/contacts/ivan": `{"partner_id":"acme","email":"ivan@acme.example","consent":"withdrawn"}`,
