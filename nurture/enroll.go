@@ -127,6 +127,12 @@ func (e *Engine) End(ctx context.Context, flowID string, c directory.Contact) (b
 // EndAll ends every running enrollment of the contact: an unsubscribe, a
 // hard bounce, a complaint.
 func (e *Engine) EndAll(ctx context.Context, pid, cid, reason string) error {
+	return e.endRunning(ctx, pid, cid, reason, CountUnsubscribed)
+}
+
+// endRunning ends every running enrollment of the partner's contact cid
+// (of all its contacts when cid is ""), counting each under counter.
+func (e *Engine) endRunning(ctx context.Context, pid, cid, reason, counter string) error {
 	list, err := e.cfg.Store.OfPartner(ctx, pid, cid)
 	if err != nil {
 		return err
@@ -136,7 +142,7 @@ func (e *Engine) EndAll(ctx context.Context, pid, cid, reason string) error {
 		if en.Status.Over() {
 			continue
 		}
-		if err := e.exit(ctx, en, reason, CountUnsubscribed, now); err != nil {
+		if err := e.exit(ctx, en, reason, counter, now); err != nil {
 			return err
 		}
 	}

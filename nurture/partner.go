@@ -56,20 +56,7 @@ func (e *Engine) TriggerPartner(ctx context.Context, pid string, cause flow.Caus
 // EndPartner ends every running enrollment of the partner's contacts
 // (reason: converted or not_a_fit), counted as exited.
 func (e *Engine) EndPartner(ctx context.Context, pid, reason string) error {
-	list, err := e.cfg.Store.OfPartner(ctx, pid, "")
-	if err != nil {
-		return err
-	}
-	now := e.now()
-	for _, en := range list {
-		if en.Status.Over() {
-			continue
-		}
-		if err := e.exit(ctx, en, reason, CountExited, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.endRunning(ctx, pid, "", reason, CountExited)
 }
 
 // Recycled is what follows a rep outcome that sends the partner back to
