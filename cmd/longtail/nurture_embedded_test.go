@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,19 +19,7 @@ import (
 // office hours, and this test runs whatever the day.
 func TestServeWithNoConfigurationEnrolsIntoTheOutbox(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	flows, tmpls := filepath.Join(dir, "flows"), filepath.Join(dir, "templates")
-	for p, body := range map[string]string{
-		filepath.Join(flows, "e2e.yaml"):     e2eFlow,
-		filepath.Join(tmpls, "hello.en.txt"): e2eTemplate,
-	} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, flows, tmpls := nurtureFiles(t, map[string]string{"e2e.yaml": e2eFlow})
 	sv := startServe(t, []string{"LONGTAIL_API_KEYS=" + testAPIKey, "LONGTAIL_LOG_LEVEL=warn",
 		"LONGTAIL_NURTURE_FLOWS_DIR=" + flows, "LONGTAIL_NURTURE_TEMPLATES_DIR=" + tmpls}, func(s string) bool {
 		return strings.Contains(s, "scheduler started") && redisLineRE.MatchString(s)

@@ -48,6 +48,28 @@ Hi {{with .Contact.FirstName}}{{.}}{{else}}there{{end}},
 {{.Rep.Name}}
 `
 
+// nurtureFiles writes flows (file name → body) and the e2e "hello"
+// template into a new temporary directory, as nurture.flows_dir and
+// nurture.templates_dir, and returns the directory and those two.
+func nurtureFiles(t *testing.T, flows map[string]string) (dir, flowsDir, tmplsDir string) {
+	t.Helper()
+	dir = t.TempDir()
+	flowsDir, tmplsDir = filepath.Join(dir, "flows"), filepath.Join(dir, "templates")
+	files := map[string]string{filepath.Join(tmplsDir, "hello.en.txt"): e2eTemplate}
+	for name, body := range flows {
+		files[filepath.Join(flowsDir, name)] = body
+	}
+	for p, body := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, flowsDir, tmplsDir
+}
+
 var unsubRE = regexp.MustCompile(`<(https?://[^>]+/u/[^>]+)>`)
 
 // startNurture runs serve with the e2e flow, a real SMTP server and a
@@ -56,19 +78,7 @@ func startNurture(t *testing.T) (*service, *smtptest.Server, *nurture.Store, *we
 	t.Helper()
 	smtp := smtptest.Start(t)
 	sg := webhooktest.NewSendGrid(t)
-	dir := t.TempDir()
-	flows, tmpls := filepath.Join(dir, "flows"), filepath.Join(dir, "templates")
-	for p, body := range map[string]string{
-		filepath.Join(flows, "e2e.yaml"):     e2eFlow,
-		filepath.Join(tmpls, "hello.en.txt"): e2eTemplate,
-	} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, flows, tmpls := nurtureFiles(t, map[string]string{"e2e.yaml": e2eFlow})
 	cfgPath := filepath.Join(dir, "longtail.yaml")
 	cfg := fmt.Sprintf(`
 smtp:

@@ -42,20 +42,7 @@ steps:
 func startTriggers(t *testing.T) (*service, *smtptest.Server, *nurture.Store, string) {
 	t.Helper()
 	smtp := smtptest.Start(t)
-	dir := t.TempDir()
-	flows, tmpls := filepath.Join(dir, "flows"), filepath.Join(dir, "templates")
-	files := map[string]string{filepath.Join(tmpls, "hello.en.txt"): e2eTemplate}
-	for name, body := range triggerFlows {
-		files[filepath.Join(flows, name)] = body
-	}
-	for p, body := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, flows, tmpls := nurtureFiles(t, triggerFlows)
 	cfgPath := filepath.Join(dir, "longtail.yaml")
 	cfg := fmt.Sprintf(`
 smtp:
