@@ -158,14 +158,7 @@ func decodeContact(pid, cid, v string) (Contact, error) {
 			return Contact{}, fmt.Errorf("directory: contact %q: attrs: %w", cid, err)
 		}
 		// Stored before phone and title were fields: read them as fields.
-		for key, f := range map[string]*string{"phone": &c.Phone, "title": &c.Title} {
-			if v, ok := c.Attrs[key]; ok {
-				if *f == "" {
-					*f = v
-				}
-				delete(c.Attrs, key)
-			}
-		}
+		c.foldFieldAttrs()
 		if len(c.Attrs) == 0 {
 			c.Attrs = nil
 		}

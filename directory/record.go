@@ -368,6 +368,20 @@ func (p *Partner) validate(tz tzCheck) error {
 	return err
 }
 
+// foldFieldAttrs moves a phone or title kept as an attribute (before they
+// were fields, an undocumented CSV column became one) to its field, unless
+// the field is set: written and read alike.
+func (c *Contact) foldFieldAttrs() {
+	for key, f := range map[string]*string{"phone": &c.Phone, "title": &c.Title} {
+		if v, ok := c.Attrs[key]; ok {
+			if strings.TrimSpace(*f) == "" {
+				*f = v
+			}
+			delete(c.Attrs, key)
+		}
+	}
+}
+
 // maxWebsite bounds a partner's website URL.
 const maxWebsite = 2048
 
@@ -428,16 +442,7 @@ func (c *Contact) validate(tz tzCheck) error {
 	if c.Persona, err = checkText("persona", strings.ToLower(c.Persona), maxPersona, false); err != nil {
 		return err
 	}
-	// A phone or title kept as an attribute (before they were fields,
-	// an undocumented CSV column became one) moves to its field.
-	for key, f := range map[string]*string{"phone": &c.Phone, "title": &c.Title} {
-		if v, ok := c.Attrs[key]; ok {
-			if strings.TrimSpace(*f) == "" {
-				*f = v
-			}
-			delete(c.Attrs, key)
-		}
-	}
+	c.foldFieldAttrs()
 	if c.Title, err = checkText("title", c.Title, maxText, false); err != nil {
 		return err
 	}
