@@ -363,6 +363,12 @@ const PauseRecheck = time.Hour
 
 // pauses: the call queue holds the partner for now (queued, claimed, or a
 // not-now cooldown); anything else the gate refuses ends the enrollment.
+// refusesEnrolment is whether d keeps a contact out of a flow: any
+// refusal, but with mayPause (a trigger) one that only pauses the partner.
+func refusesEnrolment(d Decision, mayPause bool) bool {
+	return !d.Allowed && !(mayPause && pauses(d.Reason))
+}
+
 func pauses(reason string) bool {
 	return reason == "in_call_queue" || strings.HasPrefix(reason, "cooldown")
 }

@@ -75,7 +75,7 @@ func (e *Engine) enroll(ctx context.Context, f *flow.Flow, c directory.Contact, 
 		if err != nil {
 			return Enrolled{}, err
 		}
-		if !d.Allowed && !(mayPause && pauses(d.Reason)) {
+		if refusesEnrolment(d, mayPause) {
 			return Enrolled{}, &NotMailableError{Reason: d.Reason}
 		}
 		now := e.now()

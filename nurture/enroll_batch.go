@@ -155,7 +155,7 @@ func (e *Engine) enrollBatch(ctx context.Context, f *flow.Flow, cs []directory.C
 		switch {
 		case errs[k] != nil:
 			out[i].Err = errs[k]
-		case !decisions[k].Allowed && !(mayPause && pauses(decisions[k].Reason)):
+		case refusesEnrolment(decisions[k], mayPause):
 			out[i].Err = &NotMailableError{Reason: decisions[k].Reason}
 		default:
 			commits = append(commits, Commit{E: curs[i], C: Change{Step: first, Status: StatusActive, NextAt: now, EnteredAt: now,
