@@ -14,20 +14,29 @@ const adminKeyPrefix = "lt_admin_"
 
 // newAdminKey returns a random admin API key: 128 bits, hex.
 func newAdminKey() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
+	k, err := randomHex(16)
+	if err != nil {
 		return "", fmt.Errorf("generate an admin key: %w", err)
 	}
-	return adminKeyPrefix + hex.EncodeToString(b), nil
+	return adminKeyPrefix + k, nil
 }
 
 // newTrackingSecret is tracking.secret for one run on the embedded default:
 // the open, click and unsubscribe links of this run's emails verify only
 // while serve runs, as nothing else of the run outlives it either.
 func newTrackingSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	k, err := randomHex(32)
+	if err != nil {
 		return "", fmt.Errorf("generate a tracking secret: %w", err)
+	}
+	return k, nil
+}
+
+// randomHex is n random bytes in hex.
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
 	}
 	return hex.EncodeToString(b), nil
 }
