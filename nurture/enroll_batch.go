@@ -227,19 +227,38 @@ func (e *Engine) TriggerMany(ctx context.Context, contactIDs []string, causes ..
 	if err != nil {
 		return nil, err
 	}
+	// Each partner is read once: a partner's contacts come in together
+	// (TriggerPartner).
+	var pids []string
+	seenPID := map[string]int{}
+	for i, c := range contacts {
+		if _, ok := seenPID[c.PartnerID]; errs[i] == nil && !ok {
+			seenPID[c.PartnerID] = len(pids)
+			pids = append(pids, c.PartnerID)
+		}
+	}
+	partners := make([]directory.Partner, len(pids))
+	pdErr := make([]error, len(pids))
+	parallel(len(pids), func(k int) {
+		p, err := e.cfg.Dir.GetPartner(ctx, pids[k])
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			pdErr[k] = err
+			return
+		}
+		partners[k] = p
+	})
 	profiles := make([]flow.Profile, len(contacts))
 	perr := make([]error, len(contacts))
 	parallel(len(contacts), func(i int) {
 		if errs[i] != nil {
 			return
 		}
-		c := contacts[i]
-		p, err := e.cfg.Dir.GetPartner(ctx, c.PartnerID)
-		if err != nil && !errors.Is(err, directory.ErrNotFound) {
-			perr[i] = err
+		k := seenPID[contacts[i].PartnerID]
+		if pdErr[k] != nil {
+			perr[i] = pdErr[k]
 			return
 		}
-		profiles[i], _, perr[i] = e.cfg.Signals.Profile(ctx, c, p)
+		profiles[i], _, perr[i] = e.cfg.Signals.Profile(ctx, contacts[i], partners[k])
 	})
 	lib := e.Library()
 	var order []*flow.Flow
