@@ -199,9 +199,9 @@ func TestProgramRoutes(t *testing.T) {
 	t.Run("at risk", func(t *testing.T) {
 		got := getJSON[httpapi.AtRiskList](t, f, "/v1/program/at-risk")
 		want := httpapi.AtRiskList{At: programNow, Items: []program.Risk{
-			{PartnerID: "ghost", Rule: program.RiskNoDeal, Stage: program.Churned, Since: date("2026-06-01"), Action: program.ActionReengage},
+			{PartnerID: "ghost", Rule: program.RiskNoDeal, Stage: program.Churned, Since: date("2026-06-01"), Action: program.ActionReengage, State: program.LetGoRecommended},
 			{PartnerID: "faller", Rule: program.RiskFalling, Stage: program.Declining, Since: date("2026-10-01"),
-				Quarters: []float64{50000, 20000, 5000}, Action: program.ActionReengage},
+				Quarters: []float64{50000, 20000, 5000}, Action: program.ActionReengage, State: program.LetGoRecommended},
 		}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("at risk (-want, +got):\n%s", diff)
