@@ -40,7 +40,7 @@ type ProgramStages interface {
 func NewProgramStageTask(pid, batch string) *asynq.Task {
 	h := sha256.Sum256([]byte(pid + "\x00" + batch))
 	return asynq.NewTask(TypeProgramStage, marshal(TypeProgramStage, ProgramStagePayload{PartnerID: pid}),
-		asynq.TaskID(TypeProgramStage+":"+hex.EncodeToString(h[:16])), asynq.Queue(QueueIngest), asynq.MaxRetry(10))
+		asynq.TaskID(TypeProgramStage+":"+hex.EncodeToString(h[:16])), asynq.Queue(QueueProgram), asynq.MaxRetry(10))
 }
 
 // stageRecorder records stage changes and fires their triggers; the one
@@ -89,7 +89,7 @@ func handleProgramStage(r stageRecorder) asynq.Handler {
 }
 
 // queueStages queues the stage task of each partner of changed, for the
-// batch of events evIDs.
+// batch identified by batch (a digest of its event ids).
 func queueStages(ctx context.Context, tasks *asynq.Client, changed map[string]bool, batch string) error {
 	for pid := range changed {
 		if err := enqueue(ctx, tasks, NewProgramStageTask(pid, batch)); err != nil {

@@ -90,7 +90,8 @@ func TestStageDormantRecordedAndTriggeredOnce(t *testing.T) {
 	if code := doAs(t, s, testAPIKey, "POST", "/v1/events", purchase, nil); code/100 != 2 {
 		t.Fatalf("POST purchase = %d", code)
 	}
-	s.settle(t, jobs.QueueIngest) // ingest, then program:stage: the baseline
+	s.settle(t, jobs.QueueIngest)
+	s.settle(t, jobs.QueueProgram) // program:stage: the baseline
 	stages := func() []program.StageChange {
 		var card program.Card
 		if code := doAs(t, s, testAPIKey, "GET", "/v1/partners/acme/scorecard", "", &card); code != 200 {
@@ -130,6 +131,7 @@ func TestStageDormantRecordedAndTriggeredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.settle(t, jobs.QueueIngest)
+	s.settle(t, jobs.QueueProgram)
 	s.settle(t, jobs.QueuePeriodic)
 	s.settle(t, jobs.QueueNurture)
 	got := stages()
