@@ -251,6 +251,21 @@ func TestProgramRoutes(t *testing.T) {
 		}
 	})
 
+	t.Run("let go and keep with nurture off", func(t *testing.T) {
+		for _, c := range []struct{ method, path string }{
+			{"POST", "/v1/program/at-risk/ghost/let-go"},
+			{"POST", "/v1/program/at-risk/ghost/keep"},
+			{"DELETE", "/v1/program/at-risk/ghost/let-go"},
+		} {
+			if r := f.call(t, c.method, c.path, adminKey, "", ""); r.status != 503 || errorCode(t, r) != "nurture_off" {
+				t.Errorf("%s %s: %d %s, want 503 nurture_off", c.method, c.path, r.status, r.body)
+			}
+			if r := f.call(t, c.method, c.path, "", "", ""); r.status != 401 {
+				t.Errorf("%s %s without a key: %d", c.method, c.path, r.status)
+			}
+		}
+	})
+
 	t.Run("scorecard", func(t *testing.T) {
 		got := getJSON[program.Card](t, f, "/v1/partners/star/scorecard")
 		if got.Revenue90 != (program.Sum{Count: 1, Value: 12000}) || got.Revenue12 != (program.Sum{Count: 2, Value: 42000}) ||

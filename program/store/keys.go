@@ -7,7 +7,9 @@ import "github.com/longtailhq/longtail/directory"
 // All of them are a partner's, under its directory hash tag {p:<pid>}, so
 // they share the slot of the partner's record and scores on Redis Cluster
 // and each write below is a single-key command (pipelined across
-// partners, never a multi-key script across slots):
+// partners, never a multi-key script across slots), but for the stage
+// record, whose script writes the record and the timeline of one partner
+// (one slot):
 //
 //	lt:{p:<pid>}:pg:res   hash  the results log: event id → "<kind> <unix
 //	                            ms> <value> <origin>" for each deal.registered
