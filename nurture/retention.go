@@ -41,19 +41,9 @@ func (s *Store) PruneHistories(ctx context.Context, pid string, cutoff time.Time
 				keys = append(keys, historyKey(pid, f, c))
 			}
 		}
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.StringSliceCmd, len(keys))
-		for i, k := range keys {
-			cmds[i] = pipe.LRange(ctx, k, 0, -1)
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		drops, err := listtrim.Decide(ctx, s.rdb, keys, listtrim.Tail, old)
+		if err != nil {
 			return removed, fmt.Errorf("nurture: histories of %s: %w", pid, err)
-		}
-		var drops []listtrim.Drop
-		for i, k := range keys {
-			if d := listtrim.Oldest(cmds[i].Val(), listtrim.Tail, old); len(d) > 0 {
-				drops = append(drops, listtrim.Drop{Key: k, End: listtrim.Tail, Elems: d})
-			}
 		}
 		n, err := listtrim.Pop(ctx, s.rdb, drops)
 		removed += n

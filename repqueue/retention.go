@@ -21,16 +21,15 @@ func (q *Queue) PruneTimeline(ctx context.Context, partnerID string, cutoff time
 		return 0, err
 	}
 	key := timelineKey(partnerID)
-	items, err := q.rdb.LRange(ctx, key, 0, -1).Result()
-	if err != nil {
-		return 0, fmt.Errorf("repqueue: timeline of %s: %w", partnerID, err)
-	}
-	drop := listtrim.Oldest(items, listtrim.Tail, func(s string) bool {
+	drops, err := listtrim.Decide(ctx, q.rdb, []string{key}, listtrim.Tail, func(s string) bool {
 		var t Transition
 		// What cannot be read is not judged old.
 		return json.Unmarshal([]byte(s), &t) == nil && !t.At.IsZero() && t.At.Before(cutoff)
 	})
-	n, err := listtrim.Pop(ctx, q.rdb, []listtrim.Drop{{Key: key, End: listtrim.Tail, Elems: drop}})
+	if err != nil {
+		return 0, fmt.Errorf("repqueue: timeline of %s: %w", partnerID, err)
+	}
+	n, err := listtrim.Pop(ctx, q.rdb, drops)
 	if err != nil {
 		return n, fmt.Errorf("repqueue: prune timeline of %s: %w", partnerID, err)
 	}

@@ -65,19 +65,13 @@ func (e *Engine) PruneTimelines(ctx context.Context, partnerID string, cutoff ti
 	}
 	removed := 0
 	for chunk := range slices.Chunk(ids, pruneChunk) {
-		pipe := e.rdb.Pipeline()
-		cmds := make([]*redis.StringSliceCmd, len(chunk))
+		keys := make([]string, len(chunk))
 		for i, cid := range chunk {
-			cmds[i] = pipe.LRange(ctx, contactTimelineKey(partnerID, cid), 0, -1)
+			keys[i] = contactTimelineKey(partnerID, cid)
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		drops, err := listtrim.Decide(ctx, e.rdb, keys, listtrim.Head, old)
+		if err != nil {
 			return removed, fmt.Errorf("scoring: timelines of partner %s: %w", partnerID, err)
-		}
-		var drops []listtrim.Drop
-		for i, cid := range chunk {
-			if d := listtrim.Oldest(cmds[i].Val(), listtrim.Head, old); len(d) > 0 {
-				drops = append(drops, listtrim.Drop{Key: contactTimelineKey(partnerID, cid), End: listtrim.Head, Elems: d})
-			}
 		}
 		n, err := listtrim.Pop(ctx, e.rdb, drops)
 		removed += n

@@ -10,6 +10,7 @@ package listtrim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -109,4 +110,48 @@ func Oldest(elems []string, end End, old func(string) bool) []string {
 		out = append(out, elems[i])
 	}
 	return out
+}
+
+// Decide reads the lists at keys and returns, for each whose old end is
+// past retention (old), the Drop of its old elements. It reads one
+// element of every list, and the whole list only of those that have
+// something to drop: a nightly pass over lists that are mostly recent
+// costs one LINDEX each. Missing keys are lists with nothing to drop.
+func Decide(ctx context.Context, rdb redis.UniversalClient, keys []string, end End, old func(string) bool) ([]Drop, error) {
+	idx := int64(0)
+	if end == Tail {
+		idx = -1
+	}
+	pipe := rdb.Pipeline()
+	ends := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		ends[i] = pipe.LIndex(ctx, k, idx)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("listtrim: read: %w", err)
+	}
+	var due []string
+	for i, k := range keys {
+		if e, err := ends[i].Result(); err == nil && old(e) {
+			due = append(due, k)
+		}
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	pipe = rdb.Pipeline()
+	lists := make([]*redis.StringSliceCmd, len(due))
+	for i, k := range due {
+		lists[i] = pipe.LRange(ctx, k, 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("listtrim: read: %w", err)
+	}
+	drops := make([]Drop, 0, len(due))
+	for i, k := range due {
+		if d := Oldest(lists[i].Val(), end, old); len(d) > 0 {
+			drops = append(drops, Drop{Key: k, End: end, Elems: d})
+		}
+	}
+	return drops, nil
 }

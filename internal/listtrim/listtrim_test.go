@@ -70,3 +70,28 @@ func TestPopOnlyWhatWasDecided(t *testing.T) {
 		}
 	}
 }
+
+// Decide drops nothing from lists whose old end is recent or that are
+// missing, and the old run of the others.
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := redistest.New(t)
+	rdb.RPush(ctx, "due", "old1", "old2", "new", "old3")
+	rdb.RPush(ctx, "recent", "new", "old1")
+	old := func(s string) bool { return strings.HasPrefix(s, "old") }
+	drops, err := listtrim.Decide(ctx, rdb, []string{"recent", "missing", "due"}, listtrim.Head, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drops) != 1 || drops[0].Key != "due" || !slices.Equal(drops[0].Elems, []string{"old1", "old2"}) {
+		t.Errorf("Decide = %+v, want due's old1 and old2", drops)
+	}
+	drops, err = listtrim.Decide(ctx, rdb, []string{"recent", "due"}, listtrim.Tail, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drops) != 2 || !slices.Equal(drops[0].Elems, []string{"old1"}) || !slices.Equal(drops[1].Elems, []string{"old3"}) {
+		t.Errorf("Decide from the tail = %+v", drops)
+	}
+}
