@@ -1,8 +1,10 @@
 package nurture_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -102,7 +104,23 @@ func TestCleanupEndsAnEnrollmentPausedPastStaleAfter(t *testing.T) {
 		t.Fatalf("ended %+v while paused less than stale_after", got)
 	}
 	b.clock.Advance(2 * time.Hour)
-	got := b.cleanup(t, "acme")
+	// Two cleanups at once (two workers, or a retry beside a run): the
+	// enrollment ends once, reported by one of them.
+	var wg sync.WaitGroup
+	var runs [2][]nurture.Ended
+	var errs [2]error
+	for i := range runs {
+		wg.Go(func() { runs[i], errs[i] = b.eng.CleanupPartner(b.ctx, "acme", staleAfter) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		t.Fatal(err)
+	}
+	all := append(runs[0], runs[1]...)
+	if len(all) != 1 {
+		t.Fatalf("two cleanups at once ended %+v, want one enrollment once", all)
+	}
+	got := map[string]nurture.Ended{all[0].Enrollment: all[0]}
 	e, ok := got[r.Enrollment.ID]
 	if len(got) != 1 || !ok || e.Reason != nurture.ReasonStale {
 		t.Fatalf("ended %+v, want %s stale", got, r.Enrollment.ID)
