@@ -202,7 +202,7 @@ func TestChurnIsBetween15And30Percent(t *testing.T) {
 	for _, tc := range []struct {
 		seed     uint64
 		partners int
-	}{{1, 5000}, {2, 5000}, {1, 300}, {2, 300}, {3, 300}, {4, 1000}} {
+	}{{1, 5000}, {2, 5000}, {1, 150}, {1, 300}, {2, 300}, {3, 300}, {4, 1000}} {
 		t.Run(fmt.Sprintf("seed %d, %d partners", tc.seed, tc.partners), func(t *testing.T) {
 			t.Parallel()
 			d := generate(t, tc.seed, tc.partners)
