@@ -30,6 +30,10 @@ const demoSeed = 1
 // the size of a large /v1/events request.
 const demoHistoryBatch = 500
 
+// demoHistoryInFlight is how many history tasks may wait in the ingest
+// queue at once (see demoRun.history).
+const demoHistoryInFlight = 2
+
 // demoTick is how often the live stream posts what it has drawn since
 // the last tick, as one /v1/events request would.
 const demoTick = 100 * time.Millisecond
@@ -93,9 +97,9 @@ type demoRun struct {
 
 // ready is serve's hook: generate the data set, import it with the CSV
 // importer (new contacts fire nurture's contact.created, as an import
-// does), print where to look, post the history through the ingest edge
-// (as /v1/events does) and wait for the workers to score it, queue an
-// RFM ranking, then post the live stream until serve stops.
+// does), print where to look, then post, through the ingest edge (as
+// /v1/events does), the history (and queue an RFM ranking once it is
+// scored) and the live stream until serve stops.
 func (r *demoRun) ready(ctx context.Context, a *app, qs quickStart) error {
 	start := time.Now()
 	d, err := demo.Generate(demo.Config{Seed: demoSeed, Partners: r.partners, Now: a.clock()})
@@ -113,69 +117,91 @@ func (r *demoRun) ready(ctx context.Context, a *app, qs quickStart) error {
 	fmt.Fprintf(r.stdout, "demo: imported %d reps, %d partners and %d contacts in %s\n",
 		len(d.Reps), len(d.Partners), len(d.Contacts), time.Since(start).Round(time.Millisecond))
 
-	// The history is queued first and the live stream starts at once:
-	// scoring does not care in which order events arrive (decay is exact
-	// for back-dated ones), and a newcomer should not wait for two years
-	// of deals to see the first hand-off. RFM ranks once the history is
-	// scored.
-	var ids []string
-	for batch := range slices.Chunk(d.History, demoHistoryBatch) {
-		b := slices.Clone(batch)
-		if err := a.edge.Record(ctx, b); err != nil {
-			return fmt.Errorf("demo: history: %w", err)
-		}
-		ids = append(ids, jobs.IngestTaskID(b))
-	}
+	// The history and the live stream go in together: scoring does not
+	// care in which order events arrive (decay is exact for back-dated
+	// ones), and a newcomer should not wait for two years of deals to see
+	// the first hand-off. RFM ranks once the history is scored.
 	fmt.Fprintf(r.stdout, "demo: streaming %g events a second\n", r.speed*demo.BaseRate)
 	hctx, stop := context.WithCancel(ctx)
 	hist, done := make(chan error, 1), make(chan struct{})
-	go func() { defer close(done); hist <- r.afterHistory(hctx, a, len(d.History), ids, start) }()
+	go func() { defer close(done); hist <- r.history(hctx, a, d.History, start) }()
 	err = r.stream(ctx, a, d.Stream(), hist)
 	stop()
 	<-done
 	return err
 }
 
-// afterHistory waits until the workers have run every history task (ids:
-// asynq does not keep an ingest task once done), then queues an RFM
-// ranking, as the nightly one would.
-func (r *demoRun) afterHistory(ctx context.Context, a *app, events int, ids []string, start time.Time) error {
+// history posts the history to the ingest edge demoHistoryBatch events
+// a task, with at most demoHistoryInFlight of its tasks queued or
+// running at a time, so that the live stream's tasks, queued behind them
+// in the same queue, wait for a few history tasks and not for all of
+// them. Once the workers have run the last one it queues an RFM ranking,
+// as the nightly one would.
+func (r *demoRun) history(ctx context.Context, a *app, evs []event.Event, start time.Time) error {
 	in := asynq.NewInspectorFromRedisClient(a.st.rdb)
-	tick := time.NewTicker(100 * time.Millisecond)
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	failed := 0
-	for _, id := range ids {
+	failed, tasks := 0, 0
+	// done waits until the task id has run: asynq does not keep an
+	// ingest task once done, and archives one whose retries are spent.
+	done := func(id string) error {
 		for {
 			ti, err := in.GetTaskInfo(jobs.QueueIngest, id)
 			if errors.Is(err, asynq.ErrTaskNotFound) {
-				break
+				return nil
 			}
 			if err != nil {
 				return fmt.Errorf("demo: history task %s: %w", id, err)
 			}
 			if ti.State == asynq.TaskStateArchived {
-				failed++ // its retries are spent: logged by the worker
-				break
+				failed++ // the worker logged why
+				return nil
 			}
 			select {
 			case <-ctx.Done():
-				return nil
+				return ctx.Err()
 			case <-tick.C:
 			}
 		}
 	}
-	if err := jobs.EnqueueRFM(ctx, a.tasks, a.clock()); err != nil {
-		if ctx.Err() != nil {
-			return nil
+	var inflight []string
+	for batch := range slices.Chunk(evs, demoHistoryBatch) {
+		if len(inflight) == demoHistoryInFlight {
+			if err := done(inflight[0]); err != nil {
+				return quiet(ctx, err)
+			}
+			inflight = inflight[1:]
 		}
-		return fmt.Errorf("demo: %w", err)
+		b := slices.Clone(batch)
+		if err := a.edge.Record(ctx, b); err != nil {
+			return quiet(ctx, fmt.Errorf("demo: history: %w", err))
+		}
+		inflight = append(inflight, jobs.IngestTaskID(b))
+		tasks++
+	}
+	for _, id := range inflight {
+		if err := done(id); err != nil {
+			return quiet(ctx, err)
+		}
+	}
+	if err := jobs.EnqueueRFM(ctx, a.tasks, a.clock()); err != nil {
+		return quiet(ctx, fmt.Errorf("demo: %w", err))
 	}
 	if failed > 0 {
-		fmt.Fprintf(r.stdout, "demo: %d of %d history tasks failed (see the log)\n", failed, len(ids))
+		fmt.Fprintf(r.stdout, "demo: %d of %d history tasks failed (see the log)\n", failed, tasks)
 	}
 	fmt.Fprintf(r.stdout, "demo: %d history events (two years of deals and purchases, recent engagement) scored %s after start; RFM ranking queued\n",
-		events, time.Since(start).Round(time.Millisecond))
+		len(evs), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// quiet is nil once ctx has ended (serve is stopping: not a failure),
+// else err.
+func quiet(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // stream posts the live stream, one batch a tick, until ctx ends or the
