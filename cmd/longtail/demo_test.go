@@ -276,3 +276,25 @@ func TestDemoRefusesBadFlagsAndRealServers(t *testing.T) {
 		}
 	}
 }
+
+// With LONGTAIL_API_KEYS set the demo generates no key, as serve does:
+// its lines use $KEY, and the configured key reads the demo's data.
+func TestDemoHonoursConfiguredAPIKeys(t *testing.T) {
+	t.Parallel()
+	p := startDemo(t, []string{"LONGTAIL_LOG_LEVEL=warn", "LONGTAIL_API_KEYS=" + testAPIKey}, "--partners", "30")
+	out := p.stdout.String()
+	if keyLineRE.MatchString(out) || strings.Contains(out, adminKeyPrefix) {
+		t.Errorf("a key was generated although api.keys is set:\n%s", out)
+	}
+	if !strings.Contains(out, "KEY is one of your api.keys (LONGTAIL_API_KEYS)") || !strings.Contains(out, "Bearer $KEY") {
+		t.Errorf("the output does not say to use a configured key:\n%s", out)
+	}
+	s := &service{URL: listenRE.FindStringSubmatch(out)[1], HTTP: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+	t.Cleanup(s.HTTP.CloseIdleConnections)
+	var rep struct {
+		Name string `json:"name"`
+	}
+	if code := s.do(t, "GET", "/v1/reps/rep-anne", "", nil, &rep); code != 200 || rep.Name != "Anne Martin" {
+		t.Errorf("GET /v1/reps/rep-anne with the configured key = %d %+v, want the demo's Anne Martin", code, rep)
+	}
+}
