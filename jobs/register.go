@@ -19,6 +19,8 @@ type Deps struct {
 	// Nurture runs nurture steps and sees ingested events; nil turns
 	// nurture off (no step task is registered).
 	Nurture Nurture
+	// Maintenance runs retention and the stale-enrollment cleanup.
+	Maintenance MaintenanceDeps
 	// Tasks queues the follow-up tasks: hand-offs of the crossings the
 	// events caused, the notifications of a hand-off.
 	Tasks *asynq.Client
@@ -48,4 +50,5 @@ func Register(mux *asynq.ServeMux, d Deps) {
 	mux.Handle(TypeHandoffSweep, handleHandoffSweep(d.Sweeper, d.Log))
 	RegisterNotify(mux, d.Notify)
 	RegisterProgram(mux, d.Program)
+	RegisterMaintenance(mux, d.Maintenance)
 }

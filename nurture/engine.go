@@ -374,15 +374,22 @@ func pauses(reason string) bool {
 }
 
 func (e *Engine) exit(ctx context.Context, en *Enrollment, reason, counter string, now time.Time) error {
+	_, err := e.exited(ctx, en, reason, counter, now)
+	return err
+}
+
+// exited is exit, also saying whether this call ended the enrollment
+// (false when another task moved it first: that one decides).
+func (e *Engine) exited(ctx context.Context, en *Enrollment, reason, counter string, now time.Time) (bool, error) {
 	_, err := e.cfg.Store.Commit(ctx, en, Change{Step: en.Step, Status: StatusExited, Reason: reason, EndedAt: now,
 		Done: &HistoryItem{At: now, Step: en.Step, Outcome: "exit: " + reason}}, now)
 	if errors.Is(err, ErrMoved) {
-		return nil // another task moved it first; it decides
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	return e.cfg.Store.Count(ctx, en.Flow, en.Step, counter)
+	return true, e.cfg.Store.Count(ctx, en.Flow, en.Step, counter)
 }
 
 // advance commits the end of step (outcome) and the move to next at at;

@@ -333,6 +333,8 @@ func (a *app) jobDeps() jobs.Deps {
 		},
 		Notify:  jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
 		Nurture: a.nurtureJobs(),
+
+		Maintenance: a.maintenanceDeps(),
 	}
 }
 
@@ -352,6 +354,8 @@ func (a *app) periodic() []jobs.Periodic {
 		{Name: "handoff-sweep", Key: "handoff.sweep_schedule", Spec: a.cfg.Handoff.SweepSchedule, Task: jobs.NewScheduledHandoffSweepTask()},
 		{Name: "notify-digest", Key: "handoff.digest_schedule", Spec: a.cfg.Handoff.DigestSchedule, Task: jobs.NewScheduledNotifyDigestTask()},
 		{Name: "program-snapshot", Key: "schedules.program_snapshot", Spec: a.cfg.Schedules.ProgramSnapshot, Task: jobs.NewScheduledProgramSnapshotTask()},
+		{Name: "retention", Key: "schedules.retention", Spec: a.cfg.Schedules.Retention, Task: jobs.NewScheduledRetentionTask()},
+		{Name: "enrollment-cleanup", Key: "schedules.enrollment_cleanup", Spec: a.cfg.Schedules.EnrollmentCleanup, Task: jobs.NewScheduledNurtureCleanupTask()},
 	}
 }
 
