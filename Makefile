@@ -2,7 +2,7 @@
 GO ?= go
 BIN ?= bin/longtail
 
-.PHONY: help build run test lint bench fuzz ci
+.PHONY: help build run demo test lint bench fuzz ci
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ build: ## build bin/longtail
 
 run: ## run the service on the embedded Redis (nothing persisted)
 	$(GO) run ./cmd/longtail serve
+
+demo: ## run the demo: a synthetic long tail of 5,000 partners, engaging live (embedded Redis)
+	$(GO) run ./cmd/longtail demo
 
 test: ## the whole suite against real Redis (installs redis-server if missing)
 	./scripts/test.sh

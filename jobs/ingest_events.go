@@ -27,14 +27,20 @@ type IngestEventsPayload struct {
 // still queued is absorbed by asynq; anything later is absorbed by the
 // scorer's per-event dedup.
 func NewIngestEventsTask(evs []event.Event) *asynq.Task {
+	return asynq.NewTask(TypeIngestEvents, marshal(TypeIngestEvents, IngestEventsPayload{Events: evs}),
+		asynq.TaskID(IngestTaskID(evs)), asynq.Queue(QueueIngest), asynq.MaxRetry(25))
+}
+
+// IngestTaskID is the TaskID of the ingest task of evs, by which a caller
+// that queued them (longtail demo) can ask asynq whether it has run: the
+// task is not kept once done.
+func IngestTaskID(evs []event.Event) string {
 	h := sha256.New()
 	for _, ev := range evs {
 		h.Write([]byte(ev.ID))
 		h.Write([]byte{0})
 	}
-	id := TypeIngestEvents + ":" + hex.EncodeToString(h.Sum(nil))[:32]
-	return asynq.NewTask(TypeIngestEvents, marshal(TypeIngestEvents, IngestEventsPayload{Events: evs}),
-		asynq.TaskID(id), asynq.Queue(QueueIngest), asynq.MaxRetry(25))
+	return TypeIngestEvents + ":" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // EventQueue is the durable Sink the edge writes to: Record returns only

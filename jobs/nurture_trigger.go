@@ -67,15 +67,14 @@ func NewNurtureTriggerQueue(c *asynq.Client) *NurtureTriggerQueue {
 	return &NurtureTriggerQueue{tasks: c}
 }
 
-// ContactsCreated queues contact.created for each contact, once per contact.
+// ContactsCreated queues contact.created for each contact, once per
+// contact; an import's batch of a thousand new contacts is queued
+// concurrently (enqueueMany), and may be queued again after an error.
 func (q *NurtureTriggerQueue) ContactsCreated(ctx context.Context, ids ...string) error {
-	for _, id := range ids {
-		t := newNurtureTriggerTask(NurtureTriggerPayload{Kind: TriggerContactCreated, ContactID: id}, "created:"+id)
-		if err := enqueue(ctx, q.tasks, t); err != nil {
-			return fmt.Errorf("queue contact.created of %s: %w", id, err)
-		}
-	}
-	return nil
+	return enqueueMany(ctx, q.tasks, len(ids), func(i int) (*asynq.Task, string) {
+		t := newNurtureTriggerTask(NurtureTriggerPayload{Kind: TriggerContactCreated, ContactID: ids[i]}, "created:"+ids[i])
+		return t, "contact.created of " + ids[i]
+	})
 }
 
 // SegmentEntered queues the segment trigger of a partner that entered

@@ -26,6 +26,7 @@ func TestHelpExitsZeroAndListsEveryFlag(t *testing.T) {
 		probe []string
 	}{
 		{"serve", []string{"serve"}},
+		{"demo", []string{"demo"}},
 		{"import", []string{"import", "partners", "x.csv"}},
 		{"score", []string{"score", "explain", "p1"}},
 		{"simulate", []string{"simulate"}},

@@ -17,6 +17,7 @@ const usage = `longtail finds the partners worth a phone call in a long tail of 
 
 Usage:
   longtail serve   [--config FILE] [--listen ADDR] [--role all|api|worker|scheduler]
+  longtail demo    [--listen ADDR] [--partners N] [--speed X]
   longtail import  partners|contacts|reps FILE.csv [--config FILE] [--quiet]
   longtail score   explain PARTNER_ID [--json] [--config FILE]
   longtail score   dump CONTACT_ID [--json] [--config FILE]
@@ -89,6 +90,8 @@ func runAt(ctx context.Context, now func() time.Time, args, environ []string, st
 	switch cmd {
 	case "serve":
 		return runServe(ctx, now, rest, environ, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, now, rest, environ, stdout, stderr)
 	case "import":
 		return runImport(ctx, rest, environ, stdout, stderr)
 	case "score":

@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/jobs"
 )
 
@@ -36,8 +37,7 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	role, ok := roles[*roleName]
-	if !ok {
+	if _, ok := roles[*roleName]; !ok {
 		return fmt.Errorf("%w: --role %q is not all, api, worker or scheduler", errUsage, *roleName)
 	}
 	cfg, err := loadConfig(*cfgPath, environ)
@@ -47,8 +47,22 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 	if *listen != "" {
 		cfg.HTTP.Listen = *listen
 	}
+	return serveConfig(ctx, now, cfg, *roleName, stdout, stderr, nil)
+}
+
+// readyHook runs once serve is up (listening, worker and scheduler
+// started) with the wired app and what serve would print in its
+// quick-start block, which it then leaves to the hook to print. Serve
+// stops when the hook fails, and on shutdown cancels its context and
+// waits for it before stopping anything else. `longtail demo` is one.
+type readyHook func(ctx context.Context, a *app, qs quickStart) error
+
+// serveConfig runs serve in role roleName (validated) on cfg; ready, when
+// not nil, runs once everything is up.
+func serveConfig(ctx context.Context, now func() time.Time, cfg *config.Config, roleName string, stdout, stderr io.Writer, ready readyHook) error {
+	role := roles[roleName]
 	log := newLogger(cfg.Log, stderr)
-	log.Info().Str("version", version()).Str("role", *roleName).Msg("longtail starting")
+	log.Info().Str("version", version()).Str("role", roleName).Msg("longtail starting")
 	logEffectiveConfig(log, cfg)
 
 	st, err := openStore(ctx, cfg, log, true)
@@ -190,7 +204,18 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 		fmt.Fprintln(stdout, "longtail scheduler started")
 	}
 
-	if qs.RedisURL != "" {
+	stopReady := func() {}
+	if ready != nil {
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := ready(rctx, app, qs); err != nil && rctx.Err() == nil {
+				errc <- err
+			}
+		}()
+		stopReady = func() { cancel(); <-done }
+	} else if qs.RedisURL != "" {
 		qs.print(stdout)
 	}
 
@@ -200,6 +225,7 @@ func runServe(ctx context.Context, now func() time.Time, args, environ []string,
 	case err = <-errc:
 		log.Error().Err(err).Msg("server failed; shutting down")
 	}
+	stopReady()
 	shutdown(cfg.HTTP.ShutdownTimeout, log, httpSrv, worker, stopScheduler)
 	return err
 }
