@@ -87,7 +87,7 @@ func Bars(f Frame, labels []string, values []float64, format func(float64) strin
 		}
 		c.Bars = append(c.Bars, b)
 		if i%every == 0 {
-			c.XTicks = append(c.XTicks, Tick{Pos: x0 + b.W/2, Label: b.Label})
+			c.XTicks = append(c.XTicks, Tick{Pos: x0 + b.W/2, Label: short(b.Label, 10)})
 		}
 	}
 	for i := range 5 {
@@ -95,6 +95,15 @@ func Bars(f Frame, labels []string, values []float64, format func(float64) strin
 		c.YTicks = append(c.YTicks, Tick{Pos: f.Bottom() - int(math.Round(v/c.Max*float64(f.PlotH))), Label: format(v)})
 	}
 	return c
+}
+
+// short cuts a tick label to n runes: the table has the whole of it.
+func short(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // NiceCeil is the smallest of 1, 2, 2.5, 5 × 10ⁿ at or above v (1 for v

@@ -2,6 +2,7 @@ package opsview
 
 import (
 	"math"
+	"strconv"
 	"slices"
 	"sort"
 	"time"
@@ -69,6 +70,10 @@ type RFMMap struct {
 	Cells         []RFMCell // row-major from the top-left: F 5..1, R 1..5
 	MaxPartners   int
 	Ranked        int
+	// RTicks label the columns (R1..R5) under the grid, at AxisY; FTicks
+	// the rows (F5..F1) left of it.
+	RTicks, FTicks []Tick
+	AxisY          int
 	// Unranked partners have no RFM yet (the rfm job has not run since
 	// they appeared).
 	Unranked int
@@ -105,6 +110,11 @@ func BuildRFMMap(points []RFMPoint, unranked int) RFMMap {
 		a.amount += p.Monetary
 		m.Ranked++
 		m.MaxPartners = max(m.MaxPartners, a.n)
+	}
+	m.AxisY = top + 5*cell + 16
+	for i := range 5 {
+		m.RTicks = append(m.RTicks, Tick{Pos: left + i*cell + cell/2, Label: "R" + strconv.Itoa(i+1)})
+		m.FTicks = append(m.FTicks, Tick{Pos: top + i*cell + cell/2 + 4, Label: "F" + strconv.Itoa(5-i)})
 	}
 	for f := 5; f >= 1; f-- {
 		for r := 1; r <= 5; r++ {

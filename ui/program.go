@@ -35,6 +35,11 @@ type programData struct {
 	KPIs     program.KPIReport
 	Chart    cohortChart
 	Currency string
+	// Prefix is where the page and its exports are served: /ui/program
+	// for reps, /ui/ops/program for admins; Nav is the ops navigation
+	// there (nil at /ui/program).
+	Prefix string
+	Nav    *opsBase
 }
 
 // cohortChart is the cohort chart drawn as inline SVG (the pages run no
@@ -99,11 +104,21 @@ func (rv *ProgramPages) gather(w http.ResponseWriter, r *http.Request) ([]progra
 }
 
 func (rv *ProgramPages) showProgram(w http.ResponseWriter, r *http.Request, s *session) {
+	rv.showProgramAt(w, r, s, "/ui/program", nil)
+}
+
+// showProgramAt shows the program page served at prefix, with the ops
+// navigation when nav is set.
+func (rv *ProgramPages) showProgramAt(w http.ResponseWriter, r *http.Request, s *session, prefix string, nav *opsBase) {
 	all, now, ok := rv.gather(w, r)
 	if !ok {
 		return
 	}
-	d := programData{base: rv.h.base(s, "Partner program"), Date: now.UTC().Format("2 January 2006"), Currency: rv.cfg.Currency}
+	d := programData{base: rv.h.base(s, "Partner program"), Date: now.UTC().Format("2 January 2006"), Currency: rv.cfg.Currency,
+		Prefix: prefix, Nav: nav}
+	if nav != nil {
+		d.Title, d.Lang = nav.Title, nav.Lang
+	}
 	d.Tiers = program.TierRows(all, rv.cfg, now)
 	d.Risks = program.AtRiskAll(all, rv.cfg, now)
 	d.TiersAll, d.RisksAll = len(d.Tiers), len(d.Risks)
