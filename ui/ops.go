@@ -258,10 +258,10 @@ func bars(L map[string]string, id, title string, head [2]string, labels []string
 
 type overviewData struct {
 	opsBase
-	O       opsview.Overview
-	Minutes chartData
-	Days    chartData
-	Emails  chartData
+	O        opsview.Overview
+	Minutes  chartData
+	Days     chartData
+	Emails   chartData
 	Reps     int
 	Workdays int
 }
