@@ -2,9 +2,9 @@ package opsview
 
 import (
 	"math"
-	"strconv"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 )
 

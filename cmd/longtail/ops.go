@@ -21,7 +21,9 @@ func newActivity(st *store, clock func() time.Time, log zerolog.Logger) (*activi
 // emailObservers hands each email's result to every observer: the
 // Prometheus series of this process and the Redis-backed series every
 // process shares.
-type emailObservers []interface{ ObserveEmail(kind, flow, result string) }
+type emailObservers []interface {
+	ObserveEmail(kind, flow, result string)
+}
 
 func (obs emailObservers) ObserveEmail(kind, flow, result string) {
 	for _, o := range obs {
