@@ -87,14 +87,27 @@ func Bars(f Frame, labels []string, values []float64, format func(float64) strin
 		}
 		c.Bars = append(c.Bars, b)
 		if i%every == 0 {
-			c.XTicks = append(c.XTicks, Tick{Pos: x0 + b.W/2, Label: short(b.Label, 10)})
+			// About 7 units a character at the tick's font size.
+			c.XTicks = append(c.XTicks, Tick{Pos: x0 + b.W/2, Label: short(b.Label, max(4, int(slot*float64(every)/7)))})
 		}
 	}
-	for i := range 5 {
-		v := c.Max * float64(i) / 4
-		c.YTicks = append(c.YTicks, Tick{Pos: f.Bottom() - int(math.Round(v/c.Max*float64(f.PlotH))), Label: format(v)})
-	}
+	c.YTicks = valueTicks(c.Max, func(v float64) int { return f.Bottom() - int(math.Round(v/c.Max*float64(f.PlotH))) }, format)
 	return c
+}
+
+// valueTicks marks a value axis from 0 to max (a NiceCeil) in round
+// steps: fifths of 1, 2.5 and 5 × 10ⁿ, quarters of 2 × 10ⁿ.
+func valueTicks(max float64, pos func(float64) int, format func(float64) string) []Tick {
+	steps := 5
+	if m := max / math.Pow(10, math.Floor(math.Log10(max))); math.Abs(m-2) < 1e-9 {
+		steps = 4
+	}
+	out := make([]Tick, 0, steps+1)
+	for i := 0; i <= steps; i++ {
+		v := max * float64(i) / float64(steps)
+		out = append(out, Tick{Pos: pos(v), Label: format(v)})
+	}
+	return out
 }
 
 // short cuts a tick label to n runes: the table has the whole of it.
@@ -178,10 +191,7 @@ func Lines(f Frame, labels []string, names []string, series [][]float64, format 
 			c.XTicks = append(c.XTicks, Tick{Pos: x(i), Label: l})
 		}
 	}
-	for i := range 5 {
-		v := c.Max * float64(i) / 4
-		c.YTicks = append(c.YTicks, Tick{Pos: y(v), Label: format(v)})
-	}
+	c.YTicks = valueTicks(c.Max, y, format)
 	for k, s := range series {
 		pts := make([]byte, 0, 8*len(s))
 		for i, v := range s {

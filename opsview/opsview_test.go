@@ -59,8 +59,11 @@ func TestBars(t *testing.T) {
 	if diff := cmp.Diff([]int{0, 80, 1, 72}, hs); diff != "" {
 		t.Errorf("heights (-want, +got):\n%s", diff)
 	}
-	if len(c.YTicks) != 5 || c.YTicks[4].Label != "50" || c.YTicks[4].Pos != f.Top {
+	if len(c.YTicks) != 6 || c.YTicks[1].Label != "10" || c.YTicks[5].Label != "50" || c.YTicks[5].Pos != f.Top {
 		t.Errorf("y ticks %+v", c.YTicks)
+	}
+	if ticks := Bars(f, []string{"x"}, []float64{2}, nil).YTicks; len(ticks) != 5 || ticks[1].Label != "0.5" {
+		t.Errorf("ticks of an axis to 2: %+v, want quarters", ticks)
 	}
 	if len(Bars(f, nil, nil, nil).Bars) != 0 {
 		t.Error("bars of nothing")

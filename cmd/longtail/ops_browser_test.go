@@ -303,6 +303,10 @@ func TestOpsPagesInChromium(t *testing.T) {
 			t.Errorf("timeline of %d events, want acme's 4", n)
 		}
 		browsertest.Screenshot(t, b, shots, "ops-partner.png")
+		nav("/ui/ops/partners/initech")
+		if got := jsEval[[]string](t, b, `Array.from(document.querySelectorAll('#enrollments tbody th')).map(th => th.textContent)`); !slices.Equal(got, []string{"welcome"}) {
+			t.Errorf("initech's enrollments %v, want its contact's in welcome", got)
+		}
 	})
 
 	t.Run("unrouted", func(t *testing.T) {
