@@ -328,6 +328,12 @@ func TestOpsPagesInChromium(t *testing.T) {
 		if href := jsEval[string](t, b, `document.getElementById('tiers-csv').getAttribute('href')`); href != "/ui/ops/program/tiers.csv" {
 			t.Errorf("tiers CSV at %s", href)
 		}
+		// The export is the admin's too, and the same as the CLI's.
+		csv := jsEval[string](t, b, `(() => { const x = new XMLHttpRequest(); x.open('GET', '/ui/ops/program/tiers.csv', false); x.send();
+			return x.status + ' ' + x.getResponseHeader('Content-Type') + '\n' + x.responseText })()`)
+		if want := "200 text/csv; charset=utf-8\n" + s.cli(t, "program", "tiers", "--csv"); csv != want {
+			t.Errorf("/ui/ops/program/tiers.csv:\n%s\nwant\n%s", csv, want)
+		}
 		browsertest.Screenshot(t, b, shots, "ops-program.png")
 	})
 
