@@ -123,6 +123,7 @@ const (
 	opsLeaderBars   = 20  // leaderboard bars
 	opsHistBins     = 20  // histogram bins (about)
 	opsTimelineRows = 100 // partner timeline rows
+	opsContacts     = 50  // partner contacts whose timelines are read
 )
 
 // NewOpsPages builds the ops pages on the rep pages' sessions and layout.
@@ -155,18 +156,16 @@ func NewOpsPages(h *Handler, d OpsDeps, cfg OpsConfig) (*OpsPages, error) {
 // Register mounts the pages on mux; every one is for admins only.
 func (o *OpsPages) Register(mux *http.ServeMux) {
 	routes := map[string]func(http.ResponseWriter, *http.Request, *session){
-		"GET /ui/ops":                o.overview,
-		"GET /ui/ops/{$}":            o.overview,
-		"GET /ui/ops/funnels":        o.funnels,
-		"GET /ui/ops/scores":         o.scores,
-		"GET /ui/ops/rfm":            o.rfm,
-		"GET /ui/ops/topics":         o.topics,
-		"GET /ui/ops/leaderboard":    o.leaderboard,
-		"GET /ui/ops/partner":        o.findPartner,
-		"GET /ui/ops/partners/{id}":  o.partner,
-		"GET /ui/ops/unrouted":       o.unrouted,
-		"GET /ui/ops/program":        nil,
-		"GET /ui/ops/program/{file}": nil,
+		"GET /ui/ops":               o.overview,
+		"GET /ui/ops/{$}":           o.overview,
+		"GET /ui/ops/funnels":       o.funnels,
+		"GET /ui/ops/scores":        o.scores,
+		"GET /ui/ops/rfm":           o.rfm,
+		"GET /ui/ops/topics":        o.topics,
+		"GET /ui/ops/leaderboard":   o.leaderboard,
+		"GET /ui/ops/partner":       o.findPartner,
+		"GET /ui/ops/partners/{id}": o.partner,
+		"GET /ui/ops/unrouted":      o.unrouted,
 	}
 	if p := o.d.Program; p != nil {
 		routes["GET /ui/ops/program"] = func(w http.ResponseWriter, r *http.Request, s *session) {
@@ -181,9 +180,6 @@ func (o *OpsPages) Register(mux *http.ServeMux) {
 			}
 			p.csv(which)(w, r, s)
 		}
-	} else {
-		delete(routes, "GET /ui/ops/program")
-		delete(routes, "GET /ui/ops/program/{file}")
 	}
 	for pattern, fn := range routes {
 		mux.Handle(pattern, o.h.secured(o.h.require(roleAdmin, fn)))
@@ -572,6 +568,8 @@ type partnerData struct {
 	Enrollments []*nurture.Enrollment
 	FlowsOff    bool
 	Handoffs    []repqueue.Transition
+	// MoreContacts were left out of the timeline and enrollments.
+	MoreContacts int
 }
 
 type topicPoints struct {
@@ -632,7 +630,27 @@ func (o *OpsPages) partner(w http.ResponseWriter, r *http.Request, s *session) {
 		o.h.unavailable(w, r, err)
 		return
 	}
-	for _, c := range contacts {
+	// The timeline and enrollments of the opsContacts most engaged
+	// contacts (the explanation's order, then by id): a partner such as
+	// the unassigned one may have thousands.
+	rank := make(map[string]int, len(d.Explain.Contacts))
+	for i, c := range d.Explain.Contacts {
+		rank[c.ContactID] = i + 1
+	}
+	slices.SortStableFunc(contacts, func(a, b directory.Contact) int {
+		ra, rb := rank[a.ID], rank[b.ID]
+		switch {
+		case ra == rb:
+			return 0
+		case ra == 0:
+			return 1
+		case rb == 0:
+			return -1
+		}
+		return ra - rb
+	})
+	d.MoreContacts = max(0, len(contacts)-opsContacts)
+	for _, c := range contacts[:min(len(contacts), opsContacts)] {
 		cs, err := o.d.Scores.Contact(ctx, id, c.ID)
 		if err != nil {
 			o.h.unavailable(w, r, err)
