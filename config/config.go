@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/longtailhq/longtail/maintenance"
 	"github.com/longtailhq/longtail/notify"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/program"
@@ -62,6 +63,8 @@ type Config struct {
 	// other section (handoff.digest_schedule and handoff.sweep_schedule
 	// sit with the hand-off keys).
 	Schedules Schedules `yaml:"schedules"`
+	// Retention is how long timelines are kept (see Retention).
+	Retention Retention `yaml:"retention"`
 }
 
 // Ops configures the task-queue console (asynqmon) at /ops/queues.
@@ -326,7 +329,8 @@ func Default() Config {
 			SweepSchedule:  "@every 1m",
 		},
 		UI:        UI{SessionTTL: 12 * time.Hour},
-		Schedules: Schedules{RFM: "CRON_TZ=UTC 15 2 * * *", ProgramSnapshot: "CRON_TZ=UTC 45 1 * * *"},
+		Schedules: Schedules{RFM: "CRON_TZ=UTC 15 2 * * *", ProgramSnapshot: "CRON_TZ=UTC 45 1 * * *", Retention: DefaultRetentionSchedule, EnrollmentCleanup: DefaultEnrollmentCleanupSchedule},
+		Retention: Retention{Timeline: maintenance.DefaultTimeline, Batch: maintenance.DefaultBatch},
 		SMTP:      SMTP{Sender: SenderRep},
 	}
 }
@@ -532,6 +536,7 @@ func (c *Config) Validate() error {
 		bad("ui.session_ttl", "must be positive")
 	}
 	errs = append(errs, c.scheduleErrors()...)
+	errs = append(errs, c.Retention.errors()...)
 	return errors.Join(errs...)
 }
 

@@ -39,6 +39,11 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"empty CRON_TZ", "schedules:\n  rfm: \"CRON_TZ= 15 2 * * *\"\n", []string{"longtail.yaml:2:8", "schedules.rfm", "names no time zone"}},
 		{"bad cron spec", "handoff:\n  sweep_schedule: every minute\n", []string{"longtail.yaml:2:19", "handoff.sweep_schedule", "every minute"}},
 		{"spec that never fires", "handoff:\n  digest_schedule: 0 7 31 2 *\n", []string{"handoff.digest_schedule", "never fires"}},
+		{"malformed CRON_TZ of retention", "schedules:\n  retention: CRON_TZ=Mars/Base 0 3 * * *\n", []string{"longtail.yaml:2:14", "schedules.retention", "Mars/Base"}},
+		{"bad enrollment cleanup spec", "schedules:\n  enrollment_cleanup: nightly\n", []string{"longtail.yaml:2:23", "schedules.enrollment_cleanup", "nightly"}},
+		{"retention shorter than a day", "retention:\n  timeline: 2h\n", []string{"longtail.yaml:2:13", "retention.timeline", "at least 1d"}},
+		{"retention batch", "retention:\n  batch: 0\n", []string{"retention.batch"}},
+		{"stale_after shorter than a day", "nurture:\n  stale_after: 1h\n", []string{"nurture.stale_after", "shorter than a day"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,7 +17,22 @@ type Schedules struct {
 	// the program view's engagement trend; default "CRON_TZ=UTC 45 1 * * *"
 	// (nightly at 01:45 UTC).
 	ProgramSnapshot string `yaml:"program_snapshot"`
+	// Retention is when timeline entries past retention.timeline and
+	// expired dedup records are removed across every partner; default
+	// "CRON_TZ=UTC 30 3 * * *" (nightly at 03:30 UTC).
+	Retention string `yaml:"retention"`
+	// EnrollmentCleanup is when nurture enrollments that can never finish
+	// (stale past nurture.stale_after, flow removed, contact or partner
+	// gone) are ended; default "CRON_TZ=UTC 0 4 * * *" (nightly at 04:00
+	// UTC).
+	EnrollmentCleanup string `yaml:"enrollment_cleanup"`
 }
+
+// Default specs of the schedules section.
+const (
+	DefaultRetentionSchedule         = "CRON_TZ=UTC 30 3 * * *"
+	DefaultEnrollmentCleanupSchedule = "CRON_TZ=UTC 0 4 * * *"
+)
 
 // scheduleErrors checks every cron spec in the configuration, wherever its
 // key lives, with the parser the scheduler uses.
@@ -28,6 +43,8 @@ func (c *Config) scheduleErrors() []error {
 		{"handoff.sweep_schedule", c.Handoff.SweepSchedule},
 		{"schedules.rfm", c.Schedules.RFM},
 		{"schedules.program_snapshot", c.Schedules.ProgramSnapshot},
+		{"schedules.retention", c.Schedules.Retention},
+		{"schedules.enrollment_cleanup", c.Schedules.EnrollmentCleanup},
 	} {
 		if _, err := cronspec.Parse(sc.spec); err != nil {
 			errs = append(errs, fmt.Errorf("config: %s: %v", sc.key, err))

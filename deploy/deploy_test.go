@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/longtailhq/longtail/config"
+	"github.com/longtailhq/longtail/nurture"
 )
 
 var roles = []string{"api", "worker", "scheduler"}
@@ -157,6 +158,7 @@ func TestCompose(t *testing.T) {
 			}
 		}
 		mounts := map[string]string{} // container path → host path
+		readOnly := map[string]bool{} // container path → mounted :ro
 		for _, v := range s.Volumes {
 			parts := strings.Split(v, ":")
 			if len(parts) < 2 {
@@ -165,6 +167,7 @@ func TestCompose(t *testing.T) {
 			}
 			host, target := parts[0], parts[1]
 			mounts[target] = host
+			readOnly[target] = len(parts) > 2 && parts[2] == "ro"
 			if strings.HasPrefix(host, ".") {
 				if _, err := os.Stat(host); err != nil {
 					t.Errorf("%s: volume %s: %v", where, v, err)
@@ -221,6 +224,26 @@ func TestCompose(t *testing.T) {
 		}
 		if cfg.SMTP.URL == "" {
 			t.Errorf("%s: no smtp.url: the SMTP sink is unused", where)
+		}
+		// The repository's flows and templates are mounted read-only
+		// where nurture.flows_dir and templates_dir point, and load.
+		var dirs [2]string
+		for i, k := range []struct{ key, dir string }{
+			{"nurture.flows_dir", cfg.Nurture.FlowsDir}, {"nurture.templates_dir", cfg.Nurture.TemplatesDir},
+		} {
+			host, ok := mounts[k.dir]
+			switch {
+			case k.dir == "":
+				t.Errorf("%s: %s is not set: the binary's embedded copy runs, not the repository's files", where, k.key)
+			case !ok:
+				t.Errorf("%s: %s %s is not mounted", where, k.key, k.dir)
+			case !readOnly[k.dir]:
+				t.Errorf("%s: %s is mounted read-write", where, k.dir)
+			}
+			dirs[i] = host
+		}
+		if dirs[0] != "" && dirs[1] != "" {
+			checkLibrary(t, where, dirs[0], dirs[1])
 		}
 	}
 	for _, r := range roles {
@@ -312,7 +335,106 @@ type k8sProbe struct {
 	} `yaml:"httpGet"`
 }
 
-// loadK8s reads every manifest kustomization.yaml lists.
+// checkLibrary loads the nurture flows and templates of two directories
+// as serve would, with flows validate's checks.
+func checkLibrary(t *testing.T, where, flowsDir, templatesDir string) {
+	t.Helper()
+	if _, err := nurture.LoadLibrary(nurture.DirSource(flowsDir), nurture.DirSource(templatesDir), nil); err != nil {
+		t.Errorf("%s: the mounted flows and templates do not load: %v", where, err)
+	}
+}
+
+// rootKustomization is the repository root's kustomization.yaml, which
+// generates the flows and templates ConfigMaps from the shipped files
+// (kustomize reads no file outside its kustomization's directory, so it
+// cannot live in deploy/k8s).
+type rootKustomization struct {
+	Resources          []string `yaml:"resources"`
+	ConfigMapGenerator []struct {
+		Name  string   `yaml:"name"`
+		Files []string `yaml:"files"`
+	} `yaml:"configMapGenerator"`
+}
+
+// shipped are the files of the repository directory dir (relative to the
+// root) whose names end in one of exts, as root-relative paths.
+func shipped(t *testing.T, dir string, exts ...string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join("..", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && slices.Contains(exts, filepath.Ext(e.Name())) {
+			out = append(out, dir+"/"+e.Name())
+		}
+	}
+	return out
+}
+
+// generatedConfigMaps reads the root kustomization and returns the
+// ConfigMaps it generates, their data read from the files it lists, after
+// checking that it builds on deploy/k8s and lists exactly the shipped
+// flows and nurture templates, each file once and each key once.
+func generatedConfigMaps(t *testing.T) []k8sObject {
+	t.Helper()
+	data, err := os.ReadFile("../kustomization.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k rootKustomization
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	if !slices.Contains(k.Resources, "deploy/k8s") {
+		t.Errorf("kustomization.yaml: resources %v do not include deploy/k8s", k.Resources)
+	}
+	want := map[string][]string{
+		"longtail-flows":     shipped(t, "flows", ".yaml", ".yml"),
+		"longtail-templates": shipped(t, "templates/nurture", ".txt", ".html"),
+	}
+	var out []k8sObject
+	for _, g := range k.ConfigMapGenerator {
+		where := "kustomization.yaml: configMapGenerator " + g.Name
+		o := k8sObject{Kind: "ConfigMap", Data: map[string]string{}}
+		o.Metadata.Name = g.Name
+		for _, f := range g.Files {
+			key, path, ok := strings.Cut(f, "=")
+			if !ok {
+				key, path = filepath.Base(f), f
+			}
+			if filepath.IsAbs(path) || strings.HasPrefix(filepath.Clean(path), "..") {
+				t.Errorf("%s: %s is outside the kustomization's directory: kustomize refuses it", where, path)
+			}
+			body, err := os.ReadFile(filepath.Join("..", path))
+			if err != nil {
+				t.Errorf("%s: %v", where, err)
+				continue
+			}
+			if _, dup := o.Data[key]; dup {
+				t.Errorf("%s: key %s twice", where, key)
+			}
+			o.Data[key] = string(body)
+		}
+		if w, ok := want[g.Name]; ok {
+			got := slices.Sorted(slices.Values(g.Files))
+			slices.Sort(w)
+			if !slices.Equal(got, w) {
+				t.Errorf("%s lists %v, want exactly the shipped files %v", where, got, w)
+			}
+			delete(want, g.Name)
+		}
+		out = append(out, o)
+	}
+	for name := range want {
+		t.Errorf("kustomization.yaml: no configMapGenerator %s", name)
+	}
+	return out
+}
+
+// loadK8s reads every manifest kustomization.yaml lists, and the
+// ConfigMaps the root kustomization generates.
 func loadK8s(t *testing.T) []k8sObject {
 	t.Helper()
 	var kust struct {
@@ -365,7 +487,7 @@ func loadK8s(t *testing.T) []k8sObject {
 			objs = append(objs, o)
 		}
 	}
-	return objs
+	return append(objs, generatedConfigMaps(t)...)
 }
 
 func matches(selector, labels map[string]string) bool {
@@ -474,6 +596,48 @@ func TestKubernetes(t *testing.T) {
 		if cfg == nil {
 			t.Errorf("%s: --config %q is mounted from no ConfigMap", where, cfgPath)
 			continue
+		}
+		// nurture.flows_dir and templates_dir are whole ConfigMaps mounted
+		// there (not inside another mount), whose files load.
+		var dirs [2]string
+		for i, k := range []struct{ key, dir string }{
+			{"nurture.flows_dir", cfg.Nurture.FlowsDir}, {"nurture.templates_dir", cfg.Nurture.TemplatesDir},
+		} {
+			if k.dir == "" {
+				t.Errorf("%s: %s is not set: the binary's embedded copy runs, not the shipped ConfigMap", where, k.key)
+				continue
+			}
+			for _, m := range c.VolumeMounts {
+				if m.MountPath != k.dir || m.SubPath != "" {
+					continue
+				}
+				for _, v := range spec.Volumes {
+					if v.Name != m.Name || v.ConfigMap == nil {
+						continue
+					}
+					cm, ok := byKind["ConfigMap"][v.ConfigMap.Name]
+					if !ok {
+						continue // reported above
+					}
+					dirs[i] = t.TempDir()
+					for key, body := range cm.Data {
+						if err := os.WriteFile(filepath.Join(dirs[i], key), []byte(body), 0o600); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			for _, m := range c.VolumeMounts {
+				if rel, err := filepath.Rel(m.MountPath, k.dir); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+					t.Errorf("%s: %s %s is inside the mount of %s: a read-only volume cannot take a mount point", where, k.key, k.dir, m.Name)
+				}
+			}
+			if dirs[i] == "" {
+				t.Errorf("%s: %s %s is not a ConfigMap mount", where, k.key, k.dir)
+			}
+		}
+		if dirs[0] != "" && dirs[1] != "" {
+			checkLibrary(t, where, dirs[0], dirs[1])
 		}
 		// The api serves on http.listen; the other roles answer probes on
 		// http.health_listen.

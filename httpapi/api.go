@@ -108,6 +108,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Program serves GET /v1/program/... and /v1/partners/{id}/scorecard.
 	Program ProgramFacts
+	// ProgramActions serves the at-risk let-go and keep actions; nil (nurture
+	// sending off) answers them 503.
+	ProgramActions ProgramActions
 }
 
 // API is the HTTP handler tree.
@@ -128,6 +131,7 @@ type API struct {
 		MayMail(ctx context.Context, contactID string) (nurture.Decision, error)
 	}
 	program        ProgramFacts
+	programActions ProgramActions
 	flows          Flows
 	enqueueNurture func(ctx context.Context, next ...nurture.Next) error
 	created        func(ctx context.Context, ids ...string) error
@@ -172,8 +176,8 @@ func New(cfg Config, d Deps) (*API, error) {
 		providers: map[string]webhook.Provider{}, keys: newKeyring(cfg.Keys),
 		metrics: newMetrics(d.Registry), mux: http.NewServeMux(), dir: d.Directory, scores: d.Scores,
 		rfm: d.EnqueueRFM, queue: d.Queue, tokens: d.Tokens, outcomes: d.Outcomes, gate: d.Gate,
-		program: d.Program,
-		flows:   d.Flows, enqueueNurture: d.EnqueueNurture,
+		program: d.Program, programActions: d.ProgramActions,
+		flows: d.Flows, enqueueNurture: d.EnqueueNurture,
 		created: d.ContactsCreated, reloadFlows: d.ReloadFlows,
 	}
 	if (d.Flows == nil) != (d.EnqueueNurture == nil) {

@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/program"
+	"github.com/longtailhq/longtail/program/letgo"
 )
 
 // ProgramFacts gathers the partners' program facts (*store.Store of
@@ -37,6 +40,51 @@ func (a *API) registerProgram() {
 	a.handle("GET /v1/program/at-risk", a.requireAdmin(a.atRisk))
 	a.handle("GET /v1/program/kpis", a.requireAdmin(a.programKPIs))
 	a.handle("GET /v1/partners/{id}/scorecard", a.requireAdmin(a.scorecard))
+	a.handle("POST /v1/program/at-risk/{id}/let-go", a.requireAdmin(a.letGo))
+	a.handle("POST /v1/program/at-risk/{id}/keep", a.requireAdmin(a.keep))
+	a.handle("DELETE /v1/program/at-risk/{id}/let-go", a.requireAdmin(a.keep))
+}
+
+// ProgramActions applies the "let go" list's actions: the let-go service
+// (package program/letgo) with its nurture steps queued, wired in cmd.
+type ProgramActions interface {
+	// LetGo enrols the partner's contacts in the last re-engagement flow
+	// (or exits it when that flow has run its course).
+	LetGo(ctx context.Context, partnerID string) (letgo.Result, error)
+	// Keep lifts the partner's program_exit suppression and ends its
+	// last-call enrollments.
+	Keep(ctx context.Context, partnerID string) (letgo.Result, error)
+}
+
+// letGo is POST /v1/program/at-risk/{id}/let-go: 200 with the partner's
+// let-go state (changed false on a repeat); 404 for an unknown partner,
+// 409 for one not at risk or when the last-call flow is not loaded, 503
+// with nurture sending off.
+func (a *API) letGo(w http.ResponseWriter, r *http.Request) {
+	a.programAction(w, r, ProgramActions.LetGo)
+}
+
+// keep is POST /v1/program/at-risk/{id}/keep and DELETE …/let-go.
+func (a *API) keep(w http.ResponseWriter, r *http.Request) {
+	a.programAction(w, r, ProgramActions.Keep)
+}
+
+func (a *API) programAction(w http.ResponseWriter, r *http.Request, act func(ProgramActions, context.Context, string) (letgo.Result, error)) {
+	if a.programActions == nil {
+		writeError(w, http.StatusServiceUnavailable, "nurture_off", "nurture sending is off (set smtp.url, smtp.from and tracking.secret): the let-go actions need it")
+		return
+	}
+	res, err := act(a.programActions, r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, letgo.ErrNotAtRisk):
+		writeError(w, http.StatusConflict, "not_at_risk", "partner %q is not on the at-risk list: nothing to let go", r.PathValue("id"))
+	case errors.Is(err, nurture.ErrUnknownFlow):
+		writeError(w, http.StatusConflict, "flow_missing", "%v: the let-go action needs its last re-engagement flow in the flows directory", err)
+	case err != nil:
+		directoryError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
 }
 
 // allFacts gathers every partner's facts at the clock's now, or answers

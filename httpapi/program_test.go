@@ -199,9 +199,9 @@ func TestProgramRoutes(t *testing.T) {
 	t.Run("at risk", func(t *testing.T) {
 		got := getJSON[httpapi.AtRiskList](t, f, "/v1/program/at-risk")
 		want := httpapi.AtRiskList{At: programNow, Items: []program.Risk{
-			{PartnerID: "ghost", Rule: program.RiskNoDeal, Stage: program.Churned, Since: date("2026-06-01"), Action: program.ActionReengage},
+			{PartnerID: "ghost", Rule: program.RiskNoDeal, Stage: program.Churned, Since: date("2026-06-01"), Action: program.ActionReengage, State: program.LetGoRecommended},
 			{PartnerID: "faller", Rule: program.RiskFalling, Stage: program.Declining, Since: date("2026-10-01"),
-				Quarters: []float64{50000, 20000, 5000}, Action: program.ActionReengage},
+				Quarters: []float64{50000, 20000, 5000}, Action: program.ActionReengage, State: program.LetGoRecommended},
 		}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("at risk (-want, +got):\n%s", diff)
@@ -248,6 +248,21 @@ func TestProgramRoutes(t *testing.T) {
 			q2024.RevenuePerPartner != 12500 || q2024.MedianDays == nil || *q2024.MedianDays != 702 ||
 			q2024.TimeToProductive[4].Count != 1 || len(q2024.ProductiveByMonth) != 24 || q2024.ProductiveByMonth[22] != 0.5 || q2024.ProductiveByMonth[21] != 0 {
 			t.Errorf("2024-Q1 cohort: %+v", *q2024)
+		}
+	})
+
+	t.Run("let go and keep with nurture off", func(t *testing.T) {
+		for _, c := range []struct{ method, path string }{
+			{"POST", "/v1/program/at-risk/ghost/let-go"},
+			{"POST", "/v1/program/at-risk/ghost/keep"},
+			{"DELETE", "/v1/program/at-risk/ghost/let-go"},
+		} {
+			if r := f.call(t, c.method, c.path, adminKey, "", ""); r.status != 503 || errorCode(t, r) != "nurture_off" {
+				t.Errorf("%s %s: %d %s, want 503 nurture_off", c.method, c.path, r.status, r.body)
+			}
+			if r := f.call(t, c.method, c.path, "", "", ""); r.status != 401 {
+				t.Errorf("%s %s without a key: %d", c.method, c.path, r.status)
+			}
 		}
 	})
 

@@ -79,7 +79,7 @@ type EventProcessor interface {
 // again on the retry, as the same task. The program view then records
 // the deals and purchases, and nurture (when on) sees each contact's new
 // events.
-func handleIngestEvents(p EventProcessor, tasks *asynq.Client, program ProgramRecorder, nu Nurture) asynq.Handler {
+func handleIngestEvents(p EventProcessor, tasks *asynq.Client, program ProgramDeps, nu Nurture) asynq.Handler {
 	return Handle(func(ctx context.Context, pl IngestEventsPayload) error {
 		if len(pl.Events) == 0 {
 			return fmt.Errorf("%s: empty batch: %w", TypeIngestEvents, ErrPermanent)
@@ -93,7 +93,7 @@ func handleIngestEvents(p EventProcessor, tasks *asynq.Client, program ProgramRe
 		if err != nil {
 			return err
 		}
-		if err := recordProgram(ctx, program, res); err != nil {
+		if err := recordProgram(ctx, program, tasks, res); err != nil {
 			return err
 		}
 		for _, c := range res.Crossings {

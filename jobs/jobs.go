@@ -25,11 +25,15 @@ const (
 	// QueueNurture holds nurture steps: mail that can wait seconds behind
 	// a hand-off and ingestion.
 	QueueNurture = "nurture"
+	// QueueProgram holds the program view's recomputations after ingested
+	// facts (program:stage): one per partner per batch, never ahead of the
+	// batches themselves.
+	QueueProgram = "program"
 )
 
 // Queues returns the weighted queue map for asynq.Config.
 func Queues() map[string]int {
-	return map[string]int{QueueHandoff: 6, QueueIngest: 3, QueueNurture: 2, QueuePeriodic: 1}
+	return map[string]int{QueueHandoff: 6, QueueIngest: 3, QueueNurture: 2, QueuePeriodic: 1, QueueProgram: 1}
 }
 
 // Handle adapts a typed handler: it decodes the JSON payload into T and

@@ -30,8 +30,11 @@ type NurtureStepPayload struct {
 func NewNurtureStepTask(n nurture.Next) *asynq.Task {
 	return asynq.NewTask(TypeNurtureStep,
 		marshal(TypeNurtureStep, NurtureStepPayload{Enrollment: n.Enrollment, Step: n.Step, Seq: n.Seq}),
-		asynq.TaskID(TypeNurtureStep+":"+n.ID()), asynq.Queue(QueueNurture), asynq.ProcessAt(n.At), asynq.MaxRetry(20))
+		asynq.TaskID(NurtureStepTaskID(n.Task)), asynq.Queue(QueueNurture), asynq.ProcessAt(n.At), asynq.MaxRetry(20))
 }
+
+// NurtureStepTaskID is the TaskID of the step task of t.
+func NurtureStepTaskID(t nurture.Task) string { return TypeNurtureStep + ":" + t.ID() }
 
 // Nurture is the nurture engine as the tasks see it; *nurture.Engine
 // implements it.

@@ -28,6 +28,8 @@ const (
 	TriggerSegment = "segment"
 	// TriggerOutcome: a rep recorded Outcome for PartnerID's hand-off.
 	TriggerOutcome = "outcome"
+	// TriggerStage: PartnerID entered the program lifecycle Stage.
+	TriggerStage = "stage"
 )
 
 // NurtureTriggerPayload is the wire form of a trigger task.
@@ -37,6 +39,7 @@ type NurtureTriggerPayload struct {
 	PartnerID string `json:"partner_id,omitempty"`
 	Segment   string `json:"segment,omitempty"`
 	Outcome   string `json:"outcome,omitempty"`
+	Stage     string `json:"stage,omitempty"`
 }
 
 // NurtureTriggers is what trigger tasks ask of the engine; *nurture.Engine
@@ -86,6 +89,17 @@ func (q *NurtureTriggerQueue) SegmentEntered(ctx context.Context, pid, segment s
 	return nil
 }
 
+// StageEntered queues the stage trigger of a partner that entered stage
+// at the recomputation of at (once per partner, stage and time).
+func (q *NurtureTriggerQueue) StageEntered(ctx context.Context, pid, stage string, at time.Time) error {
+	t := newNurtureTriggerTask(NurtureTriggerPayload{Kind: TriggerStage, PartnerID: pid, Stage: stage},
+		"stage:"+pid+":"+stage+":"+strconv.FormatInt(at.UnixMilli(), 10))
+	if err := enqueue(ctx, q.tasks, t); err != nil {
+		return fmt.Errorf("queue stage trigger of %s: %w", pid, err)
+	}
+	return nil
+}
+
 // Outcome queues what nurture does after a rep's outcome on the hand-off
 // handoffID (once per hand-off and outcome kind): resume and trigger on a
 // recycle, end on converted or not_a_fit. Other outcomes queue nothing.
@@ -120,6 +134,8 @@ func handleNurtureTrigger(n NurtureTriggers, tasks *asynq.Client) asynq.Handler 
 			next, err = n.Trigger(ctx, p.ContactID, flow.Cause{Kind: flow.TriggerContactCreated})
 		case TriggerSegment:
 			next, err = n.TriggerPartner(ctx, p.PartnerID, flow.Cause{Kind: flow.TriggerSegment, Segment: p.Segment})
+		case TriggerStage:
+			next, err = n.TriggerPartner(ctx, p.PartnerID, flow.Cause{Kind: flow.TriggerStage, Stage: p.Stage})
 		case TriggerOutcome:
 			if p.Outcome == "recycled" {
 				next, err = n.Recycled(ctx, p.PartnerID)

@@ -2,7 +2,11 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/program/store"
@@ -25,13 +29,23 @@ type ProgramRecorder interface {
 // trusted that verdict would lose the deal for good. Engagements do use
 // the verdict (a duplicate scores no points), and a retry may miss one:
 // it only marks a month, which the partner's next engagement marks again.
-func recordProgram(ctx context.Context, rec ProgramRecorder, res *ingest.Result) error {
+//
+// With d.Stages set, each partner whose facts changed gets a program:stage
+// task, queued after the record so that it reads them.
+func recordProgram(ctx context.Context, d ProgramDeps, tasks *asynq.Client, res *ingest.Result) error {
+	rec := d.Recorder
 	if rec == nil || res == nil {
 		return nil
 	}
 	var results []store.Result
 	var engaged []store.Engagement
+	changed := map[string]bool{}
+	h := sha256.New()
 	for _, c := range res.Contacts {
+		for _, ev := range c.Events {
+			h.Write([]byte(ev.ID))
+			h.Write([]byte{0})
+		}
 		scored := map[string]bool{}
 		if c.Scored != nil {
 			for _, er := range c.Scored.Events {
@@ -42,16 +56,24 @@ func recordProgram(ctx context.Context, rec ProgramRecorder, res *ingest.Result)
 		}
 		for _, ev := range c.Events {
 			if ev.Type.TakesOrigin() {
+				changed[c.PartnerID] = true
 				results = append(results, store.Result{
 					PartnerID: c.PartnerID, EventID: ev.ID, Type: ev.Type, At: ev.OccurredAt, Value: ev.Value, Origin: ev.Origin,
 				})
 			}
 			if scored[ev.ID] {
+				changed[c.PartnerID] = true
 				engaged = append(engaged, store.Engagement{PartnerID: c.PartnerID, At: ev.OccurredAt})
 			}
 		}
 	}
 	if err := rec.Record(ctx, results, engaged); err != nil {
+		return fmt.Errorf("%s: %w", TypeIngestEvents, err)
+	}
+	if d.Stages == nil {
+		return nil
+	}
+	if err := queueStages(ctx, tasks, changed, hex.EncodeToString(h.Sum(nil))); err != nil {
 		return fmt.Errorf("%s: %w", TypeIngestEvents, err)
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
+
+	"github.com/longtailhq/longtail/program"
 )
 
 // TypeProgramSnapshot records every partner's score of the day, from
@@ -27,7 +29,12 @@ type Snapshotter interface {
 type ProgramDeps struct {
 	Recorder  ProgramRecorder
 	Snapshots Snapshotter
-	Log       zerolog.Logger
+	// Stages, when set, registers program:stage and program:stages, judged
+	// by Config at Clock (time.Now if nil).
+	Stages ProgramStages
+	Config program.Config
+	Clock  func() time.Time
+	Log    zerolog.Logger
 }
 
 // NewProgramSnapshotTask builds a snapshot task. Unique for an hour: the
@@ -47,8 +54,18 @@ func NewScheduledProgramSnapshotTask() *asynq.Task {
 		asynq.Queue(QueuePeriodic), asynq.MaxRetry(3), asynq.Timeout(30*time.Minute))
 }
 
-// RegisterProgram adds the program view's task handlers to mux.
-func RegisterProgram(mux *asynq.ServeMux, d ProgramDeps) {
+// RegisterProgram adds the program view's task handlers to mux; tasks
+// queues the stage triggers.
+func RegisterProgram(mux *asynq.ServeMux, d ProgramDeps, tasks *asynq.Client) {
+	if d.Stages != nil {
+		clock := d.Clock
+		if clock == nil {
+			clock = time.Now
+		}
+		r := stageRecorder{stages: d.Stages, cfg: d.Config, clock: clock, triggers: NewNurtureTriggerQueue(tasks)}
+		mux.Handle(TypeProgramStage, handleProgramStage(r))
+		mux.Handle(TypeProgramStages, handleProgramStages(r, d.Log))
+	}
 	if d.Snapshots == nil {
 		return
 	}

@@ -110,3 +110,74 @@ func TestProgramRecordsResultsOnceAndSnapshots(t *testing.T) {
 		t.Errorf("score now %v, 30 days ago %v: want a decayed, positive score", f.Score, before.Score)
 	}
 }
+
+// An ingested batch that logs a partner's result queues its stage task
+// once, however often the batch is retried; the task records the
+// partner's baseline stage once, and a second run records nothing.
+func TestIngestQueuesTheStageOncePerBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := redistest.New(t)
+	clock := testclock.New(time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC))
+	dir, err := directory.New(rdb, directory.Config{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := scoring.NewEngine(rdb, scoring.Config{}, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.New(rdb, store.Deps{Directory: dir, Scores: engine, Outcomes: q, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { client.Close() })
+	deps := fullDeps(t)
+	deps.Events, deps.Tasks = proc, client
+	deps.Program = jobs.ProgramDeps{Recorder: st, Snapshots: st, Stages: st, Clock: clock.Now}
+	mux := asynq.NewServeMux()
+	jobs.Register(mux, deps)
+	if _, _, err := dir.PutPartner(ctx, directory.Partner{ID: "acme", Name: "Acme", JoinedAt: "2026-01-10"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dir.PutContact(ctx, directory.Contact{ID: "jane", PartnerID: "acme", Email: "jane@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	evs := []event.Event{{ID: "d1", Type: event.DealRegistered, ContactID: "jane", OccurredAt: clock.Now().Add(-time.Hour), Value: 12000, Source: "crm"}}
+	for i := range 3 { // the task retried
+		if err := mux.ProcessTask(ctx, jobs.NewIngestEventsTask(evs)); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	pending, err := insp.ListPendingTasks(jobs.QueueProgram)
+	if err != nil || len(pending) != 1 || pending[0].Type != jobs.TypeProgramStage {
+		t.Fatalf("program queue: %d tasks %v, want one %s", len(pending), err, jobs.TypeProgramStage)
+	}
+	for range 2 {
+		if err := mux.ProcessTask(ctx, asynq.NewTask(pending[0].Type, pending[0].Payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := st.Facts(ctx, "acme", clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []program.StageChange{{At: clock.Now(), To: program.Productive}}
+	if diff := cmp.Diff(want, f.StageChanges); diff != "" {
+		t.Errorf("stage changes (-want, +got):\n%s", diff)
+	}
+	// The baseline fires no trigger.
+	if n, err := insp.ListPendingTasks(jobs.QueueNurture); err == nil && len(n) != 0 {
+		t.Errorf("%d nurture triggers queued for a baseline", len(n))
+	}
+}

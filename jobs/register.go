@@ -19,6 +19,8 @@ type Deps struct {
 	// Nurture runs nurture steps and sees ingested events; nil turns
 	// nurture off (no step task is registered).
 	Nurture Nurture
+	// Maintenance runs retention and the stale-enrollment cleanup.
+	Maintenance MaintenanceDeps
 	// Tasks queues the follow-up tasks: hand-offs of the crossings the
 	// events caused, the notifications of a hand-off.
 	Tasks *asynq.Client
@@ -34,7 +36,7 @@ func Register(mux *asynq.ServeMux, d Deps) {
 	if d.Events == nil || d.RFM == nil || d.Handoff.Queue == nil || d.Handoff.Messages == nil || d.Sweeper == nil || d.Tasks == nil {
 		panic(errMissingDeps)
 	}
-	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks, d.Program.Recorder, d.Nurture))
+	mux.Handle(TypeIngestEvents, handleIngestEvents(d.Events, d.Tasks, d.Program, d.Nurture))
 	if d.Nurture != nil {
 		mux.Handle(TypeNurtureStep, handleNurtureStep(d.Nurture, d.Tasks))
 		mux.Handle(TypeNurtureTrigger, handleNurtureTrigger(d.Nurture, d.Tasks))
@@ -47,5 +49,6 @@ func Register(mux *asynq.ServeMux, d Deps) {
 	mux.Handle(TypeHandoffPartner, handleHandoffPartner(d.Handoff, d.Tasks))
 	mux.Handle(TypeHandoffSweep, handleHandoffSweep(d.Sweeper, d.Log))
 	RegisterNotify(mux, d.Notify)
-	RegisterProgram(mux, d.Program)
+	RegisterProgram(mux, d.Program, d.Tasks)
+	RegisterMaintenance(mux, d.Maintenance)
 }

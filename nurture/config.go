@@ -34,6 +34,10 @@ type Config struct {
 	// clients that do not use the one-click https form. If empty,
 	// smtp.from's address; "none" sends the https form only.
 	UnsubscribeMailto string `yaml:"unsubscribe_mailto"`
+	// StaleAfter is how long a running enrollment may wait without moving
+	// before the enrollment cleanup (schedules.enrollment_cleanup) ends it
+	// as stale (see Stale). If zero, 30 days; at least a day.
+	StaleAfter time.Duration `yaml:"stale_after"`
 }
 
 // Defaults of the zero Config.
@@ -42,6 +46,8 @@ const (
 	DefaultCapPer   = 7 * 24 * time.Hour
 	DefaultHours    = "08:00-18:00"
 	DefaultTimezone = "UTC"
+	// DefaultStaleAfter is nurture.stale_after when unset.
+	DefaultStaleAfter = 30 * 24 * time.Hour
 )
 
 // DefaultDays are the days of the default window.
@@ -68,6 +74,9 @@ func (c Config) WithDefaults() Config {
 	if c.Timezone == "" {
 		c.Timezone = DefaultTimezone
 	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = DefaultStaleAfter
+	}
 	return c
 }
 
@@ -75,6 +84,9 @@ func (c Config) WithDefaults() Config {
 // ("nurture.window.days[2]: ...").
 func (c Config) Validate() error {
 	_, err := c.SendRules()
+	if c.StaleAfter != 0 && c.StaleAfter < 24*time.Hour {
+		err = errors.Join(err, fmt.Errorf("nurture.stale_after: %v is shorter than a day: a pause or a wait that long is normal", c.StaleAfter))
+	}
 	if m := c.UnsubscribeMailto; m != "" && m != UnsubscribeMailtoNone {
 		if a, perr := mail.ParseAddress(m); perr != nil || a.Name != "" || a.Address != m {
 			err = errors.Join(err, fmt.Errorf("nurture.unsubscribe_mailto: %q is not a bare email address such as unsubscribe@vendor.example (or %q)", m, UnsubscribeMailtoNone))

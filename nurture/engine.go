@@ -118,6 +118,11 @@ type EngineConfig struct {
 	// (a worker died between marking it and the server's answer). If
 	// false (the default), it is counted as uncertain and not resent.
 	UncertainIsResent bool
+	// Ended, when set, is told of every enrollment that ended (completed
+	// or exited), at least once: again when a step task finds its
+	// enrollment over, so it must be idempotent. An error fails the task,
+	// which retries it. The partner program settles its "let go" flow here.
+	Ended func(ctx context.Context, en *Enrollment) error
 	// Clock is the time; if nil, time.Now.
 	Clock func() time.Time
 	Log   zerolog.Logger
@@ -206,7 +211,7 @@ func (e *Engine) Run(ctx context.Context, t Task) (*Next, error) {
 		return nil, err
 	}
 	if en.Status.Over() {
-		return nil, nil
+		return nil, e.ended(ctx, en)
 	}
 	if en.Seq != t.Seq || en.Step != t.Step {
 		// Overtaken: the step ran, or an event resumed the wait. Answer
@@ -374,15 +379,25 @@ func pauses(reason string) bool {
 }
 
 func (e *Engine) exit(ctx context.Context, en *Enrollment, reason, counter string, now time.Time) error {
+	_, err := e.exited(ctx, en, reason, counter, now)
+	return err
+}
+
+// exited is exit, also saying whether this call ended the enrollment
+// (false when another task moved it first: that one decides).
+func (e *Engine) exited(ctx context.Context, en *Enrollment, reason, counter string, now time.Time) (bool, error) {
 	_, err := e.cfg.Store.Commit(ctx, en, Change{Step: en.Step, Status: StatusExited, Reason: reason, EndedAt: now,
 		Done: &HistoryItem{At: now, Step: en.Step, Outcome: "exit: " + reason}}, now)
 	if errors.Is(err, ErrMoved) {
-		return nil // another task moved it first; it decides
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	return e.cfg.Store.Count(ctx, en.Flow, en.Step, counter)
+	if err := e.cfg.Store.Count(ctx, en.Flow, en.Step, counter); err != nil {
+		return true, err
+	}
+	return true, e.ended(ctx, en)
 }
 
 // advance commits the end of step (outcome) and the move to next at at;
@@ -401,7 +416,10 @@ func (e *Engine) advanced(ctx context.Context, f *flow.Flow, en *Enrollment, ste
 		if errors.Is(err, ErrMoved) {
 			return nil, false, nil
 		}
-		return nil, err == nil, err
+		if err != nil {
+			return nil, false, err
+		}
+		return nil, true, e.ended(ctx, en)
 	}
 	out, err := e.cfg.Store.Commit(ctx, en, Change{Step: next, Status: StatusActive, NextAt: at, Done: done}, now)
 	if errors.Is(err, ErrMoved) {

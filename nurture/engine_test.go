@@ -115,6 +115,7 @@ type bundle struct {
 }
 
 type options struct {
+	ended  func(ctx context.Context, en *nurture.Enrollment) error
 	flow   string
 	cap    flow.Cap
 	window *flow.WindowSpec
@@ -189,6 +190,7 @@ func setup(t *testing.T, o options) *bundle {
 		Library: lib, Rules: rules, Store: store, Dir: dir, Gate: gate, Signals: nurture.ScoreSignals{Scores: scores},
 		Mailer: m, Once: once, Links: testLinks{signer}, Points: pts, Emails: emails,
 		From: "Vendor Partners <partners@vendor.example>", UnsubscribeMailto: "unsubscribe@vendor.example", Clock: clock.Now,
+		Ended: o.ended,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -71,8 +71,8 @@ func TestLibraryShipped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the shipped flows and templates do not load:\n%v", err)
 	}
-	if lib.Flows.Len() != 10 || len(lib.Templates.Names()) != 16 {
-		t.Errorf("shipped library has %d flows and %d templates, want 10 and 16", lib.Flows.Len(), len(lib.Templates.Names()))
+	if lib.Flows.Len() != 11 || len(lib.Templates.Names()) != 17 {
+		t.Errorf("shipped library has %d flows and %d templates, want 11 and 17", lib.Flows.Len(), len(lib.Templates.Names()))
 	}
 	if _, err := (nurture.Config{}).Library([]string{"champions"}); err == nil || !strings.Contains(err.Error(), `"hibernating" is not an RFM segment`) {
 		t.Errorf("a segment the scoring config does not have must be refused; err = %v", err)

@@ -47,7 +47,7 @@ func WriteTiersCSV(w io.Writer, rows []TierRow) error {
 }
 
 // WriteAtRiskCSV writes the "let go" list: partner_id, rule, stage,
-// since, action, quarters.
+// since, action, quarters, state.
 func WriteAtRiskCSV(w io.Writer, risks []Risk) error {
 	out := make([][]string, len(risks))
 	for i, r := range risks {
@@ -55,9 +55,9 @@ func WriteAtRiskCSV(w io.Writer, risks []Risk) error {
 		for j, q := range r.Quarters {
 			qs[j] = csvNum(q)
 		}
-		out[i] = []string{r.PartnerID, r.Rule, string(r.Stage), r.Since.UTC().Format(time.RFC3339), r.Action, strings.Join(qs, ";")}
+		out[i] = []string{r.PartnerID, r.Rule, string(r.Stage), r.Since.UTC().Format(time.RFC3339), r.Action, strings.Join(qs, ";"), r.State}
 	}
-	return writeCSV(w, []string{"partner_id", "rule", "stage", "since", "action", "quarters"}, out)
+	return writeCSV(w, []string{"partner_id", "rule", "stage", "since", "action", "quarters", "state"}, out)
 }
 
 // WriteCohortsCSV writes one row per cohort: cohort, partners,

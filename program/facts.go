@@ -69,6 +69,15 @@ type Facts struct {
 	// zero while it is mailed.
 	ReengagedAt time.Time `json:"reengaged_at"`
 	ExitedAt    time.Time `json:"exited_at"`
+	// KeptAt: when someone chose to keep it (the "keep" action, or its
+	// contacts answered the last re-engagement flow); zero for never.
+	KeptAt time.Time `json:"kept_at"`
+	// LastStage is the stage last recorded for it, at LastStageAt ("" and
+	// zero before the first recomputation); StageChanges the recorded
+	// changes, newest first.
+	LastStage    StageName     `json:"last_stage,omitempty"`
+	LastStageAt  time.Time     `json:"last_stage_at"`
+	StageChanges []StageChange `json:"stage_changes"`
 }
 
 // firstResult is the earliest deal or purchase at or before now.

@@ -52,6 +52,9 @@ type Risk struct {
 	// oldest first.
 	Quarters []float64 `json:"quarters,omitempty"`
 	Action   string    `json:"action"`
+	// State is where the "let go" action stands: recommended,
+	// reengaging, exited or kept (LetGo...).
+	State string `json:"state"`
 }
 
 // AtRisk says whether the partner is at risk at now, and what to do. A
@@ -85,15 +88,18 @@ func AtRisk(f Facts, cfg Config, now time.Time) (Risk, bool) {
 		return Risk{}, false
 	}
 	reengaged := !f.ReengagedAt.IsZero() && !f.ReengagedAt.After(now) && !f.ReengagedAt.Before(r.Since)
+	kept := !f.KeptAt.IsZero() && !f.KeptAt.After(now) && !f.KeptAt.Before(r.Since)
 	switch {
 	case !f.ExitedAt.IsZero() && !f.ExitedAt.After(now):
-		r.Action = ActionExited
+		r.Action, r.State = ActionExited, LetGoExited
+	case kept:
+		r.Action, r.State = ActionKept, LetGoKept
 	case !reengaged:
-		r.Action = ActionReengage
+		r.Action, r.State = ActionReengage, LetGoRecommended
 	case now.Sub(f.ReengagedAt) < cfg.ExitAfter:
-		r.Action = ActionWait
+		r.Action, r.State = ActionWait, LetGoReengaging
 	default:
-		r.Action = ActionExit
+		r.Action, r.State = ActionExit, LetGoReengaging
 	}
 	return r, true
 }
@@ -108,7 +114,7 @@ func AtRiskAll(all []Facts, cfg Config, now time.Time) []Risk {
 			out = append(out, r)
 		}
 	}
-	order := map[string]int{ActionExit: 0, ActionReengage: 1, ActionWait: 2, ActionExited: 3}
+	order := map[string]int{ActionExit: 0, ActionReengage: 1, ActionWait: 2, ActionKept: 3, ActionExited: 4}
 	slices.SortFunc(out, func(a, b Risk) int {
 		return cmp.Or(cmp.Compare(order[a.Action], order[b.Action]), a.Since.Compare(b.Since), cmp.Compare(a.PartnerID, b.PartnerID))
 	})

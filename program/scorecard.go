@@ -32,6 +32,9 @@ type Card struct {
 	Stage      StageName  `json:"stage"`
 	Trend      Trend      `json:"trend"`
 	Tier       Suggestion `json:"tier"`
+	// StageChanges are the partner's recorded stage changes, newest first
+	// (its timeline of stages; empty before the first recomputation).
+	StageChanges []StageChange `json:"stage_changes"`
 }
 
 // QuarterResults are a quarter's deals and purchases.
@@ -71,6 +74,8 @@ func Scorecard(f Facts, cfg Config, now time.Time) Card {
 		Stage:     Stage(f, cfg, now),
 		Trend:     TrendOf(f, now),
 		Tier:      SuggestTier(f, cfg, now),
+		// Never null: a page or client iterates it.
+		StageChanges: append([]StageChange{}, f.StageChanges...),
 	}
 	last := QuarterOf(now).Add(-1)
 	for q := last.Add(-3); q != last.Add(1); q = q.Add(1) {

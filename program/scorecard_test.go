@@ -79,6 +79,7 @@ func TestScorecard(t *testing.T) {
 				"en": "3 registered deals and €29.5k in 12 months, engaged 10 of 12 months: registered → silver",
 				"fr": "3 affaires enregistrées et 29,5 k€ en 12 mois, actif 10 mois sur 12 : registered → silver",
 			}},
+		StageChanges: []program.StageChange{},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Scorecard (-want, +got):\n%s", diff)

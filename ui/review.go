@@ -108,6 +108,8 @@ type reviewData struct {
 	Ago90                      string
 	Direction                  program.StageName
 	Segment                    string
+	// StageChanges is the partner's timeline of stages, newest first.
+	StageChanges []program.StageChange
 }
 
 type reviewQuarter struct {
@@ -146,7 +148,7 @@ func (rv *ProgramPages) show(w http.ResponseWriter, r *http.Request, s *session)
 		Deals90: c.Deals90, Deals12: c.Deals12, DealsValue90: money(c.Deals90.Value), DealsValue12: money(c.Deals12.Value),
 		FirstDeal: "no deal yet", Cycle: "no purchase closed a deal yet",
 		Tier: c.Tier, Reason: c.Tier.Reason["en"], Score: reviewScore(c.Engagement.Now), Ago30: "—", Ago90: "—",
-		Direction: c.Engagement.Direction, Segment: c.Segment,
+		Direction: c.Engagement.Direction, Segment: c.Segment, StageChanges: c.StageChanges,
 	}
 	for _, q := range c.Quarters {
 		d.Quarters = append(d.Quarters, reviewQuarter{Name: q.Quarter.String(), Deals: q.Deals.Count, DealsV: money(q.Deals.Value), Purchases: money(q.Purchases.Value)})

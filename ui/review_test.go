@@ -53,6 +53,20 @@ func reviewFixture(t *testing.T) (*fixture, string) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Its stage recorded twice: a baseline in August, then now.
+	for _, at := range []time.Time{d("2026-08-20"), f.clock.Now()} {
+		facts, err := ps.Facts(f.ctx, "acme", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := program.StageChange{At: at, From: facts.LastStage, To: program.Productive}
+		if facts.LastStage == program.Productive {
+			c.To = program.Growing
+		}
+		if ok, err := ps.RecordStage(f.ctx, facts, c); err != nil || !ok {
+			t.Fatalf("record stage: %v %v", ok, err)
+		}
+	}
 	h, err := New(Config{Clock: f.clock.Now}, f.q, f.outcomes, f.tok, f.dir, f.rdb, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +113,8 @@ func TestReviewPage(t *testing.T) {
 		"3 registered deals and €42k in 12 months",
 		"<li>not_now: 1</li>",
 		"16 November 2026",
+		`<li>2026-11-16: productive → growing</li>`,
+		`<li>2026-08-20: productive</li>`,
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("review page lacks %s", want)
@@ -177,7 +193,7 @@ func TestProgramPages(t *testing.T) {
 	ones := strings.TrimSuffix(strings.Repeat("1;", 10), ";")
 	zeros := func(n int) string { return strings.TrimSuffix(strings.Repeat("0;", n), ";") }
 	for path, want := range map[string]string{
-		"/ui/program/at-risk.csv": "partner_id,rule,stage,since,action,quarters\nghost,no_deal,churned,2026-06-01T00:00:00Z,reengage,\n",
+		"/ui/program/at-risk.csv": "partner_id,rule,stage,since,action,quarters,state\nghost,no_deal,churned,2026-06-01T00:00:00Z,reengage,,recommended\n",
 		"/ui/program/cohorts.csv": "cohort,partners,productive,productive_share,median_days_to_productive,churned,churn_rate,revenue,revenue_per_partner,productive_by_month\n" +
 			"2025-Q1,1,1,1,391,0,0,42000,42000," + zeros(12) + ";" + ones + "\n" +
 			"2025-Q2,1,0,0,,1,1,0,0," + zeros(17) + "\n",
@@ -201,7 +217,7 @@ func TestProgramPages(t *testing.T) {
 	}
 	for _, want := range []string{
 		`<a href="/ui/partners/acme/review">acme</a>`,
-		`<td>no_deal</td><td>churned</td><td>2026-06-01</td><td>reengage</td>`,
+		`<td>no_deal</td><td>churned</td><td>2026-06-01</td><td>reengage</td><td>recommended</td>`,
 		// acme's line ends at month 22 (x = 48 + 21·640/23) at 100% (y = 16).
 		` 632,16"><title>2025-Q1: 100% productive</title>`,
 		`<title>2025-Q2: 0% productive</title>`,

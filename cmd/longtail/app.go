@@ -27,6 +27,7 @@ import (
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/outbox"
 	"github.com/longtailhq/longtail/outcome"
+	"github.com/longtailhq/longtail/program/letgo"
 	programstore "github.com/longtailhq/longtail/program/store"
 	"github.com/longtailhq/longtail/redisconn"
 	"github.com/longtailhq/longtail/repqueue"
@@ -64,6 +65,7 @@ type app struct {
 	gate    *nurture.Gate
 	program *programstore.Store // results log, engaged months, score snapshots; gathers program facts
 	nurture *nurture.Engine     // nil: nurture sending is off (see newNurture)
+	letgo   *letgo.Service      // the at-risk let-go and keep actions; nil with nurture off
 	// metrics feeds the longtail_ series from the domain hooks; nurture
 	// counts its emails through metrics.ObserveEmail too.
 	metrics *metrics.Metrics
@@ -141,11 +143,16 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	gate, err := nurture.NewGate(dir, engine, reps)
+	prog, err := programstore.New(st.rdb, programstore.Deps{Directory: dir, Scores: engine, Outcomes: reps, Clock: clock})
 	if err != nil {
 		return nil, err
 	}
-	prog, err := programstore.New(st.rdb, programstore.Deps{Directory: dir, Scores: engine, Outcomes: reps, Clock: clock})
+	// Scoring's suppressions, then the program's: a partner let go.
+	supp, err := nurture.WithExits(engine, prog)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := nurture.NewGate(dir, supp, reps)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +163,9 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 		program: prog, metrics: met, act: act,
 	}
 	if a.nurture, err = a.newNurture(mail, once, from, log); err != nil {
+		return nil, err
+	}
+	if a.letgo, err = a.newLetGo(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -325,6 +335,8 @@ func (a *app) httpHandler() (http.Handler, error) {
 		ContactsCreated: func(ctx context.Context, ids ...string) error {
 			return jobs.NewNurtureTriggerQueue(a.tasks).ContactsCreated(ctx, ids...)
 		},
+		// The at-risk let go and keep (nil with nurture sending off).
+		ProgramActions: a.programActions(),
 		Mounts: func(mux *http.ServeMux) {
 			for _, m := range mounts {
 				m(mux)
@@ -340,12 +352,14 @@ func (a *app) httpHandler() (http.Handler, error) {
 func (a *app) jobDeps() jobs.Deps {
 	return jobs.Deps{
 		Events: a.proc, RFM: rfmRunner{a}, Sweeper: a.reps, Tasks: a.tasks, Log: a.log,
-		Program: jobs.ProgramDeps{Recorder: a.program, Snapshots: a.program, Log: a.log},
+		Program: jobs.ProgramDeps{Recorder: a.program, Snapshots: a.program, Stages: a.program, Config: a.cfg.Program, Clock: a.clock, Log: a.log},
 		Handoff: jobs.HandoffDeps{
 			Queue: a.reps, Messages: a.repMail, Webhooks: a.hooks.Len(), Log: a.log,
 		},
 		Notify:  jobs.NotifyDeps{Reps: a.repMail, Webhooks: a.hooks, Log: a.log},
 		Nurture: a.nurtureJobs(),
+
+		Maintenance: a.maintenanceDeps(),
 	}
 }
 
@@ -365,6 +379,9 @@ func (a *app) periodic() []jobs.Periodic {
 		{Name: "handoff-sweep", Key: "handoff.sweep_schedule", Spec: a.cfg.Handoff.SweepSchedule, Task: jobs.NewScheduledHandoffSweepTask()},
 		{Name: "notify-digest", Key: "handoff.digest_schedule", Spec: a.cfg.Handoff.DigestSchedule, Task: jobs.NewScheduledNotifyDigestTask()},
 		{Name: "program-snapshot", Key: "schedules.program_snapshot", Spec: a.cfg.Schedules.ProgramSnapshot, Task: jobs.NewScheduledProgramSnapshotTask()},
+		{Name: "program-stages", Key: "schedules.program_snapshot", Spec: a.cfg.Schedules.ProgramSnapshot, Task: jobs.NewScheduledProgramStagesTask()},
+		{Name: "retention", Key: "schedules.retention", Spec: a.cfg.Schedules.Retention, Task: jobs.NewScheduledRetentionTask()},
+		{Name: "enrollment-cleanup", Key: "schedules.enrollment_cleanup", Spec: a.cfg.Schedules.EnrollmentCleanup, Task: jobs.NewScheduledNurtureCleanupTask()},
 	}
 }
 

@@ -94,12 +94,12 @@ func TestFlowsValidateTemplates(t *testing.T) {
 func TestFlowsValidateShipped(t *testing.T) {
 	t.Parallel()
 	code, out, errOut := runCmd(t, "flows", "validate")
-	if code != 0 || out != "ok: 10 flows (flows) and 16 templates (templates/nurture) are valid\n" {
+	if code != 0 || out != "ok: 11 flows (flows) and 17 templates (templates/nurture) are valid\n" {
 		t.Errorf("flows validate: status %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	// The repository's flows/ directory is what the binary embeds.
 	code, out, errOut = runCmd(t, "flows", "validate", "../../flows", "--templates", "../../templates/nurture")
-	if code != 0 || !strings.HasPrefix(out, "ok: 10 flows (../../flows) and 16 templates") {
+	if code != 0 || !strings.HasPrefix(out, "ok: 11 flows (../../flows) and 17 templates") {
 		t.Errorf("flows validate ../../flows: status %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
@@ -111,13 +111,14 @@ func TestFlowsList(t *testing.T) {
 		t.Fatalf("flows list: status %d, stderr %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 11 || !strings.HasPrefix(lines[0], "ID") {
+	if len(lines) != 12 || !strings.HasPrefix(lines[0], "ID") {
 		t.Fatalf("flows list printed %d lines:\n%s", len(lines), out)
 	}
 	for _, want := range []string{
 		"reengage-owner-manager", "Re-engage hibernating partners (owners and managers)",
 		"personas owner-manager; segments hibernating", "{segment: hibernating}",
 		"personas technical; tiers registered,silver; score ≤29", "handoff.recycled",
+		"program-last-call", "Last call before the program lets a partner go",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("flows list lacks %q:\n%s", want, out)

@@ -26,6 +26,7 @@ Usage:
   longtail handoff sweep | stats [REP_ID] [--json] [--config FILE]
   longtail flows   validate [DIR] [--templates DIR] | list [--config FILE]
   longtail program tiers|at-risk|kpis [--csv] [--config FILE]
+  longtail program let-go|keep PARTNER_ID [--config FILE]
   longtail version
 
 --quiet (import) shows no progress. Every command takes --help.

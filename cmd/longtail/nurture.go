@@ -13,6 +13,7 @@ import (
 	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/mailer"
 	"github.com/longtailhq/longtail/nurture"
+	"github.com/longtailhq/longtail/program/letgo"
 	"github.com/longtailhq/longtail/sendonce"
 	"github.com/longtailhq/longtail/tracking"
 )
@@ -94,8 +95,26 @@ func (a *app) newNurture(mail *mailer.Mailer, once *sendonce.Store, from string,
 		From: from, UnsubscribeMailto: a.cfg.Nurture.UnsubscribeAddress(from),
 		SenderDomain: a.cfg.SMTP.Sender == config.SenderDomain,
 		Emails:       a.emails(),
+		Ended:        a.nurtureEnded,
 		Clock:        a.clock, Log: log,
 	})
+}
+
+// nurtureEnded settles the partner program's let go when a last-call
+// enrollment ends (a.letgo is built after the engine it needs).
+func (a *app) nurtureEnded(ctx context.Context, en *nurture.Enrollment) error {
+	if a.letgo == nil {
+		return nil
+	}
+	return a.letgo.Ended(ctx, en)
+}
+
+// newLetGo is the let-go service, nil when nurture sending is off.
+func (a *app) newLetGo() (*letgo.Service, error) {
+	if a.nurture == nil {
+		return nil, nil
+	}
+	return letgo.New(letgo.Config{Program: a.cfg.Program, Clock: a.clock}, a.program, a.nurture)
 }
 
 // httpFlows is the engine for the /v1/flows routes, nil when it is off.

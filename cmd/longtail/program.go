@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +11,10 @@ import (
 	"time"
 
 	"github.com/longtailhq/longtail/directory"
+	"github.com/longtailhq/longtail/httpapi"
+	"github.com/longtailhq/longtail/jobs"
 	"github.com/longtailhq/longtail/program"
+	"github.com/longtailhq/longtail/program/letgo"
 	programstore "github.com/longtailhq/longtail/program/store"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
@@ -21,13 +25,15 @@ import (
 // Redis at now (the same figures as GET /v1/program/...).
 func runProgram(ctx context.Context, now func() time.Time, args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: program needs a subcommand: tiers, at-risk or kpis", errUsage)
+		return fmt.Errorf("%w: program needs a subcommand: tiers, at-risk, kpis, let-go or keep", errUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "tiers", "at-risk", "kpis":
+	case "let-go", "keep":
+		return runProgramAction(ctx, now, sub, rest, environ, stdout, stderr)
 	default:
-		return fmt.Errorf("%w: unknown program subcommand %q (want tiers, at-risk or kpis)", errUsage, sub)
+		return fmt.Errorf("%w: unknown program subcommand %q (want tiers, at-risk, kpis, let-go or keep)", errUsage, sub)
 	}
 	fs := flag.NewFlagSet("program "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -112,9 +118,9 @@ func printAtRisk(w io.Writer, risks []program.Risk) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PARTNER\tRULE\tSTAGE\tSINCE\tACTION")
+	fmt.Fprintln(tw, "PARTNER\tRULE\tSTAGE\tSINCE\tACTION\tSTATE")
 	for _, r := range risks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.PartnerID, r.Rule, r.Stage, r.Since.UTC().Format(time.DateOnly), r.Action)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.PartnerID, r.Rule, r.Stage, r.Since.UTC().Format(time.DateOnly), r.Action, r.State)
 	}
 	_ = tw.Flush()
 }
@@ -152,4 +158,85 @@ func printKPIs(w io.Writer, k program.KPIReport, currency string) {
 			progDays(c.MedianDays), c.Churned, progPct(c.ChurnRate), program.Money(c.Revenue, currency, "en"), program.Money(c.RevenuePerPartner, currency, "en"))
 	}
 	_ = tw.Flush()
+}
+
+// runProgramAction is `longtail program let-go|keep PARTNER_ID`: the
+// at-risk actions of POST /v1/program/at-risk/{id}/let-go and …/keep,
+// from the command line against redis.url; a worker (longtail serve)
+// runs the flow's steps.
+func runProgramAction(ctx context.Context, now func() time.Time, sub string, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("program "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := configFlag(fs)
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: program %s takes one partner id", errUsage, sub)
+	}
+	pid := fs.Arg(0)
+	cfg, err := loadConfig(*cfgPath, environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := newApp(ctx, cfg, st, log, now)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	acts := a.programActions()
+	if acts == nil {
+		return fmt.Errorf("program %s: nurture sending is off: set smtp.url, smtp.from and tracking.secret", sub)
+	}
+	act := acts.LetGo
+	if sub == "keep" {
+		act = acts.Keep
+	}
+	res, err := act(ctx, pid)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		return fmt.Errorf("program %s: no partner %q", sub, pid)
+	case errors.Is(err, letgo.ErrNotAtRisk):
+		return fmt.Errorf("program %s: partner %q is not on the at-risk list: nothing to let go", sub, pid)
+	case err != nil:
+		return fmt.Errorf("program %s: %w", sub, err)
+	}
+	if res.Changed {
+		fmt.Fprintf(stdout, "%s: %s\n", pid, res.State)
+	} else {
+		fmt.Fprintf(stdout, "%s: already %s\n", pid, res.State)
+	}
+	return nil
+}
+
+// letGoActions are the API's and the CLI's let go and keep: the let-go
+// service, with the nurture steps it asks for queued for a worker.
+type letGoActions struct{ a *app }
+
+// programActions is the let-go actions, nil when nurture sending is off.
+func (a *app) programActions() httpapi.ProgramActions {
+	if a.letgo == nil {
+		return nil
+	}
+	return letGoActions{a}
+}
+
+func (l letGoActions) LetGo(ctx context.Context, pid string) (letgo.Result, error) {
+	res, next, err := l.a.letgo.LetGo(ctx, pid)
+	// Steps the engine committed before an error are queued all the same;
+	// a repeat finds them enrolled and answers with nothing new.
+	if qerr := jobs.EnqueueNurture(ctx, l.a.tasks, next...); qerr != nil && err == nil {
+		err = qerr
+	}
+	return res, err
+}
+
+func (l letGoActions) Keep(ctx context.Context, pid string) (letgo.Result, error) {
+	return l.a.letgo.Keep(ctx, pid)
 }

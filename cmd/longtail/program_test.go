@@ -99,7 +99,7 @@ func TestProgramCommands(t *testing.T) {
 		t.Errorf("tiers table:\n%s", got)
 	}
 
-	if got, want := cli("program", "at-risk", "--csv"), "partner_id,rule,stage,since,action,quarters\nghost,no_deal,churned,2026-06-01T00:00:00Z,reengage,\n"; got != want {
+	if got, want := cli("program", "at-risk", "--csv"), "partner_id,rule,stage,since,action,quarters,state\nghost,no_deal,churned,2026-06-01T00:00:00Z,reengage,,recommended\n"; got != want {
 		t.Errorf("at-risk --csv:\n%s\nwant\n%s", got, want)
 	}
 

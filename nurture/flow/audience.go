@@ -99,7 +99,8 @@ func anyFold(want, have []string) bool {
 type TriggerKind string
 
 // Trigger kinds. contact.created and handoff.recycled are written as bare
-// words in a flow file; the others as {event: ...} and {segment: ...}.
+// words in a flow file; the others as {event: ...}, {segment: ...} and
+// {stage: ...}.
 const (
 	// TriggerContactCreated: a new contact, by API or CSV import.
 	TriggerContactCreated TriggerKind = "contact.created"
@@ -111,6 +112,10 @@ const (
 	// TriggerHandoffRecycled: a rep outcome sent the partner back to
 	// nurture.
 	TriggerHandoffRecycled TriggerKind = "handoff.recycled"
+	// TriggerStage: the partner entered a lifecycle stage of the partner
+	// program (package program's stages: dormant, churned...), found when
+	// its stage was recomputed on a fact change or at the nightly run.
+	TriggerStage TriggerKind = "stage"
 )
 
 // Trigger is one way a matching contact is enrolled.
@@ -121,6 +126,8 @@ type Trigger struct {
 	Topic string
 	// Segment of a TriggerSegment.
 	Segment string
+	// Stage of a TriggerStage: one of program.Stages().
+	Stage string
 }
 
 // Cause is what happened, as the engine reports it: the same shape as a
@@ -137,6 +144,8 @@ func (t Trigger) Matches(c Cause) bool {
 		return t.Event == c.Event && (t.Topic == "" || strings.EqualFold(t.Topic, c.Topic))
 	case TriggerSegment:
 		return sameSegment(t.Segment, c.Segment)
+	case TriggerStage:
+		return t.Stage == c.Stage
 	}
 	return true
 }
@@ -151,6 +160,8 @@ func (t Trigger) String() string {
 		return "{event: " + string(t.Event) + "}"
 	case TriggerSegment:
 		return "{segment: " + t.Segment + "}"
+	case TriggerStage:
+		return "{stage: " + t.Stage + "}"
 	}
 	return string(t.Kind)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
+	"github.com/longtailhq/longtail/program"
 )
 
 // Shapes of names in flow files.
@@ -34,7 +35,7 @@ var (
 var (
 	flowKeys      = []string{"id", "name", "audience", "triggers", "reentry", "window", "sender", "steps"}
 	audienceKeys  = []string{"personas", "partner_types", "tiers", "segments", "score", "tags", "locales"}
-	triggerKeys   = []string{"event", "topic", "segment"}
+	triggerKeys   = []string{"event", "topic", "segment", "stage"}
 	windowKeys    = []string{"days", "hours"}
 	stepKindKeys  = []string{"send", "wait", "wait_for", "branch", "tag", "score", "exit"}
 	stepKeys      = append([]string{"id", "then", "else"}, stepKindKeys...)
@@ -404,6 +405,26 @@ func (p *parser) audience(n *yaml.Node) Audience {
 	return a
 }
 
+// countKeys is how many of keys m has.
+func countKeys(m *fields, keys ...string) int {
+	n := 0
+	for _, k := range keys {
+		if m.has(k) {
+			n++
+		}
+	}
+	return n
+}
+
+// stageNames lists the stages a {stage: NAME} trigger may name.
+func stageNames() string {
+	names := make([]string, 0, len(program.Stages()))
+	for _, s := range program.Stages() {
+		names = append(names, string(s))
+	}
+	return strings.Join(names, ", ")
+}
+
 func (p *parser) trigger(n *yaml.Node, field string) (Trigger, bool) {
 	if n.Kind == yaml.ScalarNode {
 		s, ok := p.str(n, field, "a trigger")
@@ -417,17 +438,37 @@ func (p *parser) trigger(n *yaml.Node, field string) (Trigger, bool) {
 		if event.Type(s).Valid() {
 			p.fail(n, field, "%q is an event type: write {event: %s} (with a topic if it needs one)", s, s)
 		} else {
-			p.fail(n, field, "%q is not a trigger (contact.created, handoff.recycled, {event: TYPE, topic: TOPIC}, {segment: NAME})", s)
+			p.fail(n, field, "%q is not a trigger (contact.created, handoff.recycled, {event: TYPE, topic: TOPIC}, {segment: NAME}, {stage: NAME})", s)
 		}
 		return Trigger{}, false
 	}
-	m := p.mapping(n, field, "a trigger (contact.created, handoff.recycled, {event: TYPE, topic: TOPIC} or {segment: NAME})", triggerKeys)
+	m := p.mapping(n, field, "a trigger (contact.created, handoff.recycled, {event: TYPE, topic: TOPIC}, {segment: NAME} or {stage: NAME})", triggerKeys)
 	if m == nil {
 		return Trigger{}, false
 	}
+	if kinds := countKeys(m, "event", "segment", "stage"); kinds > 1 {
+		second := "segment"
+		if m.has("stage") {
+			second = "stage"
+		}
+		p.fail(m.keys[second], sub(field, second), "a trigger is one of an event, a segment or a stage, not several")
+		return Trigger{}, false
+	}
 	switch {
-	case m.has("event") && m.has("segment"):
-		p.fail(m.keys["segment"], sub(field, "segment"), "a trigger is an event or a segment, not both")
+	case m.has("stage"):
+		if m.has("topic") {
+			p.fail(m.keys["topic"], sub(field, "topic"), "only an event trigger has a topic")
+			return Trigger{}, false
+		}
+		s, ok := p.text(m.vals["stage"], sub(field, "stage"), "a partner-program stage name", 64)
+		if !ok {
+			return Trigger{}, false
+		}
+		if !slices.Contains(program.Stages(), program.StageName(s)) {
+			p.fail(m.vals["stage"], sub(field, "stage"), "%q is not a partner-program stage (known: %s)", s, stageNames())
+			return Trigger{}, false
+		}
+		return Trigger{Kind: TriggerStage, Stage: s}, true
 	case m.has("event"):
 		t := Trigger{Kind: TriggerEvent}
 		var ok bool
@@ -454,7 +495,7 @@ func (p *parser) trigger(n *yaml.Node, field string) (Trigger, bool) {
 		}
 		return Trigger{Kind: TriggerSegment, Segment: s}, true
 	default:
-		p.fail(m.node, field, "a trigger mapping needs event (and maybe topic) or segment")
+		p.fail(m.node, field, "a trigger mapping needs event (and maybe topic), segment or stage")
 	}
 	return Trigger{}, false
 }

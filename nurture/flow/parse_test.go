@@ -158,9 +158,14 @@ func TestParseErrors(t *testing.T) {
 			"4:5: triggers[0]: | write {event: email.click}",
 			"5:5: triggers[1]: | not a trigger",
 			"6:13: triggers[2].event: | not an event type",
-			"7:26: triggers[3].segment: | not both",
+			"7:26: triggers[3].segment: | not several",
 			"8:21: triggers[4].topic: | only an event trigger",
 			"9:5: triggers[5]: | needs event"}},
+		{"stage trigger errors", head + "triggers:\n  - {stage: asleep}\n  - {stage: dormant, topic: x}\n  - {stage: dormant, segment: lost}\n  - {stage: [dormant]}\nsteps: [{id: a, exit: true}]\n", []string{
+			"4:13: triggers[0].stage: | \"asleep\" is not a partner-program stage (known: recruited, onboarding, productive, growing, steady, declining, dormant, churned)",
+			"5:22: triggers[1].topic: | only an event trigger",
+			"6:6: triggers[2].stage: | not several",
+			"7:13: triggers[3].stage: | want"}},
 		{"reentry window sender", head + "reentry: sometimes\nwindow: {days: [mon, funday], hours: \"18:00-09:00\"}\nsender: \"rep:\"\nsteps: [{id: a, exit: true}]\n", []string{
 			"3:10: reentry: | not never or a positive duration",
 			"4:22: window.days[1]: | not a day",
@@ -293,5 +298,35 @@ func TestLoadEmptyDirectory(t *testing.T) {
 	set, err := flow.Load(fstest.MapFS{}, flow.Options{})
 	if err != nil || set.Len() != 0 {
 		t.Fatalf("Load(empty) = %v, %v; want an empty set", set, err)
+	}
+}
+
+// A {stage: NAME} trigger parses to TriggerStage, matches that stage
+// entered and no other, and writes itself back as the file does.
+func TestParseStageTrigger(t *testing.T) {
+	t.Parallel()
+	src := "id: f\nname: F\ntriggers: [{stage: dormant}]\nsteps: [{id: a, exit: true}]\n"
+	f, err := flow.Parse("f.yaml", []byte(src), flow.Options{})
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := []flow.Trigger{{Kind: flow.TriggerStage, Stage: "dormant"}}
+	if diff := cmp.Diff(want, f.Triggers); diff != "" {
+		t.Fatalf("triggers (-want, +got):\n%s", diff)
+	}
+	for _, c := range []struct {
+		cause flow.Cause
+		want  bool
+	}{
+		{flow.Cause{Kind: flow.TriggerStage, Stage: "dormant"}, true},
+		{flow.Cause{Kind: flow.TriggerStage, Stage: "churned"}, false},
+		{flow.Cause{Kind: flow.TriggerSegment, Segment: "dormant"}, false},
+	} {
+		if got := f.TriggeredBy(c.cause); got != c.want {
+			t.Errorf("TriggeredBy(%+v) = %v, want %v", c.cause, got, c.want)
+		}
+	}
+	if got := f.Triggers[0].String(); got != "{stage: dormant}" {
+		t.Errorf("String() = %q", got)
 	}
 }

@@ -59,9 +59,8 @@ func (s *Store) checkDeps() error {
 // last one, its score now and the snapshots of 30 and 90 days before
 // now, its hand-off outcomes and its RFM segment.
 //
-// The last re-engagement flow and the program_exit suppression have no
-// source yet (ReengagedAt, ExitedAt stay zero): every partner at risk
-// reads as "reengage" until the nurture side records them.
+// Its stage last recorded and timeline of stages (RecordStage), and its
+// "let go" state (MoveLetGo) are read with them.
 func (s *Store) Facts(ctx context.Context, partnerID string, now time.Time) (program.Facts, error) {
 	if err := s.checkDeps(); err != nil {
 		return program.Facts{}, err
@@ -225,10 +224,16 @@ func (s *Store) gather(ctx context.Context, ps []directory.Partner, now time.Tim
 	res := make([]*redis.MapStringStringCmd, len(ps))
 	eng := make([]*redis.ZSliceCmd, len(ps))
 	snap := make([]*redis.StringCmd, len(ps))
+	stage := make([]*redis.StringCmd, len(ps))
+	changes := make([]*redis.StringSliceCmd, len(ps))
+	letgo := make([]*redis.MapStringStringCmd, len(ps))
 	for i, p := range ps {
 		res[i] = pipe.HGetAll(ctx, resultsKey(p.ID))
 		eng[i] = pipe.ZRangeWithScores(ctx, engagedKey(p.ID), 0, -1)
 		snap[i] = pipe.Get(ctx, snapshotKey(p.ID))
+		stage[i] = pipe.Get(ctx, stageKey(p.ID))
+		changes[i] = pipe.LRange(ctx, stagesKey(p.ID), 0, -1)
+		letgo[i] = pipe.HGetAll(ctx, letGoKey(p.ID))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("program/store: read facts: %w", err)
@@ -258,6 +263,22 @@ func (s *Store) gather(ctx context.Context, ps []directory.Partner, now time.Tim
 		}
 		ring := snap[i].Val()
 		f.Score30, f.Score90 = snapshotOn(ring, today-30), snapshotOn(ring, today-90)
+		var err error
+		if f.LastStage, f.LastStageAt, err = parseStageRecord(stage[i].Val()); err != nil {
+			return nil, fmt.Errorf("partner %s: %w", p.ID, err)
+		}
+		for _, v := range changes[i].Val() {
+			c, err := parseStageChange(v)
+			if err != nil {
+				return nil, fmt.Errorf("partner %s: %w", p.ID, err)
+			}
+			f.StageChanges = append(f.StageChanges, c)
+		}
+		lg, err := parseLetGo(letgo[i].Val())
+		if err != nil {
+			return nil, fmt.Errorf("partner %s: %w", p.ID, err)
+		}
+		lg.apply(&f)
 		out[i] = f
 	}
 	err := concurrently(ctx, len(ps), func(ctx context.Context, i int) error {

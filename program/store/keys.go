@@ -7,7 +7,9 @@ import "github.com/longtailhq/longtail/directory"
 // All of them are a partner's, under its directory hash tag {p:<pid>}, so
 // they share the slot of the partner's record and scores on Redis Cluster
 // and each write below is a single-key command (pipelined across
-// partners, never a multi-key script across slots):
+// partners, never a multi-key script across slots), but for the stage
+// record, whose script writes the record and the timeline of one partner
+// (one slot):
 //
 //	lt:{p:<pid>}:pg:res   hash  the results log: event id → "<kind> <unix
 //	                            ms> <value> <origin>" for each deal.registered
@@ -31,6 +33,20 @@ import "github.com/longtailhq/longtail/directory"
 //	                            asked for: bounded (600 bytes) with no
 //	                            script and no trimming.
 
+//	lt:{p:<pid>}:pg:stage  str   the stage last recorded: "<stage> <unix ms>"
+//	                             (when it was recorded). Written only by
+//	                             stageScript, a compare-and-set on the value
+//	                             Go read, so two runs that see the same
+//	                             change record it once.
+//	lt:{p:<pid>}:pg:stages list  the partner's timeline of stages, newest
+//	                             first: "<unix ms> <from> <to>" (from "-" for
+//	                             the first stage), capped at stageChangesKept.
+//	lt:{p:<pid>}:pg:letgo  hash  the "let go" action's state: s "<state>
+//	                             <unix ms>" (reengaging, exited or kept, since
+//	                             when), and r, x, k the unix ms it was last
+//	                             re-engaged, exited, kept. Written only by
+//	                             letGoScript, a compare-and-set on s.
+
 const keyPrefix = "lt:"
 
 func partnerKey(pid, suffix string) string {
@@ -45,3 +61,12 @@ func engagedKey(pid string) string { return partnerKey(pid, "eng") }
 
 // snapshotKey is the partner's ring of daily score snapshots.
 func snapshotKey(pid string) string { return partnerKey(pid, "snap") }
+
+// stageKey is the partner's last recorded stage.
+func stageKey(pid string) string { return partnerKey(pid, "stage") }
+
+// stagesKey is the partner's timeline of stages.
+func stagesKey(pid string) string { return partnerKey(pid, "stages") }
+
+// letGoKey is the partner's "let go" state.
+func letGoKey(pid string) string { return partnerKey(pid, "letgo") }

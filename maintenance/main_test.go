@@ -1,0 +1,9 @@
+package maintenance_test
+
+import (
+	"testing"
+
+	"github.com/longtailhq/longtail/internal/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
