@@ -24,9 +24,11 @@ func TestOpsLabelsComplete(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	en, fr := keys(opsLabels["en"]), keys(opsLabels["fr"])
-	if !slices.Equal(en, fr) {
-		t.Errorf("English and French labels differ:\nen %v\nfr %v", en, fr)
+	for name, set := range map[string]map[string]map[string]string{"ops": opsLabels, "program": programLabels} {
+		en, fr := keys(set["en"]), keys(set["fr"])
+		if !slices.Equal(en, fr) {
+			t.Errorf("%s: English and French labels differ:\nen %v\nfr %v", name, en, fr)
+		}
 	}
 }
 

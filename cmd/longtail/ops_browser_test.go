@@ -350,6 +350,10 @@ func TestOpsPagesInChromium(t *testing.T) {
 			t.Errorf("language switch %q", sw)
 		}
 		browsertest.Screenshot(t, b, shots, "ops-overview-fr.png")
+		nav("/ui/ops/program")
+		if h := jsEval[string](t, b, `document.querySelector('h1').textContent`); h != "Programme partenaires" {
+			t.Errorf("French program heading %q", h)
+		}
 	})
 }
 
