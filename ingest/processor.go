@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/longtailhq/longtail/activity"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/scoring"
@@ -34,6 +35,16 @@ type Config struct {
 	// Observer, if set, hears what Process did with every event (package
 	// metrics counts them). Nil observes nothing.
 	Observer Observer
+	// Activity, if set, records the events that scored (not duplicates)
+	// for the ops pages, once per batch (package activity). Nil records
+	// nothing.
+	Activity Activity
+}
+
+// Activity records scored events for the ops pages' series
+// (*activity.Store implements it).
+type Activity interface {
+	Record(ctx context.Context, evs []activity.Scored) error
 }
 
 // Observer hears the fate of each event Process handles, on Process's
@@ -135,6 +146,7 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) (*Result, er
 		}
 	}
 	seen := map[string]bool{}
+	var fresh []activity.Scored
 	for i, r := range scored {
 		g := groups[i]
 		res.Contacts[i] = ContactResult{ContactID: g.target.ContactID, PartnerID: g.target.PartnerID, Events: g.events, Scored: r}
@@ -146,6 +158,10 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) (*Result, er
 				p.stats.duplicates.Add(1)
 			} else {
 				p.stats.applied.Add(1)
+				if p.cfg.Activity != nil && j < len(g.events) {
+					ev := g.events[j]
+					fresh = append(fresh, activity.Scored{Type: ev.Type, Topic: ev.Topic, OccurredAt: ev.OccurredAt, Points: er.Points})
+				}
 			}
 		}
 		// Contacts of one partner all report its pending crossing.
@@ -155,6 +171,15 @@ func (p *Processor) Process(ctx context.Context, evs []event.Event) (*Result, er
 			if c.New {
 				p.stats.crossings.Add(1)
 			}
+		}
+	}
+	if len(fresh) > 0 {
+		// After scoring, so only events that scored count; a failure
+		// here fails the batch, whose retry finds them duplicates: the
+		// counts are lost, never doubled, and crossings are reported
+		// again.
+		if err := p.cfg.Activity.Record(ctx, fresh); err != nil {
+			return nil, err
 		}
 	}
 	return res, nil

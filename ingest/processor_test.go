@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/longtailhq/longtail/activity"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/ingest"
 	"github.com/longtailhq/longtail/internal/redistest"
+	"github.com/longtailhq/longtail/internal/testclock"
 	"github.com/longtailhq/longtail/scoring"
 )
 
@@ -229,5 +231,43 @@ func TestProcessTellsTheObserver(t *testing.T) {
 	}
 	if got, want := strings.Join(o.dropped, ","), "3,3"; got != want {
 		t.Errorf("dropped %q, want %q", got, want)
+	}
+}
+
+// The activity series count each scored event once: a redelivered batch
+// adds nothing, a dropped event nothing.
+func TestProcessRecordsActivityOnce(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.New(t)
+	clock := testclock.New(time.Now().UTC())
+	act, err := activity.New(rdb, activity.Config{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, ingest.Config{DropUnknownContacts: true, Activity: act})
+	ctx := context.Background()
+	click := ev("2", event.EmailClick, "", "jane")
+	click.Topic = "security"
+	batch := []event.Event{ev("1", event.WebVisit, "", "jane"), click, ev("3", event.EmailOpen, "who@nowhere.example", "")}
+	for range 2 {
+		if _, err := b.proc.Process(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(time.Minute)
+	mins, err := act.PerMinute(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	days, err := act.Days(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mins[0] != 2 {
+		t.Errorf("events in the minute %d, want 2", mins[0])
+	}
+	d := days[0]
+	if d.Types["web.visit"] != 1 || d.Types["email.click"] != 1 || len(d.Types) != 2 || d.Topics["security"] <= 0 {
+		t.Errorf("day %+v, want one visit, one click and the click's points under security", d)
 	}
 }

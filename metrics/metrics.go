@@ -52,7 +52,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"source"}),
 		points: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "longtail_points_applied_total",
-			Help: "Points credited by scoring (before decay), by event type.",
+			Help: "Positive points credited by scoring (before decay), by event type; negative points (an unsubscribe, a bounce) are not counted.",
 		}, []string{"type"}),
 		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "longtail_handoffs_total",
@@ -111,7 +111,12 @@ func (m *Metrics) EventScored(ev event.Event, r scoring.EventResult) {
 		return
 	}
 	m.events.WithLabelValues(src, string(ev.Type)).Inc()
-	m.points.WithLabelValues(string(ev.Type)).Add(r.Points)
+	// A Prometheus counter panics on a negative Add, and a panic fails
+	// the whole ingest batch: negative points (an unsubscribe's) are the
+	// score's business, not this counter's.
+	if r.Points > 0 {
+		m.points.WithLabelValues(string(ev.Type)).Add(r.Points)
+	}
 }
 
 // EventDropped implements ingest.Observer.

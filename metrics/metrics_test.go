@@ -167,6 +167,9 @@ func TestEventsCountOnceAndEmailsByResult(t *testing.T) {
 	ev := event.Event{ID: "a", Type: event.EmailClick, Source: "sendgrid"}
 	m.EventScored(ev, scoring.EventResult{ID: "a", Points: 5})
 	m.EventScored(ev, scoring.EventResult{ID: "a", Duplicate: true})
+	// Negative points count as an event, not as points (a counter never
+	// goes down; this used to panic and fail the batch).
+	m.EventScored(event.Event{ID: "u", Type: event.EmailUnsubscribe, Source: "sendgrid"}, scoring.EventResult{ID: "u", Points: -10})
 	m.EventDropped(event.Event{ID: "b", Type: event.EmailOpen})
 	for _, err := range []error{nil, errors.New("421 try later"), mailer.ErrPermanent, mailer.ErrUncertain} {
 		m.ObserveEmail("nurture", "msp-onboarding", mailer.Result(err))

@@ -38,6 +38,9 @@ import "github.com/longtailhq/longtail/directory"
 //	lt:{q}:escalated  zset  partner ids of escalated entries
 //	lt:{kpi}:all      hash  overall KPI counters
 //	lt:{kpi}:ttc      list  overall last ttcWindow times to claim
+//	lt:{kpi}:day:<d>  hash  handoffs and unrouted created on UTC day d
+//	                        ("2006-01-02"), kept dayKPIDays (the ops
+//	                        pages' hand-offs this week)
 //
 // A handoff touches a rep's capacity (rep slot) and a partner's entry
 // (partner slot): on Redis Cluster no script may span both. So the entry
@@ -91,3 +94,6 @@ const (
 	allKPIKey    = keyPrefix + "{kpi}:all"
 	allTTCKey    = keyPrefix + "{kpi}:ttc"
 )
+
+// dayKPIKey counts the handoffs created on one UTC day.
+func dayKPIKey(day string) string { return keyPrefix + "{kpi}:day:" + day }

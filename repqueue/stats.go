@@ -65,9 +65,16 @@ func kpiKeys(repID string) (hash, ttc string) {
 // countHandoff counts an entry given to repID ("" = unrouted). Overall,
 // only creations count (assigned is false for re-routing).
 func (q *Queue) countHandoff(ctx context.Context, pipe redis.Pipeliner, repID string) {
+	now := q.now()
+	day := dayKPIKey(now.Format(time.DateOnly))
 	pipe.HIncrBy(ctx, allKPIKey, kHandoffs, 1)
+	pipe.HIncrBy(ctx, day, kHandoffs, 1)
+	// A TTL from the clock, not an instant: Redis expires on its own
+	// wall clock.
+	pipe.Expire(ctx, day, time.Duration(dayKPIDays)*24*time.Hour)
 	if repID == "" {
 		pipe.HIncrBy(ctx, allKPIKey, kUnrouted, 1)
+		pipe.HIncrBy(ctx, day, kUnrouted, 1)
 		return
 	}
 	pipe.HIncrBy(ctx, repKPIKey(repID), kHandoffs, 1)
@@ -161,4 +168,42 @@ func quantile(sorted []int64, p float64) time.Duration {
 	i := int(math.Ceil(float64(len(sorted))*p)) - 1
 	i = min(max(i, 0), len(sorted)-1)
 	return time.Duration(sorted[i]) * time.Millisecond
+}
+
+// dayKPIDays is how long a day's handoff counts are kept: enough for a
+// month of daily figures.
+const dayKPIDays = 35
+
+// DayHandoffs are the handoffs created on one UTC day.
+type DayHandoffs struct {
+	// Day is the UTC day, "2006-01-02".
+	Day string `json:"day"`
+	// Handoffs created that day, Unrouted among them.
+	Handoffs int `json:"handoffs"`
+	Unrouted int `json:"unrouted"`
+}
+
+// HandoffsByDay returns the handoffs created on each UTC day from from
+// to to (both included, at most 35 days), oldest first.
+func (q *Queue) HandoffsByDay(ctx context.Context, from, to time.Time) ([]DayHandoffs, error) {
+	from, to = from.UTC().Truncate(24*time.Hour), to.UTC().Truncate(24*time.Hour)
+	n := int(to.Sub(from)/(24*time.Hour)) + 1
+	if n < 1 || n > dayKPIDays {
+		return nil, fmt.Errorf("%w: %d days asked, 1..%d kept", ErrInvalid, n, dayKPIDays)
+	}
+	pipe := q.rdb.Pipeline()
+	out := make([]DayHandoffs, n)
+	cmds := make([]*redis.MapStringStringCmd, n)
+	for i := range n {
+		out[i].Day = from.AddDate(0, 0, i).Format(time.DateOnly)
+		cmds[i] = pipe.HGetAll(ctx, dayKPIKey(out[i].Day))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("repqueue: handoffs by day: %w", err)
+	}
+	for i, c := range cmds {
+		out[i].Handoffs, _ = strconv.Atoi(c.Val()[kHandoffs])
+		out[i].Unrouted, _ = strconv.Atoi(c.Val()[kUnrouted])
+	}
+	return out, nil
 }

@@ -74,3 +74,29 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+// TestHandoffsByDay: each handoff counts once on its UTC day, a retried
+// one not again, unrouted ones among them.
+func TestHandoffsByDay(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{Routing: []string{RouteOwner}})
+	b.rep(t, "owner", 2)
+	for i := range 3 { // the third finds the owner full: unrouted
+		b.partner(t, directory.Partner{ID: fmt.Sprintf("p%d", i), OwnerRepID: "owner"})
+		b.handoff(t, fmt.Sprintf("p%d", i))
+	}
+	b.handoff(t, "p0") // a retry of the same crossing
+	b.clock.Advance(24 * time.Hour)
+	b.partner(t, directory.Partner{ID: "p9", OwnerRepID: "owner"})
+	b.handoff(t, "p9")
+	got, err := b.q.HandoffsByDay(b.ctx, monday10.AddDate(0, 0, -1), b.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DayHandoffs{{Day: "2026-11-15"}, {Day: "2026-11-16", Handoffs: 3, Unrouted: 1}, {Day: "2026-11-17", Handoffs: 1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("HandoffsByDay (-want, +got):\n%s", diff)
+	}
+	_, err = b.q.HandoffsByDay(b.ctx, monday10.AddDate(0, 0, -40), monday10)
+	mustIs(t, err, ErrInvalid)
+}

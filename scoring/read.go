@@ -483,3 +483,35 @@ func (r *Rubric) timelineItem(b []byte) (TimelineItem, error) {
 		Filtered: s.Filtered, Title: s.Title, URL: s.URL, Source: s.Source, MessageID: s.MessageID,
 	}, nil
 }
+
+// RFMs reads the RFM of each of partnerIDs, in their order: nil for a
+// partner ComputeRFM has not ranked. One pipelined read per 500
+// partners, for pages that show every partner's ranks at once.
+func (e *Engine) RFMs(ctx context.Context, partnerIDs []string) ([]*RFM, error) {
+	out := make([]*RFM, len(partnerIDs))
+	for start := 0; start < len(partnerIDs); start += 500 {
+		chunk := partnerIDs[start:min(start+500, len(partnerIDs))]
+		pipe := e.rdb.Pipeline()
+		cmds := make([]*redis.StringCmd, len(chunk))
+		for i, pid := range chunk {
+			if err := checkID("partner_id", pid); err != nil {
+				return nil, err
+			}
+			cmds[i] = pipe.HGet(ctx, partnerScoreKey(pid), "rfm")
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("scoring: read rfm: %w", err)
+		}
+		for i, c := range cmds {
+			if c.Val() == "" {
+				continue
+			}
+			r := new(RFM)
+			if err := json.Unmarshal([]byte(c.Val()), r); err != nil {
+				return nil, fmt.Errorf("scoring: partner %s rfm: %w", chunk[i], err)
+			}
+			out[start+i] = r
+		}
+	}
+	return out, nil
+}

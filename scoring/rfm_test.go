@@ -372,3 +372,36 @@ func TestRFMConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// RFMs reads in bulk what Partner reads one at a time, nil for a partner
+// never ranked.
+func TestRFMsMatchesPartner(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{RFM: RFMConfig{MinPopulation: 3}})
+	ids := []string{"p1", "p2", "p3"}
+	for i, pid := range ids {
+		b.apply(t, Target{PartnerID: pid, ContactID: "c"}, visits(pid, i*10, i+1)...)
+	}
+	if _, err := b.eng.ComputeRFM(b.ctx, ids, t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.eng.RFMs(b.ctx, append(ids, "never"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[3] != nil {
+		t.Fatalf("RFMs = %v, want 4 with none for the partner never ranked", got)
+	}
+	for i, pid := range ids {
+		p, err := b.eng.Partner(b.ctx, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(p.RFM, got[i]); diff != "" {
+			t.Errorf("RFMs[%s] (-Partner, +RFMs):\n%s", pid, diff)
+		}
+	}
+	if _, err := b.eng.RFMs(b.ctx, []string{"bad id"}); err == nil {
+		t.Error("an invalid partner id read without error")
+	}
+}

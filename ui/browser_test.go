@@ -2,14 +2,12 @@ package ui
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/longtailhq/longtail/internal/browsertest"
 	"github.com/longtailhq/longtail/repqueue"
 )
 
@@ -17,66 +15,16 @@ import (
 // (testdata/.gitignore keeps them out of the repository).
 const artifacts = "testdata/artifacts"
 
-// chromiumPath finds Debian's chromium. Without it the test is skipped on
-// a developer machine and fails in CI, which must prove the page works in
-// a real browser (scripts/test.sh installs chromium).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed: CI must run the browser test (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed; apt-get install chromium to run the browser test")
-	return ""
-}
-
-// browser starts a headless Chromium for the test. The flags keep it off
-// the network: this machine has none, and Chromium's background services
-// would otherwise retry refused connections all along. Its profile is a
-// temporary directory of chromedp's own: the allocator's cancel, at
-// cleanup, waits until Chromium and its helpers are gone and the
-// directory is removed.
+// browser starts a headless Chromium for the test (browsertest.Start).
 func browser(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
-	exe := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancel)
-	return bctx
+	return browsertest.Start(t, ctx)
 }
 
 // screenshot saves a full-page PNG under testdata/artifacts.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(artifacts, name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs(path)
-	t.Logf("screenshot: %s", abs)
+	browsertest.Screenshot(t, ctx, artifacts, name)
 }
 
 func text(t *testing.T, ctx context.Context, sel string) string {

@@ -50,6 +50,10 @@ type fixture struct {
 	// queued.
 	outcomes *outcome.Recorder
 	ins      *asynq.Inspector
+	// h and mux are the pages and the server's mux, for a test that
+	// mounts more pages on them.
+	h   *Handler
+	mux *http.ServeMux
 }
 
 // setup starts the pages; cfg's Clock is the fixture's.
@@ -96,6 +100,7 @@ func setupOn(t *testing.T, cfg Config, rdb, tasks *redis.Client) *fixture {
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
+	f.h, f.mux = h, mux
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -35,6 +35,39 @@ type programData struct {
 	KPIs     program.KPIReport
 	Chart    cohortChart
 	Currency string
+	// Prefix is where the page and its exports are served: /ui/program
+	// for reps, /ui/ops/program for admins; Nav is the ops navigation
+	// there (nil at /ui/program).
+	Prefix string
+	Nav    *opsBase
+	// PL are the page's words (programLabels), English unless the ops
+	// pages chose French.
+	PL map[string]string
+}
+
+// programLabels are the program page's words by language; the rep page
+// at /ui/program is English, the ops one follows the ops pages' choice.
+var programLabels = map[string]map[string]string{
+	"en": {
+		"title": "Partner program", "in_cohorts": "partners in cohorts", "churn_rate": "churn rate",
+		"tiers": "Tier suggestions", "partner": "Partner", "stage": "Stage", "move": "Move", "deals12": "Deals 12m",
+		"revenue12": "Revenue 12m", "score": "Score", "why": "Why", "shown": "%d of %d shown; the CSV has them all.",
+		"at_risk": `At risk: the "let go" list`, "rule": "Rule", "since": "Since", "action": "Action", "state": "State",
+		"no_risk": "No partner at risk.", "cohorts": "Cohorts: productive share by months since joining",
+		"cohorts_chart": "Share of each cohort productive by months since joining", "productive_lc": "productive",
+		"cohort": "Cohort", "partners": "Partners", "productive": "Productive", "median": "Median to productive",
+		"churned": "Churned", "revenue_pp": "Revenue per partner", "days": "days",
+	},
+	"fr": {
+		"title": "Programme partenaires", "in_cohorts": "partenaires en cohortes", "churn_rate": "taux d’attrition",
+		"tiers": "Niveaux suggérés", "partner": "Partenaire", "stage": "Étape", "move": "Mouvement", "deals12": "Affaires 12 mois",
+		"revenue12": "Chiffre 12 mois", "score": "Score", "why": "Pourquoi", "shown": "%d sur %d affichés ; le CSV les contient tous.",
+		"at_risk": "À risque : la liste « laisser partir »", "rule": "Règle", "since": "Depuis", "action": "Action", "state": "État",
+		"no_risk": "Aucun partenaire à risque.", "cohorts": "Cohortes : part productive par mois depuis l’adhésion",
+		"cohorts_chart": "Part de chaque cohorte devenue productive par mois depuis l’adhésion", "productive_lc": "productifs",
+		"cohort": "Cohorte", "partners": "Partenaires", "productive": "Productifs", "median": "Médiane jusqu’à productif",
+		"churned": "Partis", "revenue_pp": "Chiffre par partenaire", "days": "jours",
+	},
 }
 
 // cohortChart is the cohort chart drawn as inline SVG (the pages run no
@@ -99,11 +132,22 @@ func (rv *ProgramPages) gather(w http.ResponseWriter, r *http.Request) ([]progra
 }
 
 func (rv *ProgramPages) showProgram(w http.ResponseWriter, r *http.Request, s *session) {
+	rv.showProgramAt(w, r, s, "/ui/program", nil)
+}
+
+// showProgramAt shows the program page served at prefix, with the ops
+// navigation when nav is set.
+func (rv *ProgramPages) showProgramAt(w http.ResponseWriter, r *http.Request, s *session, prefix string, nav *opsBase) {
 	all, now, ok := rv.gather(w, r)
 	if !ok {
 		return
 	}
-	d := programData{base: rv.h.base(s, "Partner program"), Date: now.UTC().Format("2 January 2006"), Currency: rv.cfg.Currency}
+	d := programData{base: rv.h.base(s, "Partner program"), Date: now.UTC().Format("2 January 2006"), Currency: rv.cfg.Currency,
+		Prefix: prefix, Nav: nav}
+	d.PL = programLabels["en"]
+	if nav != nil {
+		d.Title, d.Lang, d.PL = nav.Title, nav.Lang, programLabels[nav.Lang]
+	}
 	d.Tiers = program.TierRows(all, rv.cfg, now)
 	d.Risks = program.AtRiskAll(all, rv.cfg, now)
 	d.TiersAll, d.RisksAll = len(d.Tiers), len(d.Risks)

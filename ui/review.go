@@ -65,7 +65,8 @@ func NewProgramPages(h *Handler, facts ProgramFacts, partners Partners, cfg prog
 	if err != nil {
 		return nil, fmt.Errorf("ui: template %s: %w", pageReview, err)
 	}
-	o, err := template.New(pageProgram).Funcs(funcs).Funcs(programFuncs).ParseFS(assets, "templates/layout.html", "templates/"+pageProgram)
+	o, err := template.New(pageProgram).Funcs(funcs).Funcs(programFuncs).Funcs(opsFuncs).
+		ParseFS(assets, "templates/layout.html", "templates/ops_parts.html", "templates/"+pageProgram)
 	if err != nil {
 		return nil, fmt.Errorf("ui: template %s: %w", pageProgram, err)
 	}

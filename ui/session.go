@@ -282,7 +282,7 @@ func (h *Handler) require(role string, fn func(http.ResponseWriter, *http.Reques
 		case role == roleAdmin && !s.admin:
 			h.log.Warn().Str("path", r.URL.Path).Str("rep_id", s.repID).Msg("rep refused an admin page")
 			h.errorPage(w, s, http.StatusForbidden, "Admins only",
-				"This page shows every email longtail sends. Sign out and sign in with an admin API key to see it.")
+				"This page is for admins. Sign out and sign in with an admin API key to see it.")
 		default:
 			fn(w, r, s)
 		}

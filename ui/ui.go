@@ -308,6 +308,8 @@ type base struct {
 	Admin bool
 	CSRF  string
 	Flash *flash
+	// Lang is the page's language ("" is English).
+	Lang string
 }
 
 type repView struct {
@@ -318,8 +320,13 @@ type repView struct {
 // render writes the page whole or not at all: a template error midway
 // must not leave half a page with a 200.
 func (h *Handler) render(w http.ResponseWriter, status int, page string, data any) {
+	h.renderWith(w, status, h.pages[page], page, data)
+}
+
+// renderWith is render with a template set of another page family.
+func (h *Handler) renderWith(w http.ResponseWriter, status int, t *template.Template, page string, data any) {
 	var buf bytes.Buffer
-	if err := h.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		h.log.Error().Err(err).Str("page", page).Msg("render page")
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
 		return

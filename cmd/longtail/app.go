@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/longtailhq/longtail/activity"
 	"github.com/longtailhq/longtail/config"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/httpapi"
@@ -68,6 +69,9 @@ type app struct {
 	// metrics feeds the longtail_ series from the domain hooks; nurture
 	// counts its emails through metrics.ObserveEmail too.
 	metrics *metrics.Metrics
+	// act is the ops pages' series (events per minute, topics and emails
+	// per day), written by every process into Redis.
+	act *activity.Store
 }
 
 // newApp wires the service on clock (time.Now outside tests).
@@ -93,7 +97,11 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts, Observer: met}, dir, engine)
+	act, err := newActivity(st, clock, log)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{DropUnknownContacts: cfg.Directory.DropUnknownContacts, Observer: met, Activity: act}, dir, engine)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +138,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
-	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log, Mailer: mail, Once: once, Observer: met}
+	repDeps := notify.RepDeps{Renderer: renderer, Reps: dir, Queue: reps, Log: log, Mailer: mail, Once: once, Observer: emailObservers{met, act}}
 	repMail, err := notify.NewRepNotifier(notify.RepConfig{Mode: cfg.Handoff.Notify, PageURL: pageURL(cfg), Clock: clock}, repDeps)
 	if err != nil {
 		return nil, err
@@ -152,7 +160,7 @@ func newApp(ctx context.Context, cfg *config.Config, st *store, log zerolog.Logg
 		cfg: cfg, log: log, st: st, clock: clock, tasks: tasks, dir: dir, engine: engine, proc: proc,
 		edge: edge, registry: reg,
 		reps: reps, tokens: tokens, repMail: repMail, mail: mail, outbox: box, sink: sink, hooks: hooks, gate: gate,
-		program: prog, metrics: met,
+		program: prog, metrics: met, act: act,
 	}
 	if a.nurture, err = a.newNurture(mail, once, from, log); err != nil {
 		return nil, err
@@ -287,6 +295,11 @@ func (a *app) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mounts = append(mounts, review.Register)
+	ops, err := a.opsPages(page, review)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, ops.Register)
 	names := make([]string, len(providers))
 	for i, p := range providers {
 		names[i] = p.Name()

@@ -94,7 +94,7 @@ func (a *app) newNurture(mail *mailer.Mailer, once *sendonce.Store, from string,
 		Links: trackingLinks{signer: signer, base: base}, Points: a.edge,
 		From: from, UnsubscribeMailto: a.cfg.Nurture.UnsubscribeAddress(from),
 		SenderDomain: a.cfg.SMTP.Sender == config.SenderDomain,
-		Emails:       a.metrics,
+		Emails:       a.emails(),
 		Ended:        a.nurtureEnded,
 		Clock:        a.clock, Log: log,
 	})
