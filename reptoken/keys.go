@@ -22,3 +22,9 @@ func repTokensKey(repID string) string { return keyPrefix + directory.RepTag(rep
 
 // tokenKey holds one token, found by the SHA-256 (hex) of its text.
 func tokenKey(hash string) string { return keyPrefix + "rtok:" + hash }
+
+// linkKey holds one sign-in link, found by the SHA-256 (hex) of its code:
+//
+//	lt:rlink:<sha256>  string  "<rep id> <token sha256>", with the link's
+//	                           expiry as the key's; deleted on first use
+func linkKey(hash string) string { return keyPrefix + "rlink:" + hash }
