@@ -90,7 +90,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if h.adminKeyLive(digest(token)) {
 		h.limiter.refund(budget...)
-		h.startSession(w, r, true, "", token)
+		h.startSession(w, r, true, "", digest(token))
 		return
 	}
 	repID, err := h.tokens.RepFor(ctx, token)
@@ -104,12 +104,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, err)
 		return
 	}
-	h.startSession(w, r, false, repID, token)
+	h.startSession(w, r, false, repID, digest(token))
 }
 
 // startSession signs a rep, or an admin, in: a fresh session, its cookie,
-// and the way to their page.
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, admin bool, repID, token string) {
+// and the way to their page. tokenHash is the SHA-256 (hex) of the token
+// or key the session stands on: revoking it ends the session.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, admin bool, repID, tokenHash string) {
 	ctx := r.Context()
 	ip := h.cfg.ClientIP(r)
 	// A new id on every sign-in: a session id planted before sign-in
@@ -120,7 +121,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, admin boo
 			return
 		}
 	}
-	sid, err := h.sessions.create(ctx, admin, repID, digest(token))
+	sid, err := h.sessions.create(ctx, admin, repID, tokenHash)
 	if err != nil {
 		h.unavailable(w, r, err)
 		return

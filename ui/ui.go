@@ -58,6 +58,9 @@ type Outcomes interface {
 type Tokens interface {
 	RepFor(ctx context.Context, token string) (string, error)
 	List(ctx context.Context, repID string) ([]reptoken.Info, error)
+	// PeekLink and RedeemLink read and use up one-time sign-in links.
+	PeekLink(ctx context.Context, code string) (reptoken.Link, error)
+	RedeemLink(ctx context.Context, code string) (reptoken.Link, error)
 }
 
 // Outbox is what the outbox pages read (*outbox.Store implements it).
@@ -233,6 +236,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /ui/static/ui.css":            h.stylesheet,
 		"GET /ui/login":                    h.loginPage,
 		"POST /ui/login":                   h.login,
+		"GET /ui/login/link":               h.linkPage,
+		"POST /ui/login/link":              h.linkLogin,
 		"POST /ui/logout":                  h.postAs(roleAny, h.logout),
 		"GET /ui/outbox":                   h.require(roleAdmin, h.outboxPage),
 		"GET /ui/outbox/{id}":              h.require(roleAdmin, h.outboxMessage),
@@ -280,11 +285,12 @@ const (
 	pageError         = "error.html"
 	pageOutbox        = "outbox.html"
 	pageOutboxMessage = "outbox_message.html"
+	pageLoginLink     = "login_link.html"
 )
 
 func parsePages() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
-	for _, name := range []string{pageLogin, pageQueue, pageError, pageOutbox, pageOutboxMessage} {
+	for _, name := range []string{pageLogin, pageLoginLink, pageQueue, pageError, pageOutbox, pageOutboxMessage} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("ui: template %s: %w", name, err)

@@ -294,11 +294,20 @@ func demoSignIn(ctx context.Context, a *app, d *demo.Dataset) (repSignIn, error)
 	if err != nil {
 		return repSignIn{}, fmt.Errorf("demo: rep token: %w", err)
 	}
-	return repSignIn{RepID: rep.ID, Name: rep.Name, Token: tok}, nil
+	link, err := a.tokens.IssueLink(ctx, tok, demoLinkTTL)
+	if err != nil {
+		return repSignIn{}, fmt.Errorf("demo: rep sign-in link: %w", err)
+	}
+	return repSignIn{RepID: rep.ID, Name: rep.Name, Token: tok, LinkCode: link}, nil
 }
 
-// repSignIn is a rep's token, issued for this run.
-type repSignIn struct{ RepID, Name, Token string }
+// demoLinkTTL is how long the printed sign-in link works (once): a day,
+// longer than anyone keeps a demo running.
+const demoLinkTTL = 24 * time.Hour
+
+// repSignIn is a rep's token, issued for this run, and a one-time
+// sign-in link made from it.
+type repSignIn struct{ RepID, Name, Token, LinkCode string }
 
 // print is serve's quick-start block for the demo: where to look, the
 // Redis the other commands use, the admin key and a rep's sign-in.
@@ -325,7 +334,9 @@ func (r *demoRun) print(qs quickStart, d *demo.Dataset, in repSignIn) {
 		fmt.Fprintln(w, "KEY is one of your api.keys (LONGTAIL_API_KEYS).")
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Rep sign-in: open %s/ui/login and enter %s's token (rep %s, issued for this run):\n", base, in.Name, in.RepID)
+	fmt.Fprintf(w, "Rep sign-in: open this link to see %s's call queue (rep %s; it works once, for a day):\n", in.Name, in.RepID)
+	fmt.Fprintf(w, "  %s/ui/login/link?code=%s\n", base, in.LinkCode)
+	fmt.Fprintf(w, "or enter %s's token, issued for this run, at %s/ui/login:\n", in.Name, base)
 	fmt.Fprintf(w, "  %s\n", in.Token)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/leaderboard?limit=5'\n", key, base)

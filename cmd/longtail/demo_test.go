@@ -23,7 +23,7 @@ import (
 
 var (
 	demoStreamingRE = regexp.MustCompile(`(?m)^demo: streaming \S+ events a second$`)
-	demoSignInRE    = regexp.MustCompile(`(?m)token \(rep (\S+), issued for this run\):\n  (\S+)$`)
+	demoSignInRE    = regexp.MustCompile(`(?m)\(rep (\S+); it works once, for a day\):\n  (\S+/ui/login/link\?code=\S+)\nor enter .+'s token, issued for this run, at \S+/ui/login:\n  (\S+)$`)
 )
 
 // startDemo runs `longtail demo args...` in-process as a user runs it
@@ -94,7 +94,7 @@ func TestDemoShowsScoresHandOffsAndEmails(t *testing.T) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(p.stderr.String(), key) || strings.Contains(p.stderr.String(), signIn[2]) {
+	if strings.Contains(p.stderr.String(), key) || strings.Contains(p.stderr.String(), signIn[3]) {
 		t.Error("the admin key or the rep token is in the log")
 	}
 
@@ -177,8 +177,18 @@ func TestDemoShowsScoresHandOffsAndEmails(t *testing.T) {
 	}
 	// The printed rep token reads that rep's queue.
 	var own demoQueueJSON
-	if err := get(signIn[2], "/v1/reps/"+signIn[1]+"/queue", &own); err != nil {
+	if err := get(signIn[3], "/v1/reps/"+signIn[1]+"/queue", &own); err != nil {
 		t.Errorf("the printed token of %s: %v", signIn[1], err)
+	}
+	// The printed sign-in link opens a page that signs that rep in.
+	if resp, err := hc.Get(signIn[2]); err != nil {
+		t.Error(err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(page), `name="code"`) || !strings.Contains(string(page), "Sign in as ") {
+			t.Errorf("the printed sign-in link: %d\n%s", resp.StatusCode, page)
+		}
 	}
 
 	// Nurture emails in the outbox (the shipped flows, sent in the

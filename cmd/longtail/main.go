@@ -23,7 +23,7 @@ Usage:
   longtail score   dump CONTACT_ID [--json] [--config FILE]
   longtail score   rfm [--inline] [--config FILE]
   longtail simulate --events FILE [--threshold N[,N...]] [--json] [--config FILE]
-  longtail reps    token REP_ID | tokens REP_ID | revoke REP_ID TOKEN_ID [--config FILE]
+  longtail reps    token REP_ID | link REP_ID [--ttl D] | tokens REP_ID | revoke REP_ID TOKEN_ID [--config FILE]
   longtail handoff sweep | stats [REP_ID] [--json] [--config FILE]
   longtail flows   validate [DIR] [--templates DIR] | list [--config FILE]
   longtail program tiers|at-risk|kpis [--csv] [--config FILE]

@@ -231,6 +231,21 @@ func TestQuickStartLeadsToARepsQueue(t *testing.T) {
 	if code := call(strings.TrimSpace(stdout), "GET", "/v1/reps/rep-anne/queue", "", nil, &own); code != 200 || len(own.Items) != 1 {
 		t.Errorf("rep token on its queue: %d %+v", code, own)
 	}
+	// A ready sign-in link: its page names Anne and asks to confirm.
+	stdout, stderr, err = cli("reps", "link", "rep-anne", "--ttl", "2h")
+	m := regexp.MustCompile(`^http://localhost:8080/ui/login/link\?code=(ltl_\S+)\n$`).FindStringSubmatch(stdout)
+	if err != nil || m == nil {
+		t.Fatalf("reps link: %v\n%q\n%s", err, stdout, stderr)
+	}
+	if resp, err := http.Get(base + "/ui/login/link?code=" + m[1]); err != nil {
+		t.Fatal(err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(page), "Sign in as Anne") {
+			t.Errorf("the printed sign-in link: %d\n%s", resp.StatusCode, page)
+		}
+	}
 	if stdout, stderr, err = cli("score", "explain", "acme-it"); err != nil || !strings.Contains(stdout, "Acme IT Services") ||
 		!strings.Contains(stdout, "half-life 30d, threshold 30") {
 		t.Errorf("score explain: %v\n%s%s", err, stdout, stderr)

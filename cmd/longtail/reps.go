@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +21,7 @@ import (
 
 // repTools opens what the reps and handoff commands work on, on clock now; flags, when
 // not nil, registers the subcommand's own flags.
-func repTools(ctx context.Context, now func() time.Time, name string, args, environ []string, stderr io.Writer, flags func(*flag.FlagSet)) (*flag.FlagSet, *store, *directory.Store, *repqueue.Queue, error) {
+func repTools(ctx context.Context, now func() time.Time, name string, args, environ []string, stderr io.Writer, flags func(*flag.FlagSet)) (*flag.FlagSet, *config.Config, *store, *directory.Store, *repqueue.Queue, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
@@ -28,19 +29,19 @@ func repTools(ctx context.Context, now func() time.Time, name string, args, envi
 		flags(fs)
 	}
 	if err := fs.Parse(reorder(fs, args)); err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg, err := loadConfig(*cfgPath, environ)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	st, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr), false)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
-	fail := func(err error) (*flag.FlagSet, *store, *directory.Store, *repqueue.Queue, error) {
+	fail := func(err error) (*flag.FlagSet, *config.Config, *store, *directory.Store, *repqueue.Queue, error) {
 		st.Close()
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	dir, err := directory.New(st.rdb, directory.Config{UnassignedPartnerID: cfg.Directory.UnassignedPartner, Clock: now})
 	if err != nil {
@@ -54,17 +55,26 @@ func repTools(ctx context.Context, now func() time.Time, name string, args, envi
 	if err != nil {
 		return fail(err)
 	}
-	return fs, st, dir, q, nil
+	return fs, cfg, st, dir, q, nil
 }
 
 // runReps manages rep API tokens: `reps token ID` issues one (printed
-// once), `reps tokens ID` lists them, `reps revoke ID TOKEN_ID` revokes.
+// once), `reps link ID` issues one and prints a one-time sign-in link
+// made from it, `reps tokens ID` lists them, `reps revoke ID TOKEN_ID`
+// revokes (which also kills the links made from that token).
 func runReps(ctx context.Context, now func() time.Time, args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: reps needs a subcommand: token ID, tokens ID or revoke ID TOKEN_ID", errUsage)
 	}
 	sub := args[0]
-	fs, st, dir, _, err := repTools(ctx, now, "reps "+sub, args[1:], environ, stderr, nil)
+	var ttl *time.Duration
+	var flags func(*flag.FlagSet)
+	if sub == "link" {
+		flags = func(fs *flag.FlagSet) {
+			ttl = fs.Duration("ttl", 24*time.Hour, "how long the link works (once), at most "+reptoken.MaxLinkTTL.String())
+		}
+	}
+	fs, cfg, st, dir, _, err := repTools(ctx, now, "reps "+sub, args[1:], environ, stderr, flags)
 	if err != nil {
 		return err
 	}
@@ -84,6 +94,21 @@ func runReps(ctx context.Context, now func() time.Time, args, environ []string, 
 		}
 		fmt.Fprintln(stdout, tok)
 		fmt.Fprintln(stderr, "This token is shown once; longtail keeps only its hash.")
+		return nil
+	case sub == "link" && fs.NArg() == 1:
+		if *ttl <= 0 || *ttl > reptoken.MaxLinkTTL {
+			return fmt.Errorf("%w: --ttl %s is not above 0 and at most %s", errUsage, *ttl, reptoken.MaxLinkTTL)
+		}
+		tok, err := tokens.Issue(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		code, err := tokens.IssueLink(ctx, tok, *ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s/ui/login/link?code=%s\n", linkBase(cfg), code)
+		fmt.Fprintf(stderr, "This link signs in as %s once, within %s; revoking its token (reps tokens %s) withdraws it.\n", fs.Arg(0), *ttl, fs.Arg(0))
 		return nil
 	case sub == "tokens" && fs.NArg() == 1:
 		toks, err := tokens.List(ctx, fs.Arg(0))
@@ -105,7 +130,7 @@ func runReps(ctx context.Context, now func() time.Time, args, environ []string, 
 		fmt.Fprintln(stdout, "revoked")
 		return nil
 	default:
-		return fmt.Errorf("%w: reps token ID | reps tokens ID | reps revoke ID TOKEN_ID", errUsage)
+		return fmt.Errorf("%w: reps token ID | reps link ID [--ttl D] | reps tokens ID | reps revoke ID TOKEN_ID", errUsage)
 	}
 }
 
@@ -117,7 +142,7 @@ func runHandoff(ctx context.Context, now func() time.Time, args, environ []strin
 	}
 	sub := args[0]
 	asJSON := false
-	fs, st, _, q, err := repTools(ctx, now, "handoff "+sub, args[1:], environ, stderr, func(fs *flag.FlagSet) {
+	fs, _, st, _, q, err := repTools(ctx, now, "handoff "+sub, args[1:], environ, stderr, func(fs *flag.FlagSet) {
 		if sub == "stats" {
 			fs.BoolVar(&asJSON, "json", false, "print JSON (durations also in seconds, as GET /v1/handoffs/stats)")
 		}
@@ -198,4 +223,17 @@ func humanDuration(d time.Duration) string {
 		d = d.Round(time.Millisecond)
 	}
 	return config.FormatDuration(d)
+}
+
+// linkBase is where a printed sign-in link points: http.public_url, else
+// this machine at the configured listen port.
+func linkBase(cfg *config.Config) string {
+	if cfg.HTTP.PublicURL != "" {
+		return strings.TrimRight(cfg.HTTP.PublicURL, "/")
+	}
+	_, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	if err != nil || port == "" {
+		return "http://localhost"
+	}
+	return "http://localhost:" + port
 }
