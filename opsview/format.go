@@ -136,6 +136,16 @@ func (l Locale) Day(iso string) string {
 	return t.Format("01-02")
 }
 
+// ISODate writes a day given as "2006-01-02" (a partner's joined_at) as
+// Date does; anything else as it is.
+func (l Locale) ISODate(iso string) string {
+	t, err := time.Parse(time.DateOnly, iso)
+	if err != nil {
+		return iso
+	}
+	return l.Date(t)
+}
+
 var frMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
 	"septembre", "octobre", "novembre", "décembre"}
 

@@ -58,6 +58,8 @@ func TestLocaleDates(t *testing.T) {
 		{"zero", func(l Locale) string { return l.DateTime(time.Time{}) }, "—", "—"},
 		{"day", func(l Locale) string { return l.Day("2026-11-08") }, "11-08", "08/11"},
 		{"not a day", func(l Locale) string { return l.Day("2026-W45") }, "2026-W45", "2026-W45"},
+		{"ISO date", func(l Locale) string { return l.ISODate("2025-01-15") }, "2025-01-15", "15/01/2025"},
+		{"not an ISO date", func(l Locale) string { return l.ISODate("soon") }, "soon", "soon"},
 		{"long date", func(l Locale) string { return l.LongDate(time.Date(2026, 2, 14, 12, 0, 0, 0, time.UTC)) }, "14 February 2026", "14 février 2026"},
 		{"the first", func(l Locale) string { return l.LongDate(time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)) }, "1 August 2026", "1er août 2026"},
 	} {
