@@ -146,6 +146,19 @@ func (l Locale) ISODate(iso string) string {
 	return l.Date(t)
 }
 
+// Clock writes t's UTC time of day to the minute, "15:04" in both
+// languages (French writes 24-hour times with a colon on screens).
+func (l Locale) Clock(t time.Time) string { return t.UTC().Format("15:04") }
+
+// Quarter writes a calendar quarter: "2026-Q3" (as the API and CSV
+// name it), "T3 2026" (trimestre).
+func (l Locale) Quarter(year, q int) string {
+	if l.lang == "fr" {
+		return "T" + strconv.Itoa(q) + " " + strconv.Itoa(year)
+	}
+	return strconv.Itoa(year) + "-Q" + strconv.Itoa(q)
+}
+
 var frMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
 	"septembre", "octobre", "novembre", "décembre"}
 

@@ -60,6 +60,8 @@ func TestLocaleDates(t *testing.T) {
 		{"not a day", func(l Locale) string { return l.Day("2026-W45") }, "2026-W45", "2026-W45"},
 		{"ISO date", func(l Locale) string { return l.ISODate("2025-01-15") }, "2025-01-15", "15/01/2025"},
 		{"not an ISO date", func(l Locale) string { return l.ISODate("soon") }, "soon", "soon"},
+		{"clock", func(l Locale) string { return l.Clock(time.Date(2026, 11, 8, 0, 30, 0, 0, paris)) }, "23:30", "23:30"},
+		{"quarter", func(l Locale) string { return l.Quarter(2026, 3) }, "2026-Q3", "T3 2026"},
 		{"long date", func(l Locale) string { return l.LongDate(time.Date(2026, 2, 14, 12, 0, 0, 0, time.UTC)) }, "14 February 2026", "14 février 2026"},
 		{"the first", func(l Locale) string { return l.LongDate(time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)) }, "1 August 2026", "1er août 2026"},
 	} {

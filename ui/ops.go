@@ -324,7 +324,7 @@ func (o *OpsPages) overview(w http.ResponseWriter, r *http.Request, s *session) 
 	mins := make([]string, len(per))
 	vals := make([]float64, len(per))
 	for i, n := range per {
-		mins[i] = now.Truncate(time.Minute).Add(time.Duration(i-len(per)) * time.Minute).Format("15:04")
+		mins[i] = d.F.Clock(now.Truncate(time.Minute).Add(time.Duration(i-len(per)) * time.Minute))
 		vals[i] = float64(n)
 	}
 	d.Minutes = d.bars("chart-minutes", L["events_per_minute_chart"], [2]string{L["minute_utc"], L["events"]}, mins, vals)

@@ -307,13 +307,8 @@ func (f figures) Money(v float64, currency string) string {
 	return program.Money(v, currency, f.Lang())
 }
 
-// Quarter writes "2026-Q3" as the language does: "T3 2026" in French.
-func (f figures) Quarter(q program.Quarter) string {
-	if f.Lang() == "fr" {
-		return fmt.Sprintf("T%d %d", q.Q, q.Year)
-	}
-	return q.String()
-}
+// Quarter writes a program quarter in the page's language.
+func (f figures) Quarter(q program.Quarter) string { return f.Locale.Quarter(q.Year, q.Q) }
 
 // opsTerms are the French words of the values the ops pages show from
 // the stores (a stage, a move, a hand-off's state…), by group. English
