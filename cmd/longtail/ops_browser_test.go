@@ -393,7 +393,7 @@ var opsEnglish = []string{"Sign out", "Outbox", "Ops", "Overview", "Flow funnels
 	"Events per minute", "Hand-offs this week", "of capacity", "Emails, last 14 days", "Suppression rate", "Day", "Sent",
 	"Rank", "Partner", "Open a partner by id", "Profile", "Tier", "Owner rep", "Joined", "Timeline", "When (UTC)",
 	"Hand-off history", "State", "Outcome", "None.", "not_now", "queued", "claimed", "Tier suggestions", "Stage", "Move",
-	"Cohorts", "Churned", "days", "recruited", "onboarding", "growing", "dormant", "stay", "set", "Signed in as"}
+	"Cohorts", "Churned", "days", "recruited", "onboarding", "growing", "declining", "stay", "set", "Signed in as"}
 
 // noEnglish fails the test if the page (its text and its elements'
 // titles and labels) shows one of opsEnglish as a word.
