@@ -134,14 +134,8 @@ func NiceCeil(v float64) float64 {
 	return 10 * p
 }
 
-// Count writes a count or a whole-number value; other values get one
-// decimal.
-func Count(v float64) string {
-	if v == math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
+// Count is English.Count: a chart's default format.
+func Count(v float64) string { return English.Count(v) }
 
 // Line is one series of a LineChart.
 type Line struct {

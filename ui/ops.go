@@ -11,14 +11,12 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/longtailhq/longtail/activity"
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/opsview"
-	"github.com/longtailhq/longtail/program"
 	"github.com/longtailhq/longtail/repqueue"
 	"github.com/longtailhq/longtail/scoring"
 )
@@ -175,7 +173,8 @@ func (o *OpsPages) Register(mux *http.ServeMux) {
 		routes["GET /ui/ops/program/{file}"] = func(w http.ResponseWriter, r *http.Request, s *session) {
 			which, ok := map[string]string{"tiers.csv": "tiers", "at-risk.csv": "at-risk", "cohorts.csv": "cohorts"}[r.PathValue("file")]
 			if !ok {
-				o.h.errorPage(w, s, http.StatusNotFound, "Not found", "There is no such export.")
+				lang := o.lang(w, r)
+				o.errorPage(w, s, lang, http.StatusNotFound, opsLabels[lang]["not_found"], layoutLabels[lang]["no_export"])
 				return
 			}
 			p.csv(which)(w, r, s)
@@ -196,12 +195,19 @@ type opsBase struct {
 	Switch     string
 	SwitchName string
 	Program    bool
+	// F writes the page's figures and dates in its language.
+	F figures
 }
+
+// Term writes a store's value (a stage, a hand-off's state…) of group
+// in the page's language: see opsTerms.
+func (b opsBase) Term(group string, v any) string { return term(b.Lang, group, v) }
 
 func (o *OpsPages) opsBase(w http.ResponseWriter, r *http.Request, s *session, section, titleKey string) opsBase {
 	lang := o.lang(w, r)
 	L := opsLabels[lang]
-	b := opsBase{base: o.h.base(s, L[titleKey]), L: L, Lang: lang, Section: section, Program: o.d.Program != nil}
+	b := opsBase{base: o.h.base(s, L[titleKey]), L: L, Lang: lang, Section: section, Program: o.d.Program != nil,
+		F: figures{opsview.LocaleOf(lang)}}
 	b.base.Lang = lang
 	other := "fr"
 	if lang == "fr" {
@@ -235,6 +241,13 @@ func (o *OpsPages) render(w http.ResponseWriter, page string, d any) {
 	o.h.renderWith(w, http.StatusOK, o.pages[page], page, d)
 }
 
+// errorPage is the rep pages' error page with its top bar in lang.
+func (o *OpsPages) errorPage(w http.ResponseWriter, s *session, lang string, status int, heading, msg string) {
+	d := errorData{base: o.h.base(s, heading), Status: status, Heading: heading, Message: msg}
+	d.Lang = lang
+	o.h.render(w, status, pageError, d)
+}
+
 // chartData is one chart as ops_parts.html draws it: the SVG and its
 // table alternative.
 type chartData struct {
@@ -246,8 +259,10 @@ type chartData struct {
 	Bars    opsview.BarChart
 }
 
-func bars(L map[string]string, id, title string, head [2]string, labels []string, values []float64, format func(float64) string) chartData {
-	return chartData{ID: id, Title: title, Head: head, Summary: L["show_table"], Bars: opsview.Bars(opsview.DefaultFrame, labels, values, format)}
+// bars draws a bar chart with its values and ticks in the page's
+// language.
+func (b opsBase) bars(id, title string, head [2]string, labels []string, values []float64) chartData {
+	return chartData{ID: id, Title: title, Head: head, Summary: b.L["show_table"], Bars: opsview.Bars(opsview.DefaultFrame, labels, values, b.F.Count)}
 }
 
 // --- overview ---
@@ -309,20 +324,20 @@ func (o *OpsPages) overview(w http.ResponseWriter, r *http.Request, s *session) 
 	mins := make([]string, len(per))
 	vals := make([]float64, len(per))
 	for i, n := range per {
-		mins[i] = now.Truncate(time.Minute).Add(time.Duration(i-len(per)) * time.Minute).Format("15:04")
+		mins[i] = d.F.Clock(now.Truncate(time.Minute).Add(time.Duration(i-len(per)) * time.Minute))
 		vals[i] = float64(n)
 	}
-	d.Minutes = bars(d.L, "chart-minutes", L["events_per_minute_chart"], [2]string{L["minute_utc"], L["events"]}, mins, vals, nil)
+	d.Minutes = d.bars("chart-minutes", L["events_per_minute_chart"], [2]string{L["minute_utc"], L["events"]}, mins, vals)
 	labels := make([]string, len(figs))
 	hv := make([]float64, len(figs))
 	ev := make([]float64, len(figs))
 	for i, f := range figs {
-		labels[i] = f.Day[5:]
+		labels[i] = d.F.Day(f.Day)
 		hv[i] = float64(f.Handoffs)
 		ev[i] = float64(f.Emails["sent"])
 	}
-	d.Days = bars(d.L, "chart-handoffs", L["handoffs_per_day"], [2]string{L["day"], L["handoffs"]}, labels, hv, nil)
-	d.Emails = bars(d.L, "chart-emails", L["emails_sent_per_day"], [2]string{L["day"], L["sent"]}, labels, ev, nil)
+	d.Days = d.bars("chart-handoffs", L["handoffs_per_day"], [2]string{L["day"], L["handoffs"]}, labels, hv)
+	d.Emails = d.bars("chart-emails", L["emails_sent_per_day"], [2]string{L["day"], L["sent"]}, labels, ev)
 	o.render(w, pageOpsOverview, d)
 }
 
@@ -362,7 +377,7 @@ func (o *OpsPages) funnels(w http.ResponseWriter, r *http.Request, s *session) {
 			vals[i] = float64(st.Counts[nurture.CountEntered])
 		}
 		fv := funnelView{ID: f.ID, Name: cmp.Or(f.Name, f.ID), Rows: opsview.Funnel(in)}
-		fv.Chart = bars(d.L, "chart-funnel-"+f.ID, fmt.Sprintf(d.L["funnel_of"], fv.Name), [2]string{d.L["step"], d.L["entered"]}, labels, vals, nil)
+		fv.Chart = d.bars("chart-funnel-"+f.ID, fmt.Sprintf(d.L["funnel_of"], fv.Name), [2]string{d.L["step"], d.L["entered"]}, labels, vals)
 		d.Flows = append(d.Flows, fv)
 	}
 	o.render(w, pageOpsFunnels, d)
@@ -423,10 +438,10 @@ func (o *OpsPages) scores(w http.ResponseWriter, r *http.Request, s *session) {
 	labels := make([]string, len(d.Bins))
 	counts := make([]float64, len(d.Bins))
 	for i, b := range d.Bins {
-		labels[i] = opsview.Count(b.Lo) + "–" + opsview.Count(b.Hi)
+		labels[i] = d.F.Count(b.Lo) + "–" + d.F.Count(b.Hi)
 		counts[i] = float64(b.Count)
 	}
-	d.Chart = bars(d.L, "chart-histogram", d.L["score_histogram"], [2]string{d.L["score"], d.L["partners"]}, labels, counts, nil)
+	d.Chart = d.bars("chart-histogram", d.L["score_histogram"], [2]string{d.L["score"], d.L["partners"]}, labels, counts)
 	o.render(w, pageOpsScores, d)
 }
 
@@ -471,9 +486,9 @@ func (o *OpsPages) rfm(w http.ResponseWriter, r *http.Request, s *session) {
 
 type topicsData struct {
 	opsBase
-	T     opsview.TopicSeries
-	Chart opsview.LineChart
-	Title string
+	Series opsview.TopicSeries
+	Chart  opsview.LineChart
+	Title  string
 }
 
 func (o *OpsPages) topics(w http.ResponseWriter, r *http.Request, s *session) {
@@ -482,14 +497,14 @@ func (o *OpsPages) topics(w http.ResponseWriter, r *http.Request, s *session) {
 		o.h.unavailable(w, r, err)
 		return
 	}
+	d := topicsData{opsBase: o.opsBase(w, r, s, "topics", "topics")}
 	labels := make([]string, len(days))
 	per := make([]map[string]float64, len(days))
-	for i, d := range days {
-		labels[i], per[i] = d.Date[5:], d.Topics
+	for i, day := range days {
+		labels[i], per[i] = d.F.Day(day.Date), day.Topics
 	}
-	d := topicsData{opsBase: o.opsBase(w, r, s, "topics", "topics")}
-	d.T = opsview.TopTopics(labels, per, opsTopics)
-	d.Chart = opsview.Lines(opsview.DefaultFrame, labels, d.T.Topics, d.T.Points, nil)
+	d.Series = opsview.TopTopics(labels, per, opsTopics)
+	d.Chart = opsview.Lines(opsview.DefaultFrame, labels, d.Series.Topics, d.Series.Points, d.F.Count)
 	d.Title = d.L["topics_chart"]
 	o.render(w, pageOpsTopics, d)
 }
@@ -533,7 +548,7 @@ func (o *OpsPages) leaderboard(w http.ResponseWriter, r *http.Request, s *sessio
 			vals = append(vals, round1(e.Score))
 		}
 	}
-	d.Chart = bars(d.L, "chart-leaderboard", d.L["leaderboard_chart"], [2]string{d.L["partner"], d.L["score"]}, labels, vals, nil)
+	d.Chart = d.bars("chart-leaderboard", d.L["leaderboard_chart"], [2]string{d.L["partner"], d.L["score"]}, labels, vals)
 	o.render(w, pageOpsLeaderboard, d)
 }
 
@@ -582,8 +597,9 @@ func (o *OpsPages) partner(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
 	p, err := o.d.Directory.GetPartner(ctx, id)
 	if errors.Is(err, directory.ErrNotFound) || errors.Is(err, directory.ErrInvalid) {
-		L := opsLabels[o.lang(w, r)]
-		o.h.errorPage(w, s, http.StatusNotFound, L["not_found"], fmt.Sprintf(L["no_partner"], id))
+		lang := o.lang(w, r)
+		L := opsLabels[lang]
+		o.errorPage(w, s, lang, http.StatusNotFound, L["not_found"], fmt.Sprintf(L["no_partner"], id))
 		return
 	}
 	if err != nil {
@@ -624,7 +640,7 @@ func (o *OpsPages) partner(w http.ResponseWriter, r *http.Request, s *session) {
 	for i, t := range types {
 		vals[i] = round1(byType[t])
 	}
-	d.Chart = bars(d.L, "chart-explain", d.L["points_by_type"], [2]string{d.L["event_type"], d.L["points_now"]}, types, vals, nil)
+	d.Chart = d.bars("chart-explain", d.L["points_by_type"], [2]string{d.L["event_type"], d.L["points_now"]}, types, vals)
 	contacts, err := o.d.Directory.ContactsOfPartner(ctx, id)
 	if err != nil {
 		o.h.unavailable(w, r, err)
@@ -703,38 +719,15 @@ func (o *OpsPages) unrouted(w http.ResponseWriter, r *http.Request, s *session) 
 	labels := make([]string, len(hand))
 	vals := make([]float64, len(hand))
 	for i, h := range hand {
-		labels[i], vals[i] = h.Day[5:], float64(h.Unrouted)
+		labels[i], vals[i] = d.F.Day(h.Day), float64(h.Unrouted)
 	}
-	d.Chart = bars(d.L, "chart-unrouted", d.L["unrouted_per_day"], [2]string{d.L["day"], d.L["unrouted"]}, labels, vals, nil)
+	d.Chart = d.bars("chart-unrouted", d.L["unrouted_per_day"], [2]string{d.L["day"], d.L["unrouted"]}, labels, vals)
 	o.render(w, pageOpsUnrouted, d)
 }
 
-// opsFuncs are the ops templates' functions.
+// opsFuncs are the ops templates' functions; figures are written by
+// the page's opsBase.F.
 var opsFuncs = template.FuncMap{
-	// rate writes a ratio as a percentage, a dash for -1 (no base).
-	"rate": func(v float64) string {
-		if v < 0 {
-			return "—"
-		}
-		return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
-	},
-	"num":  opsview.Count,
-	"fix1": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"half": func(v int) int { return v / 2 },
 	"sub":  func(a, b int) int { return a - b },
-	"moneyIn": func(v float64, currency, lang string) string {
-		return program.Money(v, currency, lang)
-	},
-	"date": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02 15:04")
-	},
-	"datep": func(t *time.Time) string {
-		if t == nil || t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02 15:04")
-	},
 }

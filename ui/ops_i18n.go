@@ -1,8 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/longtailhq/longtail/opsview"
+	"github.com/longtailhq/longtail/program"
 )
 
 // opsLabels are the ops pages' words, by language. Every language has
@@ -208,6 +213,46 @@ var opsLabels = map[string]map[string]string{
 	},
 }
 
+// layoutLabels are the words of layout.html (the top bar on every page)
+// and error.html, by language: the rep pages are English; an ops page in
+// French sets base.Lang and gets a French top bar. The product name,
+// longtail, is a proper name and reads the same in both.
+var layoutLabels = map[string]map[string]string{
+	"en": {
+		"product":       "longtail",
+		"home":          "Your queue",
+		"ops":           "Ops",
+		"outbox":        "Outbox",
+		"signed_in_as":  "Signed in as %s",
+		"sign_out":      "Sign out",
+		"admin":         "Admin",
+		"admin_id":      "admin (API key)",
+		"back_to_queue": "Back to your queue",
+		"no_export":     "There is no such export.",
+	},
+	"fr": {
+		"product":       "longtail",
+		"home":          "Votre file",
+		"ops":           "Pilotage",
+		"outbox":        "Boîte d’envoi",
+		"signed_in_as":  "Connecté : %s",
+		"sign_out":      "Se déconnecter",
+		"admin":         "Administrateur",
+		"admin_id":      "administrateur (clé d’API)",
+		"back_to_queue": "Retour à votre file",
+		"no_export":     "Cet export n’existe pas.",
+	},
+}
+
+// T is the layout's word for key in the page's language (English when
+// the page has none, or its language lacks the word).
+func (b base) T(key string) string {
+	if l, ok := layoutLabels[b.Lang][key]; ok {
+		return l
+	}
+	return layoutLabels["en"][key]
+}
+
 // acceptLanguage picks the language of an Accept-Language header the
 // pages have (by have), highest q first; English when none.
 func acceptLanguage(header string, have func(string) bool) string {
@@ -226,4 +271,95 @@ func acceptLanguage(header string, have func(string) bool) string {
 		}
 	}
 	return best
+}
+
+// figures is a page's opsview.Locale as its templates use it: every
+// figure, percentage and date on an ops page is written through it.
+type figures struct{ opsview.Locale }
+
+// N writes a count or a value (any of the integer or float types the
+// views hold: templates cannot convert).
+func (f figures) N(v any) string {
+	switch v := v.(type) {
+	case int:
+		return f.Int(int64(v))
+	case int64:
+		return f.Int(v)
+	case float64:
+		return f.Count(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// Fix1 writes a score or points with one decimal.
+func (f figures) Fix1(v float64) string { return f.Fixed(v, 1) }
+
+// DateTimeP is DateTime of a time that may be missing.
+func (f figures) DateTimeP(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return f.DateTime(*t)
+}
+
+// Money writes an amount as program.Money does in the page's language.
+func (f figures) Money(v float64, currency string) string {
+	return program.Money(v, currency, f.Lang())
+}
+
+// Quarter writes a program quarter in the page's language.
+func (f figures) Quarter(q program.Quarter) string { return f.Locale.Quarter(q.Year, q.Q) }
+
+// opsTerms are the French words of the values the ops pages show from
+// the stores (a stage, a move, a hand-off's state…), by group. English
+// pages show the values themselves, as the API and the CSV exports name
+// them; a value a group lacks (a segment or step named in the config, an
+// event type) is shown as it is in both languages.
+var opsTerms = map[string]map[string]string{
+	"stage": {"recruited": "recruté", "onboarding": "en intégration", "productive": "productif",
+		"growing": "en croissance", "steady": "stable", "declining": "en déclin", "dormant": "dormant", "churned": "parti"},
+	"move":   {"up": "monter", "down": "descendre", "stay": "rester", "set": "attribuer"},
+	"rule":   {"no_deal": "aucune affaire", "falling": "en baisse"},
+	"action": {"reengage": "relancer", "wait": "attendre", "exit": "faire sortir", "exited": "sorti", "kept": "gardé"},
+	"letgo":  {"recommended": "recommandé", "reengaging": "en relance", "exited": "sorti", "kept": "gardé"},
+	"handoff_kind": {"queued": "en file", "unrouted": "non attribuée", "routed": "attribuée", "claimed": "prise",
+		"outcome": "résultat", "reassigned": "réattribuée", "escalated": "escaladée"},
+	"handoff_state": {"queued": "en file", "claimed": "prise", "closed": "clôturée"},
+	"outcome": {"converted": "converti", "callback": "à rappeler", "not_now": "pas maintenant", "not_a_fit": "pas adapté",
+		"wrong_contact": "mauvais contact", "no_answer": "pas de réponse"},
+	"step_kind": {"send": "envoi", "wait": "attente", "wait_for": "attente d’un événement", "branch": "embranchement",
+		"tag": "étiquette", "score": "score", "exit": "sortie"},
+	"status": {"active": "actif", "waiting": "en attente", "paused": "en pause", "exited": "sorti", "completed": "terminé"},
+	"filtered": {"duplicate": "doublon", "machine_open": "ouverture automatique", "scanner_click": "clic d’un antivirus",
+		"per_message": "plafond par message", "daily_cap": "plafond du jour"},
+	"segment": {"champions": "champions", "loyal": "fidèles", "new": "nouveaux", "potential": "potentiels",
+		"at risk": "à risque", "hibernating": "en sommeil", "lost": "perdus"},
+	"history": {"done": "fait", "sent": "envoyé", "uncertain": "incertain", "enrolled": "inscrit", "resumed": "repris",
+		"timed out": "délai écoulé", "completed": "terminé"},
+}
+
+// historyPrefixes are the French of the nurture history's outcomes that
+// carry a detail after a fixed head ("exit: unsubscribed").
+var historyPrefixes = [][2]string{{"goto ", "aller à "}, {"exit: ", "sortie : "}, {"paused: ", "pause : "}, {"deferred to ", "reporté au "}}
+
+// term writes a store's value v of group in lang.
+func term(lang, group string, v any) string {
+	s := fmt.Sprint(v)
+	if lang != "fr" {
+		return s
+	}
+	if w, ok := opsTerms[group][s]; ok {
+		return w
+	}
+	if group == "history" {
+		for _, p := range historyPrefixes {
+			if rest, ok := strings.CutPrefix(s, p[0]); ok {
+				if t, err := time.Parse(time.RFC3339, rest); err == nil {
+					rest = opsview.French.DateTime(t)
+				}
+				return p[1] + rest
+			}
+		}
+	}
+	return s
 }

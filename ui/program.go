@@ -9,16 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longtailhq/longtail/opsview"
 	"github.com/longtailhq/longtail/program"
 )
 
 // programFuncs are the program pages' template functions, beside the
 // rep pages' funcs.
 var programFuncs = template.FuncMap{
-	"pct":   func(v float64) float64 { return 100 * v },
 	"add":   func(a, b int) int { return a + b },
 	"deref": func(v *float64) float64 { return *v },
-	"money": func(v float64, currency string) string { return program.Money(v, currency, "en") },
 }
 
 // maxProgramRows bounds the tier table and the at-risk list on the page;
@@ -41,9 +40,14 @@ type programData struct {
 	Prefix string
 	Nav    *opsBase
 	// PL are the page's words (programLabels), English unless the ops
-	// pages chose French.
+	// pages chose French; F writes its figures and dates in that language.
 	PL map[string]string
+	F  figures
 }
+
+// Term writes a program value (a stage, a move…) of group in the page's
+// language: see opsTerms.
+func (d programData) Term(group string, v any) string { return term(d.Lang, group, v) }
 
 // programLabels are the program page's words by language; the rep page
 // at /ui/program is English, the ops one follows the ops pages' choice.
@@ -51,7 +55,7 @@ var programLabels = map[string]map[string]string{
 	"en": {
 		"title": "Partner program", "in_cohorts": "partners in cohorts", "churn_rate": "churn rate",
 		"tiers": "Tier suggestions", "partner": "Partner", "stage": "Stage", "move": "Move", "deals12": "Deals 12m",
-		"revenue12": "Revenue 12m", "score": "Score", "why": "Why", "shown": "%d of %d shown; the CSV has them all.",
+		"revenue12": "Revenue 12m", "score": "Score", "why": "Why", "shown": "%s of %s shown; the CSV has them all.",
 		"at_risk": `At risk: the "let go" list`, "rule": "Rule", "since": "Since", "action": "Action", "state": "State",
 		"no_risk": "No partner at risk.", "cohorts": "Cohorts: productive share by months since joining",
 		"cohorts_chart": "Share of each cohort productive by months since joining", "productive_lc": "productive",
@@ -61,7 +65,7 @@ var programLabels = map[string]map[string]string{
 	"fr": {
 		"title": "Programme partenaires", "in_cohorts": "partenaires en cohortes", "churn_rate": "taux d’attrition",
 		"tiers": "Niveaux suggérés", "partner": "Partenaire", "stage": "Étape", "move": "Mouvement", "deals12": "Affaires 12 mois",
-		"revenue12": "Chiffre 12 mois", "score": "Score", "why": "Pourquoi", "shown": "%d sur %d affichés ; le CSV les contient tous.",
+		"revenue12": "Chiffre 12 mois", "score": "Score", "why": "Pourquoi", "shown": "%s sur %s affichés ; le CSV les contient tous.",
 		"at_risk": "À risque : la liste « laisser partir »", "rule": "Règle", "since": "Depuis", "action": "Action", "state": "État",
 		"no_risk": "Aucun partenaire à risque.", "cohorts": "Cohortes : part productive par mois depuis l’adhésion",
 		"cohorts_chart": "Part de chaque cohorte devenue productive par mois depuis l’adhésion", "productive_lc": "productifs",
@@ -94,7 +98,7 @@ type chartTick struct {
 	Label string
 }
 
-func drawCohorts(k program.KPIReport) cohortChart {
+func drawCohorts(k program.KPIReport, f figures) cohortChart {
 	c := cohortChart{Width: 720, Height: 280, Left: 48, Top: 16, PlotW: 640, PlotH: 220}
 	c.Bottom = c.Top + c.PlotH
 	const months = 24
@@ -104,7 +108,7 @@ func drawCohorts(k program.KPIReport) cohortChart {
 		c.XTicks = append(c.XTicks, chartTick{Pos: x(m), Label: strconv.Itoa(m)})
 	}
 	for _, s := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		c.YTicks = append(c.YTicks, chartTick{Pos: y(s), Label: strconv.Itoa(int(s*100)) + "%"})
+		c.YTicks = append(c.YTicks, chartTick{Pos: y(s), Label: f.Percent(s, 0)})
 	}
 	for i, co := range k.Cohorts {
 		if len(co.ProductiveByMonth) == 0 {
@@ -115,8 +119,8 @@ func drawCohorts(k program.KPIReport) cohortChart {
 			pts[m] = strconv.Itoa(x(m+1)) + "," + strconv.Itoa(y(s))
 		}
 		last := co.ProductiveByMonth[len(co.ProductiveByMonth)-1]
-		c.Lines = append(c.Lines, chartLine{Name: co.Quarter.String(), Class: fmt.Sprintf("series-%d", i%6),
-			Points: strings.Join(pts, " "), Last: strconv.FormatFloat(100*last, 'f', 0, 64) + "%"})
+		c.Lines = append(c.Lines, chartLine{Name: f.Quarter(co.Quarter), Class: fmt.Sprintf("series-%d", i%6),
+			Points: strings.Join(pts, " "), Last: f.Percent(last, 0)})
 	}
 	return c
 }
@@ -142,18 +146,18 @@ func (rv *ProgramPages) showProgramAt(w http.ResponseWriter, r *http.Request, s 
 	if !ok {
 		return
 	}
-	d := programData{base: rv.h.base(s, "Partner program"), Date: now.UTC().Format("2 January 2006"), Currency: rv.cfg.Currency,
-		Prefix: prefix, Nav: nav}
-	d.PL = programLabels["en"]
+	d := programData{base: rv.h.base(s, "Partner program"), Currency: rv.cfg.Currency, Prefix: prefix, Nav: nav}
+	d.PL, d.F = programLabels["en"], figures{opsview.English}
 	if nav != nil {
-		d.Title, d.Lang, d.PL = nav.Title, nav.Lang, programLabels[nav.Lang]
+		d.Title, d.Lang, d.PL, d.F = nav.Title, nav.Lang, programLabels[nav.Lang], nav.F
 	}
+	d.Date = d.F.LongDate(now)
 	d.Tiers = program.TierRows(all, rv.cfg, now)
 	d.Risks = program.AtRiskAll(all, rv.cfg, now)
 	d.TiersAll, d.RisksAll = len(d.Tiers), len(d.Risks)
 	d.Tiers, d.Risks = d.Tiers[:min(len(d.Tiers), maxProgramRows)], d.Risks[:min(len(d.Risks), maxProgramRows)]
 	d.KPIs = program.KPIs(all, rv.cfg, now)
-	d.Chart = drawCohorts(d.KPIs)
+	d.Chart = drawCohorts(d.KPIs, d.F)
 	rv.render(w, rv.overview, pageProgram, d)
 }
 

@@ -308,7 +308,8 @@ var funcs = template.FuncMap{
 type base struct {
 	Title string
 	CSS   string
-	// Rep is nil when signed out; an admin shows as the rep "Admin".
+	// Rep is nil when signed out; an admin has an empty one (layout.html
+	// names the admin in the page's language).
 	Rep *repView
 	// Admin is whether the session is an admin's.
 	Admin bool
@@ -371,7 +372,7 @@ func (h *Handler) base(s *session, title string) base {
 	if s != nil {
 		b.Rep = &repView{ID: s.repID, Name: s.rep.Name}
 		if s.admin {
-			b.Rep = &repView{ID: "admin (API key)", Name: "Admin"}
+			b.Rep = &repView{}
 			b.Admin = true
 		}
 		if b.Rep.Name == "" {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -349,12 +350,62 @@ func TestOpsPagesInChromium(t *testing.T) {
 		if sw := jsEval[string](t, b, `document.getElementById('lang-switch').textContent`); sw != "English" {
 			t.Errorf("language switch %q", sw)
 		}
+		// The top bar is French too.
+		for id, want := range map[string]string{"nav-ops": "Pilotage", "nav-outbox": "Boîte d’envoi", "logout": "Se déconnecter"} {
+			if got := jsEval[string](t, b, `document.getElementById('`+id+`').textContent`); got != want {
+				t.Errorf("French top bar #%s %q, want %q", id, got, want)
+			}
+		}
+		// Figures the French way: 5,0 % with a narrow no-break space.
+		want := strings.Replace(fmt.Sprintf("%.1f", 100/float64(mailed)), ".", ",", 1) + "\u202f%"
+		if got := jsEval[string](t, b, `document.querySelector('#fig-suppression .figure-n').textContent`); got != want {
+			t.Errorf("French suppression rate %q, want %q", got, want)
+		}
+		noEnglish(t, b, "/ui/ops")
 		browsertest.Screenshot(t, b, shots, "ops-overview-fr.png")
+		nav("/ui/ops/leaderboard")
+		if got, want := jsEval[string](t, b, `document.querySelector('#leaderboard tbody td:nth-child(3)').textContent`), opsview.French.Fixed(lb.Items[0].Score, 1); got != want || !strings.Contains(got, ",") {
+			t.Errorf("French top score %q, want %q", got, want)
+		}
+		noEnglish(t, b, "/ui/ops/leaderboard")
+		nav("/ui/ops/partners/acme")
+		text := jsEval[string](t, b, `document.body.innerText`)
+		for _, want := range []string{"pas maintenant", "en file", "prise", "after the quarter", "18/11/2026"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the French partner page does not show %q", want)
+			}
+		}
+		noEnglish(t, b, "/ui/ops/partners/acme")
 		nav("/ui/ops/program")
 		if h := jsEval[string](t, b, `document.querySelector('h1').textContent`); h != "Programme partenaires" {
 			t.Errorf("French program heading %q", h)
 		}
+		noEnglish(t, b, "/ui/ops/program")
+		browsertest.Screenshot(t, b, shots, "ops-program-fr.png")
 	})
+}
+
+// opsEnglish are English labels of the ops pages and their top bar that
+// a French page must not show (ui's TestOpsPagesInFrench checks every
+// label; this is what a reader sees in a real browser).
+var opsEnglish = []string{"Sign out", "Outbox", "Ops", "Overview", "Flow funnels", "Score distribution", "RFM map",
+	"Topic interests", "Leaderboard", "Unrouted hand-offs", "Partner program", "Show the figures as a table",
+	"Events per minute", "Hand-offs this week", "of capacity", "Emails, last 14 days", "Suppression rate", "Day", "Sent",
+	"Rank", "Partner", "Open a partner by id", "Profile", "Tier", "Owner rep", "Joined", "Timeline", "When (UTC)",
+	"Hand-off history", "State", "Outcome", "None.", "not_now", "queued", "claimed", "Tier suggestions", "Stage", "Move",
+	"Cohorts", "Churned", "days", "recruited", "onboarding", "growing", "declining", "stay", "set", "Signed in as"}
+
+// noEnglish fails the test if the page (its text and its elements'
+// titles and labels) shows one of opsEnglish as a word.
+func noEnglish(t *testing.T, b context.Context, page string) {
+	t.Helper()
+	text := jsEval[string](t, b, `document.body.innerText + '\n' + document.title + '\n' +
+		Array.from(document.querySelectorAll('[title],[aria-label],title')).map(e => (e.getAttribute('title') || e.getAttribute('aria-label') || e.textContent)).join('\n')`)
+	for _, en := range opsEnglish {
+		if regexp.MustCompile(`(^|[^\pL_])` + regexp.QuoteMeta(en) + `($|[^\pL_])`).MatchString(text) {
+			t.Errorf("French %s shows the English %q", page, en)
+		}
+	}
 }
 
 // signIn signs in on /ui/login with token.
