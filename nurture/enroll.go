@@ -137,6 +137,12 @@ func (e *Engine) endRunning(ctx context.Context, pid, cid, reason, counter strin
 	if err != nil {
 		return err
 	}
+	return e.endAll(ctx, list, reason, counter)
+}
+
+// endAll ends the enrollments of list that are still running, counting
+// each under counter.
+func (e *Engine) endAll(ctx context.Context, list []*Enrollment, reason, counter string) error {
 	now := e.now()
 	for _, en := range list {
 		if en.Status.Over() {

@@ -144,16 +144,7 @@ func (e *Engine) EndPartnerFlow(ctx context.Context, flowID, pid, reason string)
 	if err != nil {
 		return err
 	}
-	now := e.now()
-	for _, en := range list {
-		if en.Status.Over() {
-			continue
-		}
-		if err := e.exit(ctx, en, reason, CountExited, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.endAll(ctx, list, reason, CountExited)
 }
 
 // ended tells EngineConfig.Ended that en is over (en as it was read

@@ -39,14 +39,24 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	var ok bool
+	if d.base, ok = h.signInBase(w, r); ok {
+		h.render(w, status, pageLogin, d)
+	}
+}
+
+// signInBase is what a sign-in page (the form, a link's confirmation)
+// starts from: no session, and the form's CSRF token, set as its cookie.
+// When it cannot make one it has answered 503 and says false.
+func (h *Handler) signInBase(w http.ResponseWriter, r *http.Request) (base, bool) {
 	tok, err := h.loginToken(w, r)
 	if err != nil {
 		h.unavailable(w, r, err)
-		return
+		return base{}, false
 	}
-	d.base = h.base(nil, "Sign in")
-	d.CSRF = tok
-	h.render(w, status, pageLogin, d)
+	b := h.base(nil, "Sign in")
+	b.CSRF = tok
+	return b, true
 }
 
 // badToken is the one answer to any token that does not sign in: it must

@@ -51,14 +51,10 @@ func (h *Handler) linkPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renderLink(w http.ResponseWriter, r *http.Request, status int, d loginLinkData) {
-	tok, err := h.loginToken(w, r)
-	if err != nil {
-		h.unavailable(w, r, err)
-		return
+	var ok bool
+	if d.base, ok = h.signInBase(w, r); ok {
+		h.render(w, status, pageLoginLink, d)
 	}
-	d.base = h.base(nil, "Sign in")
-	d.CSRF = tok
-	h.render(w, status, pageLoginLink, d)
 }
 
 func (h *Handler) linkLogin(w http.ResponseWriter, r *http.Request) {

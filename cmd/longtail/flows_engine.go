@@ -64,12 +64,7 @@ func runFlowsEnroll(ctx context.Context, args, environ []string, stdout, stderr 
 // nurtureApp wires the service as serve does, for a flows command that
 // needs the engine; it fails when nurture is off.
 func nurtureApp(ctx context.Context, cfgPath string, environ []string, stderr io.Writer, sub string) (*app, func(), error) {
-	cfg, err := loadConfig(cfgPath, environ)
-	if err != nil {
-		return nil, nil, err
-	}
-	log := newLogger(cfg.Log, stderr)
-	st, err := openStore(ctx, cfg, log, false)
+	cfg, log, st, err := openTool(ctx, cfgPath, environ, stderr)
 	if err != nil {
 		return nil, nil, err
 	}

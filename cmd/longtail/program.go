@@ -45,12 +45,7 @@ func runProgram(ctx context.Context, now func() time.Time, args, environ []strin
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: program %s takes no arguments", errUsage, sub)
 	}
-	cfg, err := loadConfig(*cfgPath, environ)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.Log, stderr)
-	st, err := openStore(ctx, cfg, log, false)
+	cfg, _, st, err := openTool(ctx, *cfgPath, environ, stderr)
 	if err != nil {
 		return err
 	}
@@ -175,12 +170,7 @@ func runProgramAction(ctx context.Context, now func() time.Time, sub string, arg
 		return fmt.Errorf("%w: program %s takes one partner id", errUsage, sub)
 	}
 	pid := fs.Arg(0)
-	cfg, err := loadConfig(*cfgPath, environ)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.Log, stderr)
-	st, err := openStore(ctx, cfg, log, false)
+	cfg, log, st, err := openTool(ctx, *cfgPath, environ, stderr)
 	if err != nil {
 		return err
 	}

@@ -31,12 +31,7 @@ func runScore(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err := fs.Parse(reorder(fs, rest)); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cfg, err := loadConfig(*cfgPath, environ)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.Log, stderr)
-	st, err := openStore(ctx, cfg, log, false)
+	cfg, log, st, err := openTool(ctx, *cfgPath, environ, stderr)
 	if err != nil {
 		return err
 	}

@@ -128,3 +128,19 @@ func checkRedisPolicy(ctx context.Context, rdb redis.UniversalClient, log zerolo
 		}
 	}
 }
+
+// openTool is how an operator command starts: the configuration (file
+// and environment), its logger on stderr, and the configured Redis (a
+// tool never starts the embedded one: it would find nothing there).
+func openTool(ctx context.Context, cfgPath string, environ []string, stderr io.Writer) (*config.Config, zerolog.Logger, *store, error) {
+	cfg, err := loadConfig(cfgPath, environ)
+	if err != nil {
+		return nil, zerolog.Logger{}, nil, err
+	}
+	log := newLogger(cfg.Log, stderr)
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return nil, zerolog.Logger{}, nil, err
+	}
+	return cfg, log, st, nil
+}
