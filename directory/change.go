@@ -24,8 +24,9 @@ func (c PartnerChange) ProgramDatesChanged() bool {
 	return !c.Before.Joined().Equal(c.After.Joined()) || !c.Before.Left().Equal(c.After.Left())
 }
 
-// PutPartnerChange is PutPartner returning what the write changed; ok is
-// false when the partner was already stored exactly so (nothing written).
+// PutPartnerChange is PutPartner returning what the write changed; the
+// bool is false when the partner was already stored exactly so (nothing
+// written; Before is then the same as After).
 func (s *Store) PutPartnerChange(ctx context.Context, p Partner) (PartnerChange, bool, error) {
 	if err := p.Validate(); err != nil {
 		return PartnerChange{}, false, err

@@ -24,8 +24,11 @@ func TestPartnerChangeReportsWhatTheWriteReplaced(t *testing.T) {
 					return c, changed
 				}
 				res, err := f.store.NewBatch().PutPartners(f.ctx, []PartnerPut{{ID: p.ID, Merge: func(Partner, bool) (Partner, error) { return p, nil }}})
-				if err != nil || res[0].Err != nil {
-					t.Fatal(err, res[0].Err)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res[0].Err != nil {
+					t.Fatal(res[0].Err)
 				}
 				if res[0].Unchanged != (res[0].Change == nil) {
 					t.Fatalf("batch result %+v: Change must be set exactly when the write changed the partner", res[0])
