@@ -75,6 +75,11 @@ type Options struct {
 	// it created (not those it updated): nurture's contact.created
 	// trigger. An error stops the import like a failed write.
 	Created func(ctx context.Context, contactIDs []string) error
+	// PartnersChanged, if set, is told after each batch what it changed
+	// of the partners it wrote (not those already stored so): the
+	// program recomputes the stage of those whose dates moved. An error
+	// stops the import like a failed write.
+	PartnersChanged func(ctx context.Context, changes []directory.PartnerChange) error
 }
 
 // Report says what an import did.
@@ -150,6 +155,7 @@ func Import(ctx context.Context, s Store, kind Kind, r io.Reader, opt Options) (
 		seenID:    map[string]int{},
 		seenEmail: map[string]int{},
 		created:   opt.Created,
+		changed:   opt.PartnersChanged,
 	}
 	done, reported := 0, -1
 	flush := func() error {
@@ -285,6 +291,7 @@ type importer struct {
 	seenID    map[string]int
 	seenEmail map[string]int
 	created   func(ctx context.Context, contactIDs []string) error
+	changed   func(ctx context.Context, changes []directory.PartnerChange) error
 }
 
 func (im *importer) reject(line int, reason string) {
@@ -417,9 +424,13 @@ func (im *importer) flush(ctx context.Context) error {
 		return err
 	}
 	var created []string
+	var changed []directory.PartnerChange
 	for i, r := range res {
 		if r.Err == nil && newIDs != nil && newIDs[i] != "" {
 			created = append(created, newIDs[i])
+		}
+		if r.Change != nil {
+			changed = append(changed, *r.Change)
 		}
 		switch {
 		case r.Err != nil:
@@ -434,6 +445,11 @@ func (im *importer) flush(ctx context.Context) error {
 	if len(created) > 0 && im.created != nil {
 		if err := im.created(ctx, created); err != nil {
 			return fmt.Errorf("contact.created: %w", err)
+		}
+	}
+	if len(changed) > 0 && im.changed != nil {
+		if err := im.changed(ctx, changed); err != nil {
+			return fmt.Errorf("partner changes: %w", err)
 		}
 	}
 	return nil

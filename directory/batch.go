@@ -49,6 +49,10 @@ type PutResult struct {
 	Err error
 	// Unchanged is set for a stored item that was already exactly so.
 	Unchanged bool
+	// Change is, from PutPartners, what the write did to a partner it
+	// changed (nil when Err or Unchanged): whoever follows up on a
+	// partner's facts reads it.
+	Change *PartnerChange
 }
 
 // rowError is a refusal whose message stands alone ("unknown partner
@@ -95,6 +99,10 @@ func (b *Batch) PutPartners(ctx context.Context, items []PartnerPut) ([]PutResul
 			return "", err
 		}
 		return p.body(), nil
+	}, func(r *PutResult, id string, u upsertResult) error {
+		c, err := partnerChange(id, u.prev, u.value)
+		r.Change = &c
+		return err
 	})
 }
 
@@ -114,14 +122,16 @@ func (b *Batch) PutReps(ctx context.Context, items []RepPut) ([]PutResult, error
 			return "", err
 		}
 		return r.body(), nil
-	})
+	}, nil)
 }
 
 // putSimple writes records with one key and one global set each: partners
 // and reps. build merges item i into the stored record (found) or a zero
-// one, validates it and returns the body to store.
+// one, validates it and returns the body to store. written, if set, is
+// told of each item the upsert changed, with what the script replaced.
 func putSimple[T any](ctx context.Context, s *Store, ids []string, key func(string) string, set string,
-	decode func(id, v string) (T, error), build func(i int, base T, found bool) (string, error)) ([]PutResult, error) {
+	decode func(id, v string) (T, error), build func(i int, base T, found bool) (string, error),
+	written func(r *PutResult, id string, u upsertResult) error) ([]PutResult, error) {
 	out := make([]PutResult, len(ids))
 	for i, id := range ids {
 		if err := checkID("id", id, true); err != nil {
@@ -177,8 +187,14 @@ func putSimple[T any](ctx context.Context, s *Store, ids []string, key func(stri
 		return nil, err
 	}
 	for j, r := range res {
-		if r.status == statusUnchanged {
-			out[called[j]].Unchanged = true // written identically by someone else meanwhile
+		i := called[j]
+		switch {
+		case r.status == statusUnchanged:
+			out[i].Unchanged = true // written identically by someone else meanwhile
+		case written != nil:
+			if err := written(&out[i], ids[i], r); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(members) > 0 {

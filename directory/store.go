@@ -114,24 +114,22 @@ func (s *Store) now() string { return stamp(s.cfg.Clock().UnixMilli()) }
 // partner and whether anything changed; putting an identical partner
 // again writes nothing and keeps UpdatedAt.
 func (s *Store) PutPartner(ctx context.Context, p Partner) (Partner, bool, error) {
-	if err := p.Validate(); err != nil {
-		return Partner{}, false, err
-	}
-	return s.putPartner(ctx, p, false)
+	c, changed, err := s.PutPartnerChange(ctx, p)
+	return c.After, changed, err
 }
 
-func (s *Store) putPartner(ctx context.Context, p Partner, createOnly bool) (Partner, bool, error) {
+func (s *Store) putPartner(ctx context.Context, p Partner, createOnly bool) (PartnerChange, bool, error) {
 	res, err := s.upsert(ctx, newUpsert(partnerKey(p.ID), "", p.body(), s.now(), "", "", createOnly))
 	if err != nil {
-		return Partner{}, false, fmt.Errorf("directory: put partner %q: %w", p.ID, err)
+		return PartnerChange{}, false, fmt.Errorf("directory: put partner %q: %w", p.ID, err)
 	}
 	// The set is a global key, so it cannot join the script; it is written
 	// after the record so a listed partner always has one.
 	if err := s.rdb.SAdd(ctx, partnersKey, p.ID).Err(); err != nil {
-		return Partner{}, false, fmt.Errorf("directory: put partner %q: %w", p.ID, err)
+		return PartnerChange{}, false, fmt.Errorf("directory: put partner %q: %w", p.ID, err)
 	}
-	out, err := decodePartner(p.ID, res.value)
-	return out, res.status != statusUnchanged, err
+	c, err := partnerChange(p.ID, res.prev, res.value)
+	return c, res.status != statusUnchanged, err
 }
 
 // GetPartner returns a partner or ErrNotFound.

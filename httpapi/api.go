@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
 	"github.com/longtailhq/longtail/nurture"
 	"github.com/longtailhq/longtail/program"
@@ -95,6 +96,9 @@ type Deps struct {
 	// ContactsCreated, if set, is told of each contact PUT /v1/contacts/{id}
 	// creates: nurture's contact.created trigger.
 	ContactsCreated func(ctx context.Context, ids ...string) error
+	// PartnersChanged, if set, is told of each change PUT /v1/partners/{id}
+	// makes: the program recomputes the stage of those whose dates moved.
+	PartnersChanged func(ctx context.Context, changes ...directory.PartnerChange) error
 	// Providers are the configured webhook providers.
 	Providers []webhook.Provider
 	// Ops is the task-queue monitor (asynqmon), served under /ops/queues/
@@ -135,6 +139,7 @@ type API struct {
 	flows          Flows
 	enqueueNurture func(ctx context.Context, next ...nurture.Next) error
 	created        func(ctx context.Context, ids ...string) error
+	partnerChanges func(ctx context.Context, changes ...directory.PartnerChange) error
 	reloadFlows    func(ctx context.Context) (nurture.Reloaded, error)
 	keys           keyring
 	metrics        *metrics
@@ -179,6 +184,7 @@ func New(cfg Config, d Deps) (*API, error) {
 		program: d.Program, programActions: d.ProgramActions,
 		flows: d.Flows, enqueueNurture: d.EnqueueNurture,
 		created: d.ContactsCreated, reloadFlows: d.ReloadFlows,
+		partnerChanges: d.PartnersChanged,
 	}
 	if (d.Flows == nil) != (d.EnqueueNurture == nil) {
 		return nil, errors.New("httpapi: Flows and EnqueueNurture go together")

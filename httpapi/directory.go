@@ -10,7 +10,7 @@ import (
 
 // Directory is what the API needs of the partner directory.
 type Directory interface {
-	PutPartner(ctx context.Context, p directory.Partner) (directory.Partner, bool, error)
+	PutPartnerChange(ctx context.Context, p directory.Partner) (directory.PartnerChange, bool, error)
 	GetPartner(ctx context.Context, id string) (directory.Partner, error)
 	PutContact(ctx context.Context, c directory.Contact) (directory.Contact, bool, error)
 	LookupContact(ctx context.Context, idOrEmail string) (directory.Contact, error)
@@ -65,12 +65,22 @@ func (a *API) putPartner(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, a.cfg.MaxBodyBytes, &p) || !pathID(w, r, &p.ID) {
 		return
 	}
-	out, _, err := a.dir.PutPartner(r.Context(), p)
+	c, changed, err := a.dir.PutPartnerChange(r.Context(), p)
 	if err != nil {
 		directoryError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	if changed && a.partnerChanges != nil {
+		// As for contact.created: the partner stands, a failure to queue
+		// its stage recomputation is ours (503), and a retried PUT changes
+		// nothing and queues nothing; the nightly run recomputes the stage.
+		if err := a.partnerChanges(r.Context(), c); err != nil {
+			a.log.Error().Err(err).Str("partner_id", c.After.ID).Msg("program:stage: the stage recomputation was not queued")
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "the partner was saved, but its stage recomputation could not be queued")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, c.After)
 }
 
 func (a *API) getPartner(w http.ResponseWriter, r *http.Request) {

@@ -98,3 +98,35 @@ func queueStages(ctx context.Context, tasks *asynq.Client, changed map[string]bo
 	}
 	return nil
 }
+
+// ProgramStageQueue queues program:stage for partners whose directory
+// record changed; the zero value is unusable.
+type ProgramStageQueue struct{ tasks *asynq.Client }
+
+// NewProgramStageQueue queues on c.
+func NewProgramStageQueue(c *asynq.Client) *ProgramStageQueue { return &ProgramStageQueue{tasks: c} }
+
+// PartnersChanged queues the stage task of each partner whose joined_at
+// or left_at a directory write changed (PUT /v1/partners/{id}, a partners
+// CSV import), created partners included: program.Stage reads nothing
+// else of the record (not the tier), so other changes queue nothing, and
+// an unchanged write reports no change at all. A created partner gets its
+// baseline stage now rather than at the nightly run, so that a change the
+// same day (left_at set) is a change that fires {stage: X}.
+//
+// The task id is the partner and its new record (updated_at and dates):
+// the same write reported twice (a retried import batch) queues once, and
+// each later change gets its own recomputation.
+func (q *ProgramStageQueue) PartnersChanged(ctx context.Context, changes ...directory.PartnerChange) error {
+	var due []directory.Partner
+	for _, c := range changes {
+		if c.ProgramDatesChanged() {
+			due = append(due, c.After)
+		}
+	}
+	return enqueueMany(ctx, q.tasks, len(due), func(i int) (*asynq.Task, string) {
+		p := due[i]
+		rec := fmt.Sprintf("directory:%d:%s:%s", p.UpdatedAt.UnixMilli(), p.JoinedAt, p.LeftAt)
+		return NewProgramStageTask(p.ID, rec), "the stage of " + p.ID
+	})
+}

@@ -335,6 +335,7 @@ func (a *app) httpHandler() (http.Handler, error) {
 		ContactsCreated: func(ctx context.Context, ids ...string) error {
 			return jobs.NewNurtureTriggerQueue(a.tasks).ContactsCreated(ctx, ids...)
 		},
+		PartnersChanged: jobs.NewProgramStageQueue(a.tasks).PartnersChanged,
 		// The at-risk let go and keep (nil with nurture sending off).
 		ProgramActions: a.programActions(),
 		Mounts: func(mux *http.ServeMux) {

@@ -77,7 +77,13 @@ func runImport(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 	defer tasks.Close()
 	triggers := jobs.NewNurtureTriggerQueue(tasks)
 	created := func(ctx context.Context, ids []string) error { return triggers.ContactsCreated(ctx, ids...) }
-	rep, err := csvimport.Import(ctx, dir, kind, f, csvimport.Options{Name: path, Progress: progress, Created: created})
+	// Partners whose joined_at or left_at changed get their stage
+	// recomputed (program:stage), by the workers too.
+	stages := jobs.NewProgramStageQueue(tasks)
+	changed := func(ctx context.Context, cs []directory.PartnerChange) error {
+		return stages.PartnersChanged(ctx, cs...)
+	}
+	rep, err := csvimport.Import(ctx, dir, kind, f, csvimport.Options{Name: path, Progress: progress, Created: created, PartnersChanged: changed})
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(stderr)

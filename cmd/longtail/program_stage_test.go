@@ -91,7 +91,7 @@ func TestStageDormantRecordedAndTriggeredOnce(t *testing.T) {
 		t.Fatalf("POST purchase = %d", code)
 	}
 	s.settle(t, jobs.QueueIngest)
-	s.settle(t, jobs.QueueProgram) // program:stage: the baseline
+	s.settle(t, jobs.QueueProgram) // program:stage: the baseline at the partner's creation, then productive
 	stages := func() []program.StageChange {
 		var card program.Card
 		if code := doAs(t, s, testAPIKey, "GET", "/v1/partners/acme/scorecard", "", &card); code != 200 {
@@ -99,8 +99,8 @@ func TestStageDormantRecordedAndTriggeredOnce(t *testing.T) {
 		}
 		return card.StageChanges
 	}
-	if got := stages(); len(got) != 1 || got[0].From != "" || got[0].To != program.Productive {
-		t.Fatalf("stage changes after the purchase: %+v, want the productive baseline", got)
+	if got := stages(); len(got) != 2 || got[0].From != program.Onboarding || got[0].To != program.Productive || got[1].From != "" || got[1].To != program.Onboarding {
+		t.Fatalf("stage changes after the purchase: %+v, want onboarding → productive after the onboarding baseline", got)
 	}
 
 	// 181 days later, nothing happened since: dormant (dormant_after 180d).
@@ -135,8 +135,8 @@ func TestStageDormantRecordedAndTriggeredOnce(t *testing.T) {
 	s.settle(t, jobs.QueuePeriodic)
 	s.settle(t, jobs.QueueNurture)
 	got := stages()
-	if len(got) != 2 || got[0].From != program.Productive || got[0].To != program.Dormant || !got[0].At.Equal(clock.Now()) {
-		t.Errorf("stage changes: %+v, want dormant once (newest first) at %v, then the baseline", got, clock.Now())
+	if len(got) != 3 || got[0].From != program.Productive || got[0].To != program.Dormant || !got[0].At.Equal(clock.Now()) {
+		t.Errorf("stage changes: %+v, want dormant once (newest first) at %v, then productive and the baseline", got, clock.Now())
 	}
 	if n := len(smtp.Messages()); n != 1 {
 		t.Errorf("%d messages, want the dormant flow's one", n)
