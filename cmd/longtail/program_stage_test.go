@@ -85,13 +85,16 @@ func TestStageDormantRecordedAndTriggeredOnce(t *testing.T) {
 		{"/v1/partners/acme", `{"name":"Acme Networks","type":"MSP","owner_rep_id":"rep-a","joined_at":"2025-01-10"}`},
 		{"/v1/contacts/jane", `{"partner_id":"acme","email":"jane@acme.example","first_name":"Jane","consent":"granted"}`},
 	})
+	// The partner's creation queued its baseline stage: let it land
+	// before the purchase, whose own stage task would otherwise race it.
+	s.settle(t, jobs.QueueProgram)
 	purchase := fmt.Sprintf(`[{"id":"crm:p1","type":"purchase","contact_id":"jane","occurred_at":%q,"value":5000,"source":"crm"}]`,
 		start.Add(-time.Hour).Format(time.RFC3339))
 	if code := doAs(t, s, testAPIKey, "POST", "/v1/events", purchase, nil); code/100 != 2 {
 		t.Fatalf("POST purchase = %d", code)
 	}
 	s.settle(t, jobs.QueueIngest)
-	s.settle(t, jobs.QueueProgram) // program:stage: the baseline at the partner's creation, then productive
+	s.settle(t, jobs.QueueProgram) // program:stage: productive
 	stages := func() []program.StageChange {
 		var card program.Card
 		if code := doAs(t, s, testAPIKey, "GET", "/v1/partners/acme/scorecard", "", &card); code != 200 {
