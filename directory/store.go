@@ -662,3 +662,31 @@ func (s *Store) ListReps(ctx context.Context) ([]Rep, error) {
 	}
 	return out, nil
 }
+
+// GetPartners reads the partners of ids in one pipelined round trip (ids
+// should be a few hundred at most): found[i] says whether ids[i] exists.
+// It is GetPartner for pages and runs that read every partner.
+func (s *Store) GetPartners(ctx context.Context, ids []string) (ps []Partner, found []bool, err error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		if err := checkID("id", id, true); err != nil {
+			return nil, nil, err
+		}
+		cmds[i] = pipe.Get(ctx, partnerKey(id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("directory: get partners: %w", err)
+	}
+	ps, found = make([]Partner, len(ids)), make([]bool, len(ids))
+	for i, c := range cmds {
+		if c.Err() != nil { // redis.Nil: removed, or never there
+			continue
+		}
+		if ps[i], err = decodePartner(ids[i], c.Val()); err != nil {
+			return nil, nil, err
+		}
+		found[i] = true
+	}
+	return ps, found, nil
+}

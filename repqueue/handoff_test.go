@@ -2,6 +2,7 @@ package repqueue
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -126,6 +127,17 @@ func TestThresholdCrossingReachesOwnerQueueWithReasons(t *testing.T) {
 	}
 	if len(tl) != 1 || tl[0].Kind != KindQueued || tl[0].RepID != "owner" || tl[0].Seq != c.Seq {
 		t.Errorf("timeline %+v, want one queued item", tl)
+	}
+	// Timelines reads the same in bulk; a partner never queued has none.
+	tls, err := b.q.Timelines(b.ctx, []string{"p1", "p9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tls) != 2 || !reflect.DeepEqual(tls[0], tl) || len(tls[1]) != 0 {
+		t.Errorf("Timelines = %+v, want p1's timeline and an empty one", tls)
+	}
+	if _, err := b.q.Timelines(b.ctx, []string{"bad id"}); err == nil {
+		t.Error("an invalid partner id read without error")
 	}
 }
 

@@ -367,6 +367,35 @@ func (q *Queue) Timeline(ctx context.Context, partnerID string) ([]Transition, e
 	if err != nil {
 		return nil, fmt.Errorf("repqueue: timeline of %s: %w", partnerID, err)
 	}
+	return decodeTimeline(partnerID, items)
+}
+
+// Timelines reads the timeline of each of partnerIDs, in their order, in
+// one pipelined round trip (a few hundred partners at a time): Timeline
+// for runs over every partner.
+func (q *Queue) Timelines(ctx context.Context, partnerIDs []string) ([][]Transition, error) {
+	pipe := q.rdb.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(partnerIDs))
+	for i, pid := range partnerIDs {
+		if err := checkID("partner_id", pid); err != nil {
+			return nil, err
+		}
+		cmds[i] = pipe.LRange(ctx, timelineKey(pid), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("repqueue: timelines: %w", err)
+	}
+	out := make([][]Transition, len(partnerIDs))
+	for i, c := range cmds {
+		var err error
+		if out[i], err = decodeTimeline(partnerIDs[i], c.Val()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func decodeTimeline(partnerID string, items []string) ([]Transition, error) {
 	out := make([]Transition, len(items))
 	for i, s := range items {
 		if err := json.Unmarshal([]byte(s), &out[i]); err != nil {

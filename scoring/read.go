@@ -515,3 +515,47 @@ func (e *Engine) RFMs(ctx context.Context, partnerIDs []string) ([]*RFM, error) 
 	}
 	return out, nil
 }
+
+// PartnerSummary is a partner's decayed score and RFM ranks: Partner
+// without the reads of its contacts (the hottest one, its interests).
+type PartnerSummary struct {
+	Score float64
+	// RFM is nil until ComputeRFM has ranked the partner.
+	RFM *RFM
+}
+
+// PartnerSummaries reads the summary of each of partnerIDs, in their
+// order, in one pipelined read per 500 partners: what a run over every
+// partner (the program's nightly facts) needs of scoring. A partner never
+// scored has a zero summary.
+func (e *Engine) PartnerSummaries(ctx context.Context, partnerIDs []string) ([]PartnerSummary, error) {
+	out := make([]PartnerSummary, len(partnerIDs))
+	d := e.decay(e.clock())
+	for start := 0; start < len(partnerIDs); start += 500 {
+		chunk := partnerIDs[start:min(start+500, len(partnerIDs))]
+		pipe := e.rdb.Pipeline()
+		cmds := make([]*redis.SliceCmd, len(chunk))
+		for i, pid := range chunk {
+			if err := checkID("partner_id", pid); err != nil {
+				return nil, err
+			}
+			cmds[i] = pipe.HMGet(ctx, partnerScoreKey(pid), "h", "rfm")
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("scoring: read partners: %w", err)
+		}
+		for i, c := range cmds {
+			v := c.Val()
+			head, _ := v[0].(string)
+			out[start+i].Score = store.ParsePartnerHead(head).N * d
+			if s, _ := v[1].(string); s != "" {
+				r := new(RFM)
+				if err := json.Unmarshal([]byte(s), r); err != nil {
+					return nil, fmt.Errorf("scoring: partner %s rfm: %w", chunk[i], err)
+				}
+				out[start+i].RFM = r
+			}
+		}
+	}
+	return out, nil
+}

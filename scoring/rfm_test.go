@@ -404,4 +404,28 @@ func TestRFMsMatchesPartner(t *testing.T) {
 	if _, err := b.eng.RFMs(b.ctx, []string{"bad id"}); err == nil {
 		t.Error("an invalid partner id read without error")
 	}
+
+	// PartnerSummaries: Partner's score and RFM, in bulk.
+	sums, err := b.eng.PartnerSummaries(b.ctx, append(ids, "never"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 4 || sums[3] != (PartnerSummary{}) {
+		t.Fatalf("PartnerSummaries = %v, want 4 with a zero one for the partner never scored", sums)
+	}
+	for i, pid := range ids {
+		p, err := b.eng.Partner(b.ctx, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Score <= 0 || sums[i].Score != p.Score {
+			t.Errorf("PartnerSummaries[%s].Score = %v, Partner's %v", pid, sums[i].Score, p.Score)
+		}
+		if diff := cmp.Diff(p.RFM, sums[i].RFM); diff != "" {
+			t.Errorf("PartnerSummaries[%s].RFM (-Partner, +summary):\n%s", pid, diff)
+		}
+	}
+	if _, err := b.eng.PartnerSummaries(b.ctx, []string{"bad id"}); err == nil {
+		t.Error("an invalid partner id summarised without error")
+	}
 }

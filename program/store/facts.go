@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,18 +18,19 @@ import (
 // Directory is what gathering reads of the directory (*directory.Store).
 type Directory interface {
 	GetPartner(ctx context.Context, id string) (directory.Partner, error)
+	GetPartners(ctx context.Context, ids []string) ([]directory.Partner, []bool, error)
 	PartnerIDs(ctx context.Context) iter.Seq2[string, error]
 	UnassignedPartnerID() string
 }
 
-// Scores reads a partner's decayed score and RFM (*scoring.Engine).
+// Scores reads partners' decayed scores and RFM (*scoring.Engine).
 type Scores interface {
-	Partner(ctx context.Context, partnerID string) (*scoring.PartnerScore, error)
+	PartnerSummaries(ctx context.Context, partnerIDs []string) ([]scoring.PartnerSummary, error)
 }
 
-// Outcomes reads a partner's hand-off history (*repqueue.Queue).
+// Outcomes reads partners' hand-off histories (*repqueue.Queue).
 type Outcomes interface {
-	Timeline(ctx context.Context, partnerID string) ([]repqueue.Transition, error)
+	Timelines(ctx context.Context, partnerIDs []string) ([][]repqueue.Transition, error)
 }
 
 // Deps are where Facts come from besides this package's own keys.
@@ -77,10 +77,9 @@ func (s *Store) Facts(ctx context.Context, partnerID string, now time.Time) (pro
 }
 
 // AllFacts gathers the facts of every partner of the directory but the
-// unassigned one (no company), a chunk at a time: this package's keys in
-// one pipeline per chunk, the directory, scores and outcomes on a few
-// concurrent readers (they are one round trip or more per partner, and
-// the nightly run is bound by round trips, not by Redis).
+// unassigned one (no company), a chunk at a time: the directory records,
+// this package's keys, the scores and the outcomes of a chunk each in one
+// pipelined round trip (the run is bound by round trips, not by Redis).
 func (s *Store) AllFacts(ctx context.Context, now time.Time) ([]program.Facts, error) {
 	if err := s.checkDeps(); err != nil {
 		return nil, err
@@ -88,19 +87,11 @@ func (s *Store) AllFacts(ctx context.Context, now time.Time) ([]program.Facts, e
 	var out []program.Facts
 	var ids []string
 	flush := func() error {
-		ps := make([]directory.Partner, len(ids))
-		found := make([]bool, len(ids))
-		err := concurrently(ctx, len(ids), func(ctx context.Context, i int) error {
-			p, err := s.deps.Directory.GetPartner(ctx, ids[i])
-			if errors.Is(err, directory.ErrNotFound) {
-				return nil // removed while we iterate
-			}
-			ps[i], found[i] = p, err == nil
-			return err
-		})
+		ps, found, err := s.deps.Directory.GetPartners(ctx, ids)
 		if err != nil {
 			return err
 		}
+		// A partner not found was removed while we iterate.
 		kept := ps[:0]
 		for i, p := range ps {
 			if found[i] {
@@ -131,48 +122,6 @@ func (s *Store) AllFacts(ctx context.Context, now time.Time) ([]program.Facts, e
 	return out, nil
 }
 
-// readers bounds the concurrent per-partner reads of AllFacts.
-const readers = 8
-
-// concurrently runs fn for each i in [0, n) on up to readers goroutines
-// and returns the first error; after one, the rest are not started.
-func concurrently(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	next := make(chan int)
-	for range min(readers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(ctx, i); err != nil {
-					once.Do(func() { first = err; cancel() })
-				}
-			}
-		}()
-	}
-feed:
-	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		// The caller's context ended: say so rather than return half.
-		first = context.Cause(ctx)
-	}
-	return first
-}
-
 // SnapshotAll records today's score of every partner of the directory
 // but the unassigned one (the program:snapshot task, nightly). Running it
 // twice a day overwrites the day's snapshot. It returns how many partners
@@ -186,8 +135,24 @@ func (s *Store) SnapshotAll(ctx context.Context) (int, error) {
 		clock = time.Now
 	}
 	now := clock()
-	scores := map[string]float64{}
+	var ids []string
 	n := 0
+	flush := func() error {
+		sums, err := s.deps.Scores.PartnerSummaries(ctx, ids)
+		if err != nil {
+			return err
+		}
+		scores := make(map[string]float64, len(ids))
+		for i, id := range ids {
+			scores[id] = sums[i].Score
+		}
+		if err := s.Snapshot(ctx, now, scores); err != nil {
+			return err
+		}
+		n += len(scores)
+		ids = ids[:0]
+		return nil
+	}
 	for id, err := range s.deps.Directory.PartnerIDs(ctx) {
 		if err != nil {
 			return n, err
@@ -195,23 +160,16 @@ func (s *Store) SnapshotAll(ctx context.Context) (int, error) {
 		if id == s.deps.Directory.UnassignedPartnerID() {
 			continue
 		}
-		sc, err := s.deps.Scores.Partner(ctx, id)
-		if err != nil {
-			return n, err
-		}
-		scores[id] = sc.Score
-		if len(scores) == chunk {
-			if err := s.Snapshot(ctx, now, scores); err != nil {
+		if ids = append(ids, id); len(ids) == chunk {
+			if err := flush(); err != nil {
 				return n, err
 			}
-			n += len(scores)
-			clear(scores)
 		}
 	}
-	if err := s.Snapshot(ctx, now, scores); err != nil {
+	if err := flush(); err != nil {
 		return n, err
 	}
-	return n + len(scores), nil
+	return n, nil
 }
 
 // gather reads this package's keys of the partners in one pipeline, then
@@ -281,29 +239,29 @@ func (s *Store) gather(ctx context.Context, ps []directory.Partner, now time.Tim
 		lg.apply(&f)
 		out[i] = f
 	}
-	err := concurrently(ctx, len(ps), func(ctx context.Context, i int) error {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	sums, err := s.deps.Scores.PartnerSummaries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	tls, err := s.deps.Outcomes.Timelines(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
 		f := &out[i]
-		sc, err := s.deps.Scores.Partner(ctx, f.PartnerID)
-		if err != nil {
-			return err
+		f.Score = sums[i].Score
+		if sums[i].RFM != nil {
+			f.Segment = sums[i].RFM.Segment
 		}
-		f.Score = sc.Score
-		if sc.RFM != nil {
-			f.Segment = sc.RFM.Segment
-		}
-		tl, err := s.deps.Outcomes.Timeline(ctx, f.PartnerID)
-		if err != nil {
-			return err
-		}
-		for _, t := range tl {
+		for _, t := range tls[i] {
 			if t.Kind == repqueue.KindOutcome && t.Outcome != "" {
 				f.Outcomes = append(f.Outcomes, program.Outcome{At: t.At, Kind: t.Outcome})
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	return out, nil
 }
