@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/longtailhq/longtail/directory"
 	"github.com/longtailhq/longtail/event"
@@ -28,43 +29,9 @@ import (
 // 30 days ago back.
 func TestProgramRecordsResultsOnceAndSnapshots(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	rdb := redistest.New(t)
 	start := time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC)
-	clock := testclock.New(start)
-	dir, err := directory.New(rdb, directory.Config{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := scoring.NewEngine(rdb, scoring.Config{}, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.New(rdb, store.Deps{Directory: dir, Scores: engine, Outcomes: q, Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := asynq.NewClientFromRedisClient(rdb)
-	t.Cleanup(func() { client.Close() })
-	deps := fullDeps(t)
-	deps.Events, deps.Tasks = proc, client
-	deps.Program = jobs.ProgramDeps{Recorder: st, Snapshots: st}
-	mux := asynq.NewServeMux()
-	jobs.Register(mux, deps)
-	if _, _, err := dir.PutPartner(ctx, directory.Partner{ID: "acme", Name: "Acme", JoinedAt: "2026-01-10"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := dir.PutContact(ctx, directory.Contact{ID: "jane", PartnerID: "acme", Email: "jane@acme.example"}); err != nil {
-		t.Fatal(err)
-	}
+	f0 := newProgramFixture(t, start, false)
+	ctx, clock, engine, st, mux := f0.ctx, f0.clock, f0.engine, f0.st, f0.mux
 	dealAt, buyAt := start.Add(-48*time.Hour), start.Add(-time.Hour)
 	evs := []event.Event{
 		{ID: "d1", Type: event.DealRegistered, ContactID: "jane", OccurredAt: dealAt, Value: 12000, Origin: "partner", Source: "crm"},
@@ -116,42 +83,8 @@ func TestProgramRecordsResultsOnceAndSnapshots(t *testing.T) {
 // partner's baseline stage once, and a second run records nothing.
 func TestIngestQueuesTheStageOncePerBatch(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	rdb := redistest.New(t)
-	clock := testclock.New(time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC))
-	dir, err := directory.New(rdb, directory.Config{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := scoring.NewEngine(rdb, scoring.Config{}, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.New(rdb, store.Deps{Directory: dir, Scores: engine, Outcomes: q, Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := asynq.NewClientFromRedisClient(rdb)
-	t.Cleanup(func() { client.Close() })
-	deps := fullDeps(t)
-	deps.Events, deps.Tasks = proc, client
-	deps.Program = jobs.ProgramDeps{Recorder: st, Snapshots: st, Stages: st, Clock: clock.Now}
-	mux := asynq.NewServeMux()
-	jobs.Register(mux, deps)
-	if _, _, err := dir.PutPartner(ctx, directory.Partner{ID: "acme", Name: "Acme", JoinedAt: "2026-01-10"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := dir.PutContact(ctx, directory.Contact{ID: "jane", PartnerID: "acme", Email: "jane@acme.example"}); err != nil {
-		t.Fatal(err)
-	}
+	f0 := newProgramFixture(t, time.Date(2026, 11, 6, 9, 0, 0, 0, time.UTC), true)
+	ctx, rdb, clock, st, mux := f0.ctx, f0.rdb, f0.clock, f0.st, f0.mux
 	evs := []event.Event{{ID: "d1", Type: event.DealRegistered, ContactID: "jane", OccurredAt: clock.Now().Add(-time.Hour), Value: 12000, Source: "crm"}}
 	for i := range 3 { // the task retried
 		if err := mux.ProcessTask(ctx, jobs.NewIngestEventsTask(evs)); err != nil {
@@ -180,4 +113,61 @@ func TestIngestQueuesTheStageOncePerBatch(t *testing.T) {
 	if n, err := insp.ListPendingTasks(jobs.QueueNurture); err == nil && len(n) != 0 {
 		t.Errorf("%d nurture triggers queued for a baseline", len(n))
 	}
+}
+
+// programFixture is the ingest and program tasks on a real Redis, run
+// through mux, with partner acme (joined 2026-01-10) and its contact jane.
+type programFixture struct {
+	ctx    context.Context
+	rdb    *redis.Client
+	clock  *testclock.Clock
+	engine *scoring.Engine
+	st     *store.Store
+	mux    *asynq.ServeMux
+}
+
+// newProgramFixture starts the clock at start; withStages also wires the
+// stage recorder, so ingested results queue program:stage.
+func newProgramFixture(t *testing.T, start time.Time, withStages bool) *programFixture {
+	t.Helper()
+	ctx := context.Background()
+	rdb := redistest.New(t)
+	clock := testclock.New(start)
+	dir, err := directory.New(rdb, directory.Config{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := scoring.NewEngine(rdb, scoring.Config{}, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := repqueue.New(rdb, dir, engine, repqueue.Config{}, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := ingest.NewProcessor(ingest.Config{}, dir, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.New(rdb, store.Deps{Directory: dir, Scores: engine, Outcomes: q, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { client.Close() })
+	deps := fullDeps(t)
+	deps.Events, deps.Tasks = proc, client
+	deps.Program = jobs.ProgramDeps{Recorder: st, Snapshots: st}
+	if withStages {
+		deps.Program.Stages, deps.Program.Clock = st, clock.Now
+	}
+	mux := asynq.NewServeMux()
+	jobs.Register(mux, deps)
+	if _, _, err := dir.PutPartner(ctx, directory.Partner{ID: "acme", Name: "Acme", JoinedAt: "2026-01-10"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dir.PutContact(ctx, directory.Contact{ID: "jane", PartnerID: "acme", Email: "jane@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	return &programFixture{ctx: ctx, rdb: rdb, clock: clock, engine: engine, st: st, mux: mux}
 }
