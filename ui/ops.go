@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"iter"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -552,7 +553,9 @@ func (o *OpsPages) leaderboard(w http.ResponseWriter, r *http.Request, s *sessio
 	o.render(w, pageOpsLeaderboard, d)
 }
 
-func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+// round1 rounds to one decimal, half away from zero on both sides:
+// points by type can be negative (an unsubscribe).
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
 // findPartner sends the partner search form to the partner's page.
 func (o *OpsPages) findPartner(w http.ResponseWriter, r *http.Request, s *session) {
