@@ -59,44 +59,85 @@ func (h *Handler) signInBase(w http.ResponseWriter, r *http.Request) (base, bool
 	return b, true
 }
 
+// signInForm says how one sign-in form answers the checks of signInPost.
+type signInForm struct {
+	// what names the form in the log ("sign-in").
+	what string
+	// field is the form field of the secret (a token, a link's code).
+	field string
+	// fail renders the form again with an error and a status.
+	fail func(status int, msg string)
+	// reread and expired end the answers to an unreadable form and to an
+	// expired CSRF token: how to try again.
+	reread, expired string
+	// missing answers an empty secret; if "", an empty one goes on (to
+	// be refused as unknown).
+	missing string
+}
+
+// signInPost is a sign-in POST that passed the checks every sign-in
+// passes before its secret is looked at.
+type signInPost struct {
+	ip     string
+	secret string
+	// budget is what the attempt took of the failure limits: refund it
+	// when the secret works.
+	budget []string
+}
+
+// signInPost checks a sign-in POST: from this site (403 otherwise),
+// readable, carrying the sign-in form's CSRF token, with a secret (when
+// f.missing says so), and within the failure limits, per client address
+// and per secret prefix. On a refusal it has answered and says false.
+func (h *Handler) signInPost(w http.ResponseWriter, r *http.Request, f signInForm) (signInPost, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	ip := h.cfg.ClientIP(r)
+	if !sameOrigin(r) {
+		h.log.Warn().Str("ip", ip).Str("origin", r.Header.Get("Origin")).Msg("cross-origin " + f.what + " refused")
+		h.errorPage(w, nil, http.StatusForbidden, "Request refused", "This form did not come from this site, so it was not sent.")
+		return signInPost{}, false
+	}
+	if err := r.ParseForm(); err != nil {
+		f.fail(http.StatusBadRequest, "The form could not be read. "+f.reread)
+		return signInPost{}, false
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !equalSecret(r.PostForm.Get("csrf"), c.Value) {
+		f.fail(http.StatusForbidden, "The sign-in form had expired. "+f.expired)
+		return signInPost{}, false
+	}
+	secret := strings.TrimSpace(r.PostForm.Get(f.field))
+	if secret == "" && f.missing != "" {
+		f.fail(http.StatusUnauthorized, f.missing)
+		return signInPost{}, false
+	}
+	// Failures are limited per client address and per secret prefix; an
+	// attempt that does not fail is refunded, so signing in never uses
+	// up anyone's budget.
+	budget := []string{addrKey(ip), tokenKey(secret)}
+	if ok, wait := h.limiter.take(budget...); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		h.log.Warn().Str("ip", ip).Msg(f.what + " rate limited")
+		f.fail(http.StatusTooManyRequests, fmt.Sprintf("Too many sign-in attempts. Try again in %s.", humanWait(wait)))
+		return signInPost{}, false
+	}
+	return signInPost{ip: ip, secret: secret, budget: budget}, true
+}
+
 // badToken is the one answer to any token that does not sign in: it must
 // not tell an unknown token from a revoked one.
 const badToken = "That token did not work. Check it and try again, or ask your admin for a new one."
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	ip := h.cfg.ClientIP(r)
-	if !sameOrigin(r) {
-		h.log.Warn().Str("ip", ip).Str("origin", r.Header.Get("Origin")).Msg("cross-origin sign-in refused")
-		h.errorPage(w, nil, http.StatusForbidden, "Request refused", "This form did not come from this site, so it was not sent.")
+	fail := func(status int, msg string) { h.renderLogin(w, r, status, loginData{Error: msg}) }
+	p, ok := h.signInPost(w, r, signInForm{
+		what: "sign-in", field: "token", fail: fail,
+		reread: "Try again.", expired: "Enter your token again.", missing: "Enter your rep token.",
+	})
+	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.renderLogin(w, r, http.StatusBadRequest, loginData{Error: "The form could not be read. Try again."})
-		return
-	}
-	c, err := r.Cookie(loginCookie)
-	if err != nil || !equalSecret(r.PostForm.Get("csrf"), c.Value) {
-		h.renderLogin(w, r, http.StatusForbidden, loginData{Error: "The sign-in form had expired. Enter your token again."})
-		return
-	}
-	token := strings.TrimSpace(r.PostForm.Get("token"))
-	if token == "" {
-		h.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: "Enter your rep token."})
-		return
-	}
-	// Failures are limited per client address and per token prefix; an
-	// attempt that does not fail is refunded, so signing in never uses
-	// up anyone's budget.
-	budget := []string{addrKey(ip), tokenKey(token)}
-	if ok, wait := h.limiter.take(budget...); !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		h.log.Warn().Str("ip", ip).Msg("sign-in rate limited")
-		h.renderLogin(w, r, http.StatusTooManyRequests, loginData{
-			Error: fmt.Sprintf("Too many sign-in attempts. Try again in %s.", humanWait(wait))})
-		return
-	}
+	ip, token, budget := p.ip, p.secret, p.budget
 	ctx := r.Context()
 	if h.adminKeyLive(digest(token)) {
 		h.limiter.refund(budget...)

@@ -2,10 +2,7 @@ package ui
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/longtailhq/longtail/reptoken"
@@ -58,35 +55,19 @@ func (h *Handler) renderLink(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (h *Handler) linkLogin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	w.Header().Set("Cache-Control", "no-store")
-	ip := h.cfg.ClientIP(r)
-	if !sameOrigin(r) {
-		h.log.Warn().Str("ip", ip).Str("origin", r.Header.Get("Origin")).Msg("cross-origin link sign-in refused")
-		h.errorPage(w, nil, http.StatusForbidden, "Request refused", "This form did not come from this site, so it was not sent.")
+	// A refused confirmation leaves the code unused: opening the link
+	// again shows a fresh form. Guessing codes is limited like guessing
+	// tokens.
+	fail := func(status int, msg string) { h.renderLink(w, r, status, loginLinkData{Error: msg}) }
+	p, ok := h.signInPost(w, r, signInForm{
+		what: "link sign-in", field: "code", fail: fail,
+		reread: "Open the link again.", expired: "Open the link again.",
+	})
+	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.renderLink(w, r, http.StatusBadRequest, loginLinkData{Error: "The form could not be read. Open the link again."})
-		return
-	}
-	code := strings.TrimSpace(r.PostForm.Get("code"))
-	c, err := r.Cookie(loginCookie)
-	if err != nil || !equalSecret(r.PostForm.Get("csrf"), c.Value) {
-		// The code is not used up: opening the link again shows a fresh form.
-		h.renderLink(w, r, http.StatusForbidden, loginLinkData{Error: "The sign-in form had expired. Open the link again."})
-		return
-	}
-	// Guessing codes is limited like guessing tokens: per client address
-	// and per code prefix, refunded when the link works.
-	budget := []string{addrKey(ip), tokenKey(code)}
-	if ok, wait := h.limiter.take(budget...); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		h.log.Warn().Str("ip", ip).Msg("link sign-in rate limited")
-		h.renderLink(w, r, http.StatusTooManyRequests, loginLinkData{
-			Error: fmt.Sprintf("Too many sign-in attempts. Try again in %s.", humanWait(wait))})
-		return
-	}
+	ip, code, budget := p.ip, p.secret, p.budget
 	l, err := h.tokens.RedeemLink(r.Context(), code)
 	if errors.Is(err, reptoken.ErrNotFound) || errors.Is(err, reptoken.ErrForbidden) {
 		h.log.Info().Str("ip", ip).Bool("revoked", errors.Is(err, reptoken.ErrForbidden)).Msg("link sign-in failed")
