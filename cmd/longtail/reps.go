@@ -226,14 +226,14 @@ func humanDuration(d time.Duration) string {
 }
 
 // linkBase is where a printed sign-in link points: http.public_url, else
-// this machine at the configured listen port.
+// http.listen as serve prints it (clientURL).
 func linkBase(cfg *config.Config) string {
 	if cfg.HTTP.PublicURL != "" {
 		return strings.TrimRight(cfg.HTTP.PublicURL, "/")
 	}
-	_, port, err := net.SplitHostPort(cfg.HTTP.Listen)
-	if err != nil || port == "" {
+	addr, err := net.ResolveTCPAddr("tcp", cfg.HTTP.Listen)
+	if err != nil {
 		return "http://localhost"
 	}
-	return "http://localhost:" + port
+	return clientURL(addr)
 }
