@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -91,12 +93,10 @@ func handleProgramStage(r stageRecorder) asynq.Handler {
 // queueStages queues the stage task of each partner of changed, for the
 // batch identified by batch (a digest of its event ids).
 func queueStages(ctx context.Context, tasks *asynq.Client, changed map[string]bool, batch string) error {
-	for pid := range changed {
-		if err := enqueue(ctx, tasks, NewProgramStageTask(pid, batch)); err != nil {
-			return fmt.Errorf("queue the stage of %s: %w", pid, err)
-		}
-	}
-	return nil
+	pids := slices.Collect(maps.Keys(changed))
+	return enqueueMany(ctx, tasks, len(pids), func(i int) (*asynq.Task, string) {
+		return NewProgramStageTask(pids[i], batch), "the stage of " + pids[i]
+	})
 }
 
 // ProgramStageQueue queues program:stage for partners whose directory
