@@ -118,10 +118,36 @@ func (e *Engine) End(ctx context.Context, flowID string, c directory.Contact) (b
 	if err != nil {
 		return false, err
 	}
-	if en.Status.Over() {
-		return false, nil
+	return e.endNow(ctx, en, ReasonEnded, CountExited)
+}
+
+// maxEndTries bounds how often endNow re-reads an enrollment that other
+// tasks keep moving while it tries to end it.
+const maxEndTries = 10
+
+// endNow ends en, unless it is over, for a request from outside the flow
+// (a DELETE, an unsubscribe, a let go): one that must take effect. When a
+// step task moved the enrollment between the read and the commit, exit
+// defers to it, which is right for a step task's own decision but would
+// leave this one undone: endNow reads the enrollment again and retries.
+// It says whether it ended the enrollment.
+func (e *Engine) endNow(ctx context.Context, en *Enrollment, reason, counter string) (bool, error) {
+	id := en.ID
+	for range maxEndTries {
+		if en.Status.Over() {
+			return false, nil
+		}
+		ended, err := e.exited(ctx, en, reason, counter, e.now())
+		if err != nil || ended {
+			return ended, err
+		}
+		if en, err = e.cfg.Store.Get(ctx, id); errors.Is(err, ErrNoEnrollment) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
 	}
-	return true, e.exit(ctx, en, ReasonEnded, CountExited, e.now())
+	return false, fmt.Errorf("nurture: enrollment %s moved %d times while it was being ended", id, maxEndTries)
 }
 
 // EndAll ends every running enrollment of the contact: an unsubscribe, a
@@ -143,12 +169,8 @@ func (e *Engine) endRunning(ctx context.Context, pid, cid, reason, counter strin
 // endAll ends the enrollments of list that are still running, counting
 // each under counter.
 func (e *Engine) endAll(ctx context.Context, list []*Enrollment, reason, counter string) error {
-	now := e.now()
 	for _, en := range list {
-		if en.Status.Over() {
-			continue
-		}
-		if err := e.exit(ctx, en, reason, counter, now); err != nil {
+		if _, err := e.endNow(ctx, en, reason, counter); err != nil {
 			return err
 		}
 	}
