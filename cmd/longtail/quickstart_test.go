@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -236,6 +237,18 @@ func TestQuickStartLeadsToARepsQueue(t *testing.T) {
 	m := regexp.MustCompile(`^http://localhost:8080/ui/login/link\?code=(ltl_\S+)\n$`).FindStringSubmatch(stdout)
 	if err != nil || m == nil {
 		t.Fatalf("reps link: %v\n%q\n%s", err, stdout, stderr)
+	}
+	// A link's life is bounded, and only a rep in the directory gets one.
+	for _, args := range [][]string{
+		{"reps", "link", "rep-anne", "--ttl", "0s"},
+		{"reps", "link", "rep-anne", "--ttl", "169h"},
+	} {
+		if _, _, err := cli(args...); !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	if out, _, err := cli("reps", "link", "rep-nobody"); err == nil || out != "" {
+		t.Errorf("reps link for an unknown rep: %q, %v; want an error and no link", out, err)
 	}
 	if resp, err := http.Get(base + "/ui/login/link?code=" + m[1]); err != nil {
 		t.Fatal(err)
